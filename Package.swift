@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Meridian",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meridian", targets: ["meridian"]),
+        .library(name: "STIX", targets: ["STIX"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .target(
+            name: "STIX",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Validation/Generated/NOTICE"],
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "DocumentInput",
+            dependencies: ["CZlib"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "meridian",
+            dependencies: [
+                "STIX",
+                "DocumentInput",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "STIXTests",
+            dependencies: ["STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DocumentInputTests",
+            dependencies: ["DocumentInput"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "meridianTests",
+            dependencies: ["STIX", "DocumentInput"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,110 @@
+import CZlib
+import Foundation
+
+/// Why an input could not be read. Messages name the input and never include its content.
+public struct InputError: Error, Sendable, CustomStringConvertible {
+    public let input: String
+    public let reason: String
+
+    public var description: String { "\(input): \(reason)" }
+}
+
+/// Reads STIX documents from files or standard input, gunzipping `.gz` content, within a size limit.
+///
+/// The limit applies to the decompressed size too, so a small compressed file cannot expand without bound.
+public struct DocumentInput: Sendable {
+    /// Largest document accepted, in bytes after decompression.
+    public var maxBytes: Int
+
+    public init(maxBytes: Int = 1 << 30) {
+        self.maxBytes = maxBytes
+    }
+
+    /// The bytes of `path`, or of standard input when `path` is `-`.
+    public func read(_ path: String) throws(InputError) -> [UInt8] {
+        let raw: [UInt8]
+        if path == "-" {
+            raw = try readStandardInput()
+        } else {
+            raw = try readFile(path)
+        }
+        if raw.count >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
+            return try gunzip(raw, name: path)
+        }
+        return raw
+    }
+
+    private func readFile(_ path: String) throws(InputError) -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw InputError(input: path, reason: "no such file")
+        }
+        guard !isDirectory.boolValue else { throw InputError(input: path, reason: "is a directory, not a file") }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw InputError(input: path, reason: "cannot be opened for reading (permissions?)")
+        }
+        defer { try? handle.close() }
+        return try readAll(handle, name: path)
+    }
+
+    private func readStandardInput() throws(InputError) -> [UInt8] {
+        try readAll(FileHandle.standardInput, name: "standard input")
+    }
+
+    private func readAll(_ handle: FileHandle, name: String) throws(InputError) -> [UInt8] {
+        var out: [UInt8] = []
+        while true {
+            let chunk: Data?
+            do {
+                chunk = try handle.read(upToCount: 1 << 20)
+            } catch {
+                throw InputError(input: name, reason: "read failed: \(error.localizedDescription)")
+            }
+            guard let chunk, !chunk.isEmpty else { break }
+            if out.count + chunk.count > maxBytes {
+                throw InputError(input: name, reason: "larger than the limit of \(maxBytes) bytes")
+            }
+            out.append(contentsOf: chunk)
+        }
+        return out
+    }
+
+    /// Decompresses gzip data, refusing output beyond `maxBytes` and corrupt or truncated streams.
+    public func gunzip(_ data: [UInt8], name: String) throws(InputError) -> [UInt8] {
+        var stream = z_stream()
+        // 15 + 32: a zlib or gzip header, detected automatically.
+        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw InputError(input: name, reason: "cannot initialise gzip decompression")
+        }
+        defer { inflateEnd(&stream) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var status: Int32 = Z_OK
+        var input = data
+        let result: InputError? = input.withUnsafeMutableBufferPointer { inBuf -> InputError? in
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = uInt(inBuf.count)
+            repeat {
+                let produced: Int = chunk.withUnsafeMutableBufferPointer { outBuf in
+                    stream.next_out = outBuf.baseAddress
+                    stream.avail_out = uInt(outBuf.count)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    return outBuf.count - Int(stream.avail_out)
+                }
+                if status != Z_OK && status != Z_STREAM_END {
+                    return InputError(input: name, reason: "corrupt gzip data (zlib status \(status))")
+                }
+                if out.count + produced > maxBytes {
+                    return InputError(input: name, reason: "decompresses to more than the limit of \(maxBytes) bytes")
+                }
+                out.append(contentsOf: chunk[0..<produced])
+                if status == Z_OK && produced == 0 && stream.avail_in == 0 {
+                    return InputError(input: name, reason: "truncated gzip data")
+                }
+            } while status != Z_STREAM_END
+            return nil
+        }
+        if let result { throw result }
+        return out
+    }
+}

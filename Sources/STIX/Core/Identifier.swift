@@ -1,0 +1,129 @@
+import Foundation
+
+import Crypto
+
+/// A STIX identifier, `type--UUID`.
+///
+/// Related STIX section: 2.9 "Identifier" <https://docs.oasis-open.org/cti/stix/v2.1/os/stix-v2.1-os.html#_64yvzeku5a5c>
+public struct Identifier: Sendable, Hashable, CustomStringConvertible {
+    /// The object type before `--`.
+    public let type: String
+    /// The UUID after `--`, lower-cased.
+    public let uuid: String
+
+    /// Parses `type--xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; the UUID must be in RFC 4122 form.
+    public init?(_ text: String) {
+        guard let range = text.range(of: "--", options: .backwards) else { return nil }
+        let type = String(text[..<range.lowerBound])
+        let uuid = String(text[range.upperBound...])
+        guard !type.isEmpty, Identifier.isUUID(uuid) else { return nil }
+        self.type = type
+        self.uuid = uuid.lowercased()
+    }
+
+    public init(type: String, uuid: String) {
+        self.type = type
+        self.uuid = uuid.lowercased()
+    }
+
+    public var description: String { "\(type)--\(uuid)" }
+
+    /// The RFC 4122 version digit of the UUID (4 for random, 5 for name-based SHA-1).
+    public var uuidVersion: Int? { Identifier.version(ofUUID: uuid) }
+
+    /// True for `8-4-4-4-12` hexadecimal groups.
+    public static func isUUID(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count == 36 else { return false }
+        for (i, c) in b.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                if c != UInt8(ascii: "-") { return false }
+            } else if !c.isHexDigit {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// The version nibble of a UUID string, or nil when it is not a UUID.
+    public static func version(ofUUID s: String) -> Int? {
+        guard isUUID(s) else { return nil }
+        let c = Array(s.utf8)[14]
+        return Int(String(UnicodeScalar(c)), radix: 16)
+    }
+
+    /// The namespace STIX 2.1 uses for deterministic cyber-observable identifiers.
+    public static let observableNamespace = "00abedb4-aa42-466c-9c01-fed23315a9b7"
+
+    /// A UUIDv5 (SHA-1, RFC 4122 §4.3) of `name` in `namespace`.
+    public static func uuidV5(namespace: String, name: String) -> String {
+        var data = hexBytes(namespace.replacingOccurrences(of: "-", with: ""))
+        data.append(contentsOf: Array(name.utf8))
+        var digest = Array(Insecure.SHA1.hash(data: data).prefix(16))
+        digest[6] = (digest[6] & 0x0F) | 0x50
+        digest[8] = (digest[8] & 0x3F) | 0x80
+        let hex = digest.map { String(format2: $0) }.joined()
+        let h = Array(hex)
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-"
+            + String(h[20..<32])
+    }
+
+    /// The deterministic identifier STIX 2.1 §2.9 gives a cyber observable: a UUIDv5 of the canonical JSON (RFC 8785)
+    /// of its ID contributing properties. Nil for types with none (process, custom types): those use UUIDv4.
+    public static func deterministic(for object: JSONObject) -> Identifier? {
+        guard let type = object["type"]?.stringValue, let props = STIXType.idContributingProperties[type] else {
+            return nil
+        }
+        var contributing = JSONObject()
+        for p in props {
+            guard var value = object[p] else { continue }
+            if p == "hashes", case .object(let hashes) = value, let chosen = preferredHash(hashes) {
+                // §2.9: only one hash contributes, the first present of MD5, SHA-1, SHA-256, SHA-512.
+                value = .object(JSONObject([chosen]))
+            }
+            contributing[p] = value
+        }
+        guard !contributing.isEmpty else { return nil }
+        let name = JSONValue.object(contributing).serialized(sortedKeys: true)
+        return Identifier(type: type, uuid: uuidV5(namespace: observableNamespace, name: name))
+    }
+
+    static func preferredHash(_ hashes: JSONObject) -> JSONObject.Member? {
+        for algorithm in ["MD5", "SHA-1", "SHA-256", "SHA-512"] {
+            if let m = hashes.members.first(where: { $0.key == algorithm }) { return m }
+        }
+        return hashes.members.first
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var it = hex.utf8.makeIterator()
+        while let a = it.next(), let b = it.next() {
+            out.append(UInt8(hexValue(a) << 4 | hexValue(b)))
+        }
+        return out
+    }
+
+    static func hexValue(_ c: UInt8) -> Int {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(c - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(c - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(c - UInt8(ascii: "A") + 10)
+        default: return 0
+        }
+    }
+}
+
+extension UInt8 {
+    var isHexDigit: Bool {
+        (self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9")) || (self >= UInt8(ascii: "a") && self <= UInt8(ascii: "f"))
+            || (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "F"))
+    }
+}
+
+extension String {
+    init(format2 byte: UInt8) {
+        let digits = Array("0123456789abcdef")
+        self = String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+    }
+}

@@ -1,0 +1,67 @@
+/// Writing JSON values back out as text.
+extension JSONValue {
+    /// Compact JSON text. Numbers keep their original text; `sortedKeys` orders members by key (UTF-16 code units,
+    /// as RFC 8785 canonicalization requires), otherwise document order is kept.
+    public func serialized(sortedKeys: Bool = false) -> String {
+        var out = ""
+        write(to: &out, sortedKeys: sortedKeys)
+        return out
+    }
+
+    func write(to out: inout String, sortedKeys: Bool) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += n.text
+        case .string(let s): JSONValue.writeEscaped(s, to: &out)
+        case .array(let a):
+            out += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += "," }
+                v.write(to: &out, sortedKeys: sortedKeys)
+            }
+            out += "]"
+        case .object(let o):
+            out += "{"
+            let members = sortedKeys ? o.members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) } : o.members
+            for (i, m) in members.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.writeEscaped(m.key, to: &out)
+                out += ":"
+                m.value.write(to: &out, sortedKeys: sortedKeys)
+            }
+            out += "}"
+        }
+    }
+
+    /// Appends `s` as a JSON string literal, escaping what RFC 8259 requires.
+    public static func writeEscaped(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    /// `s` as a JSON string literal.
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        writeEscaped(s, to: &out)
+        return out
+    }
+}

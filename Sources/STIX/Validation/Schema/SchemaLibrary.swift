@@ -1,0 +1,162 @@
+import Foundation
+/// The OASIS STIX 2.1 JSON schemas, compiled once, and how stix2-validator chooses one for an object.
+final class SchemaLibrary: Sendable {
+    /// The compiled schema of each file, keyed by its base name (`indicator`, `core`, `cyber-observable-core`).
+    let byName: [String: Schema]
+    /// The interoperability profile's schemas (stix2-validator's `--interop`), by base name.
+    let interopByName: [String: Schema]
+
+    static let shared = SchemaLibrary()
+
+    private init() {
+        let root = (try? JSONParser().parse(ReferenceData.schemasJSON)) ?? .null
+        // One namespace for both folders: the interoperability schemas refer to the base ones by relative path.
+        var documents: [String: JSONValue] = [:]
+        for folder in ["schemas", "interop"] {
+            for member in root[folder]?.objectValue ?? JSONObject() {
+                let path = folder + "/" + member.key
+                documents[path] = folder == "schemas" ? SchemaLibrary.patched(path: path, member.value) : member.value
+            }
+        }
+        let compiler = SchemaCompiler(documents: documents)
+        func byBaseName(_ folder: String) -> [String: Schema] {
+            var result: [String: Schema] = [:]
+            // Sorted so that, like stix2-validator's directory walk, the first file of a name wins deterministically.
+            for path in documents.keys.sorted() where path.hasPrefix(folder + "/") {
+                let name = String(path.split(separator: "/").last!.dropLast(5))
+                if result[name] == nil { result[name] = compiler.schema(file: path, pointer: "") }
+            }
+            return result
+        }
+        byName = byBaseName("schemas")
+        interopByName = byBaseName("interop")
+    }
+
+    /// stix2-validator checks each observable inside observed-data, and each object inside a bundle, against that
+    /// object's own schema, and replaces the containers' `objects` schema with one that accepts anything.
+    private static func patched(path: String, _ doc: JSONValue) -> JSONValue {
+        guard case .object(var o) = doc else { return doc }
+        if path.hasSuffix("sdos/observed-data.json"), case .array(var allOf)? = o["allOf"], allOf.count > 1,
+            case .object(var second) = allOf[1], case .object(var props)? = second["properties"]
+        {
+            props["objects"] = .object(JSONObject())
+            second["properties"] = .object(props)
+            allOf[1] = .object(second)
+            o["allOf"] = .array(allOf)
+        }
+        if path.hasSuffix("common/bundle.json"), case .object(var props)? = o["properties"] {
+            props["objects"] = .object(JSONObject())
+            o["properties"] = .object(props)
+        }
+        return .object(o)
+    }
+}
+
+/// Turns schema documents into linked ``Schema`` nodes, resolving `$ref` by relative path and JSON pointer.
+private final class SchemaCompiler {
+    let documents: [String: JSONValue]
+    var cache: [String: Schema] = [:]
+
+    init(documents: [String: JSONValue]) {
+        self.documents = documents
+    }
+
+    func schema(file: String, pointer: String) -> Schema {
+        let key = file + "#" + pointer
+        if let s = cache[key] { return s }
+        let node = Schema()
+        cache[key] = node
+        guard let doc = documents[file], let value = resolve(pointer: pointer, in: doc) else {
+            node.isFalse = true  // an unresolvable reference fails closed
+            return node
+        }
+        fill(node, from: value, file: file, pointer: pointer)
+        return node
+    }
+
+    private func resolve(pointer: String, in doc: JSONValue) -> JSONValue? {
+        var current = doc
+        for raw in pointer.split(separator: "/") {
+            let token = raw.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            switch current {
+            case .object(let o): guard let next = o[token] else { return nil }; current = next
+            case .array(let a): guard let i = Int(token), a.indices.contains(i) else { return nil }; current = a[i]
+            default: return nil
+            }
+        }
+        return current
+    }
+
+    private func child(_ file: String, _ pointer: String, _ parts: String...) -> Schema {
+        let escaped = parts.map { $0.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") }
+        return schema(file: file, pointer: ([pointer] + escaped).joined(separator: "/"))
+    }
+
+    private func fill(_ node: Schema, from value: JSONValue, file: String, pointer: String) {
+        if case .bool(let b) = value {
+            node.isFalse = !b
+            return
+        }
+        guard case .object(let o) = value else { return }
+        for member in o {
+            let v = member.value
+            switch member.key {
+            case "$ref":
+                if let ref = v.stringValue { node.ref = reference(ref, from: file) }
+            case "type":
+                if let s = v.stringValue { node.types = [s] } else { node.types = v.arrayValue?.compactMap(\.stringValue) }
+            case "properties":
+                node.properties = (v.objectValue?.keys ?? []).map { ($0, child(file, pointer, "properties", $0)) }
+            case "patternProperties":
+                node.patternProperties = (v.objectValue?.keys ?? []).map {
+                    (SchemaPattern($0), child(file, pointer, "patternProperties", $0))
+                }
+            case "additionalProperties": node.additionalProperties = child(file, pointer, "additionalProperties")
+            case "required": node.required = v.arrayValue?.compactMap(\.stringValue) ?? []
+            case "enum": node.enumValues = v.arrayValue
+            case "const": node.constValue = v
+            case "pattern": if let s = v.stringValue { node.pattern = SchemaPattern(s) }
+            case "minLength": node.minLength = v.numberValue?.integer.map(Int.init)
+            case "maxLength": node.maxLength = v.numberValue?.integer.map(Int.init)
+            case "minItems": node.minItems = v.numberValue?.integer.map(Int.init)
+            case "minProperties": node.minProperties = v.numberValue?.integer.map(Int.init)
+            case "minimum": node.minimum = v.numberValue?.double
+            case "maximum": node.maximum = v.numberValue?.double
+            case "items": node.items = child(file, pointer, "items")
+            case "allOf": node.allOf = (0..<(v.arrayValue?.count ?? 0)).map { child(file, pointer, "allOf", String($0)) }
+            case "anyOf": node.anyOf = (0..<(v.arrayValue?.count ?? 0)).map { child(file, pointer, "anyOf", String($0)) }
+            case "oneOf": node.oneOf = (0..<(v.arrayValue?.count ?? 0)).map { child(file, pointer, "oneOf", String($0)) }
+            case "not": node.not = child(file, pointer, "not")
+            case "if": node.ifSchema = child(file, pointer, "if")
+            case "then": node.thenSchema = child(file, pointer, "then")
+            case "else": node.elseSchema = child(file, pointer, "else")
+            case "propertyNames": node.propertyNames = child(file, pointer, "propertyNames")
+            case "contains": node.contains = child(file, pointer, "contains")
+            case "format": node.format = v.stringValue
+            default: break
+            }
+        }
+    }
+
+    private func reference(_ ref: String, from file: String) -> Schema {
+        let parts = ref.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+        let target = parts[0].isEmpty ? file : normalize(String(parts[0]), relativeTo: file)
+        let pointer = parts.count > 1 ? String(parts[1]) : ""
+        return schema(file: target, pointer: pointer.hasPrefix("/") ? String(pointer.dropFirst()) : pointer)
+    }
+
+    private func normalize(_ ref: String, relativeTo file: String) -> String {
+        if ref.hasPrefix("http://") || ref.hasPrefix("https://") {
+            // An absolute $id-style reference to the published schemas: resolve it to the bundled copy.
+            return documents.keys.first { ref.hasSuffix("/" + $0) } ?? ref
+        }
+        var components = file.split(separator: "/").dropLast().map(String.init)
+        for part in ref.split(separator: "/") {
+            if part == ".." { _ = components.popLast() } else if part != "." { components.append(String(part)) }
+        }
+        return components.joined(separator: "/")
+    }
+}
+
+/// Namespace for the generated reference data (see Generated/NOTICE).
+enum ReferenceData {}

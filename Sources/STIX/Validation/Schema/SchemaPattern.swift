@@ -1,0 +1,134 @@
+import Foundation
+
+/// A JSON Schema `pattern` (ECMA-262 / Python `re.search` semantics: the match may start anywhere).
+///
+/// The STIX schemas use a few patterns on nearly every property (type prefixes, identifiers, timestamps); those are
+/// matched by hand-written code, which is far faster than a regular-expression engine. Every other pattern goes
+/// to `NSRegularExpression`, compiled once.
+struct SchemaPattern: @unchecked Sendable {
+    // @unchecked: NSRegularExpression is immutable after creation and documented as safe to use from any thread.
+    private enum Matcher {
+        case prefix([UInt8])
+        case identifier
+        case timestamp
+        case millisecondsSuffix
+        case regex(NSRegularExpression)
+        case invalid
+    }
+
+    let source: String
+    private let matcher: Matcher
+
+    static let identifierSource =
+        "^[a-z][a-z0-9-]+[a-z0-9]--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+    static let timestampSource =
+        "^[0-9]{4}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]|60)(\\.[0-9]+)?Z$"
+    static let millisecondsSource = "T\\d{2}:\\d{2}:\\d{2}\\.\\d{3,}Z$"
+
+    init(_ source: String) {
+        self.source = source
+        if source == SchemaPattern.identifierSource {
+            matcher = .identifier
+        } else if source == SchemaPattern.timestampSource {
+            matcher = .timestamp
+        } else if source == SchemaPattern.millisecondsSource {
+            matcher = .millisecondsSuffix
+        } else if source.hasPrefix("^"), source.dropFirst().utf8.allSatisfy({ SchemaPattern.isPlainLiteral($0) }) {
+            matcher = .prefix(Array(source.utf8.dropFirst()))
+        } else if let re = try? NSRegularExpression(pattern: source) {
+            matcher = .regex(re)
+        } else {
+            matcher = .invalid
+        }
+    }
+
+    private static func isPlainLiteral(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+            || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+    }
+
+    /// True when the pattern matches somewhere in `s`.
+    func matches(_ s: String) -> Bool {
+        switch matcher {
+        case .prefix(let p):
+            return s.utf8.starts(with: p)
+        case .identifier:
+            return SchemaPattern.isIdentifier(s)
+        case .timestamp:
+            return SchemaPattern.isTimestampText(Array(s.utf8))
+        case .millisecondsSuffix:
+            return SchemaPattern.hasMillisecondTime(Array(s.utf8))
+        case .regex(let re):
+            let range = NSRange(location: 0, length: s.utf16.count)
+            return re.firstMatch(in: s, options: [], range: range) != nil
+        case .invalid:
+            return false
+        }
+    }
+
+    /// `^[a-z][a-z0-9-]+[a-z0-9]--UUID$` with a version 1–5 and variant 8, 9, a or b UUID.
+    static func isIdentifier(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count >= 36 + 2 + 3 else { return false }
+        let uuidStart = b.count - 36
+        guard b[uuidStart - 1] == UInt8(ascii: "-"), b[uuidStart - 2] == UInt8(ascii: "-") else { return false }
+        let typeEnd = uuidStart - 2
+        func lower(_ c: UInt8) -> Bool { c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") }
+        func digit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+        guard lower(b[0]) else { return false }
+        for i in 1..<(typeEnd - 1) where !(lower(b[i]) || digit(b[i]) || b[i] == UInt8(ascii: "-")) { return false }
+        guard lower(b[typeEnd - 1]) || digit(b[typeEnd - 1]) else { return false }
+        let u = b[uuidStart...]
+        for (k, c) in u.enumerated() {
+            switch k {
+            case 8, 13, 18, 23: if c != UInt8(ascii: "-") { return false }
+            case 14: if !(c >= UInt8(ascii: "1") && c <= UInt8(ascii: "5")) { return false }
+            case 19: if !"89abAB".utf8.contains(c) { return false }
+            default: if !c.isHexDigit { return false }
+            }
+        }
+        return true
+    }
+
+    /// The timestamp pattern of the STIX schemas: month 01–12, day 01–31, hour 00–23, second 00–60, `Z`.
+    static func isTimestampText(_ b: [UInt8]) -> Bool {
+        guard b.count >= 20 else { return false }
+        func d(_ i: Int) -> Int? {
+            let c = b[i]
+            return c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") ? Int(c - UInt8(ascii: "0")) : nil
+        }
+        for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] where d(i) == nil { return false }
+        guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
+        else { return false }
+        let month = d(5)! * 10 + d(6)!
+        let day = d(8)! * 10 + d(9)!
+        let hour = d(11)! * 10 + d(12)!
+        let minute = d(14)! * 10 + d(15)!
+        let second = d(17)! * 10 + d(18)!
+        guard (1...12).contains(month), (1...31).contains(day), hour <= 23, minute <= 59, second <= 60 else {
+            return false
+        }
+        if b.count == 20 { return b[19] == UInt8(ascii: "Z") }
+        guard b[19] == UInt8(ascii: "."), b.count >= 22, b[b.count - 1] == UInt8(ascii: "Z") else { return false }
+        for i in 20..<(b.count - 1) where d(i) == nil { return false }
+        return true
+    }
+
+    /// `T\d{2}:\d{2}:\d{2}\.\d{3,}Z$`: a time with at least millisecond precision at the end of the string.
+    static func hasMillisecondTime(_ b: [UInt8]) -> Bool {
+        guard b.count >= 14, b[b.count - 1] == UInt8(ascii: "Z") else { return false }
+        func digit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+        var i = b.count - 2
+        var fractionDigits = 0
+        while i >= 0 && digit(b[i]) {
+            fractionDigits += 1
+            i -= 1
+        }
+        guard fractionDigits >= 3, i >= 9, b[i] == UInt8(ascii: ".") else { return false }
+        let t = i - 9
+        return b[t] == UInt8(ascii: "T") && digit(b[t + 1]) && digit(b[t + 2]) && b[t + 3] == UInt8(ascii: ":")
+            && digit(b[t + 4]) && digit(b[t + 5]) && b[t + 6] == UInt8(ascii: ":") && digit(b[t + 7])
+            && digit(b[t + 8])
+    }
+}
