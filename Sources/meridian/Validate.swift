@@ -78,7 +78,7 @@ struct Validate: ParsableCommand {
             let report: DocumentReport
             do {
                 let bytes = try input.read(file)
-                report = try Self.validate(bytes, parser: parser, validator: validator)
+                report = try validator.validateDocument(bytes, parser: parser)
             } catch let error as InputError {
                 Terminal.error("meridian validate: \(error)")
                 unreadable = true
@@ -105,20 +105,5 @@ struct Validate: ParsableCommand {
         }
         if unreadable { throw ExitCode(2) }
         if anyInvalid { throw ExitCode(1) }
-    }
-
-    /// Checks the whole document is JSON first, then validates its objects one at a time from their byte ranges,
-    /// so memory holds the input and one decoded object, whatever the bundle's size.
-    static func validate(_ bytes: [UInt8], parser: JSONParser, validator: Validator) throws(JSONParseError) -> DocumentReport {
-        let document = try parser.parseDocument(bytes, retainElements: false)
-        let ranges = document.elementRanges
-        if case .object(let o) = document.root, o["type"] != nil, o["type"]?.stringValue != "bundle" {
-            // A single object: its own `objects` (deprecated observed-data form) belongs to it, so keep it whole.
-            let whole = try parser.parse(bytes)
-            return try validator.validateDocument(root: whole, elementCount: 0) { _ throws(JSONParseError) in .null }
-        }
-        return try validator.validateDocument(root: document.root, elementCount: ranges.count) { i throws(JSONParseError) in
-            try parser.parse(bytes, range: ranges[i])
-        }
     }
 }

@@ -277,11 +277,15 @@ private struct Reader {
             if c == UInt8(ascii: "\\") {
                 hasEscape = true
                 pos += 2
+                if pos > bytes.count { throw error(.unexpectedEnd, at: bytes.count) }
                 continue
             }
             if c < 0x20 { throw error(.controlCharacterInString) }
             if c >= 0x80 { ascii = false }
             pos += 1
+            if pos - start > limits.maxStringBytes {
+                throw error(.stringTooLong(limit: limits.maxStringBytes), at: open)
+            }
         }
         let end = pos
         pos += 1

@@ -29,6 +29,22 @@ public struct DocumentReport: Sendable {
 }
 
 extension Validator {
+    /// Validates a document given as bytes. The whole document is checked to be JSON first; then its objects are
+    /// parsed and validated one at a time from their byte ranges, so memory holds the input and one decoded object,
+    /// whatever the bundle's size.
+    public func validateDocument(_ bytes: [UInt8], parser: JSONParser = JSONParser()) throws(JSONParseError) -> DocumentReport {
+        let document = try parser.parseDocument(bytes, retainElements: false)
+        let ranges = document.elementRanges
+        if case .object(let o) = document.root, let type = o["type"], type.stringValue != "bundle" {
+            // A single object: its own `objects` (observed-data's deprecated form) belongs to it, so keep it whole.
+            let whole = try parser.parse(bytes)
+            return try validateDocument(root: whole, elementCount: 0) { _ throws(JSONParseError) in .null }
+        }
+        return try validateDocument(root: document.root, elementCount: ranges.count) { i throws(JSONParseError) in
+            try parser.parse(bytes, range: ranges[i])
+        }
+    }
+
     /// Validates a document (bundle, TAXII envelope, JSON array of objects, or one object) already split by
     /// ``JSONParser/parseDocument(_:retainElements:)``: `root` with its objects array left empty, and `element(i)`
     /// parsing object `i` on demand, so only one object is decoded at a time.

@@ -1,0 +1,58 @@
+import DocumentInput
+import Foundation
+import Testing
+
+@Suite struct DocumentInputTests {
+    static let dataRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("data")
+
+    func temporaryFile(_ bytes: [UInt8]) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(UUID().uuidString)").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func readsGzippedFilesTransparently() throws {
+        let bytes = try DocumentInput().read(Self.dataRoot.appendingPathComponent("disarm/DISARM.json.gz").path)
+        #expect(bytes.count == 680_507)
+        #expect(bytes.first == UInt8(ascii: "{"))
+    }
+
+    @Test func readsPlainFilesAsTheyAre() throws {
+        let path = try temporaryFile(Array("{\"a\":1}".utf8))
+        #expect(try DocumentInput().read(path) == Array("{\"a\":1}".utf8))
+    }
+
+    @Test func refusesInputsOverTheLimit() throws {
+        let path = try temporaryFile([UInt8](repeating: 0x20, count: 5000))
+        #expect(throws: InputError.self) { try DocumentInput(maxBytes: 4096).read(path) }
+    }
+
+    @Test func refusesAGzipBombBeyondTheLimit() throws {
+        // DISARM decompresses to 680 kB; with a 100 kB limit the reader must stop, not expand it all.
+        let path = Self.dataRoot.appendingPathComponent("disarm/DISARM.json.gz").path
+        do {
+            _ = try DocumentInput(maxBytes: 100_000).read(path)
+            Issue.record("expanded past the limit")
+        } catch {
+            #expect(error.reason.contains("decompresses to more than"))
+        }
+    }
+
+    @Test func refusesTruncatedOrCorruptGzip() throws {
+        let gz = Array(try Data(contentsOf: Self.dataRoot.appendingPathComponent("disarm/DISARM.json.gz")))
+        #expect(throws: InputError.self) { try DocumentInput().read(self.temporaryFile(Array(gz.prefix(5000)))) }
+        var corrupt = gz
+        for i in 100..<200 { corrupt[i] ^= 0xFF }
+        #expect(throws: InputError.self) { try DocumentInput().read(self.temporaryFile(corrupt)) }
+    }
+
+    @Test func namesAMissingFileOrADirectory() {
+        do {
+            _ = try DocumentInput().read("/nonexistent/bundle.json")
+        } catch {
+            #expect(error.description == "/nonexistent/bundle.json: no such file")
+        }
+        #expect(throws: InputError.self) { try DocumentInput().read("/tmp") }
+    }
+}

@@ -1,0 +1,95 @@
+import STIX
+import Testing
+
+@Suite struct JSONParserTests {
+    func reason(_ text: [UInt8], limits: JSONLimits = .default) -> JSONParseError.Reason? {
+        do {
+            _ = try JSONParser(limits: limits).parse(text)
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
+    @Test func keepsEveryMemberInDocumentOrderIncludingCustomOnes() throws {
+        let v = try JSONParser().parse(#"{"type":"x-acme-thing","z":1,"a":{"x_acme_nested":[true,null,2.50]},"id":"x"}"#)
+        #expect(v.objectValue?.keys == ["type", "z", "a", "id"])
+        #expect(v["a"]?["x_acme_nested"]?.arrayValue?.count == 3)
+        #expect(v["a"]?["x_acme_nested"]?.arrayValue?[2].numberValue?.text == "2.50")
+        #expect(v.serialized() == #"{"type":"x-acme-thing","z":1,"a":{"x_acme_nested":[true,null,2.50]},"id":"x"}"#)
+    }
+
+    @Test func recordsTheOriginalBytesOfEachBundleObject() throws {
+        let text = #"{"type":"bundle","id":"bundle--1","objects":[ {"b" : 1} ,{"c":[2, 3]}]}"#
+        let bytes = Array(text.utf8)
+        let doc = try JSONParser().parseDocument(bytes, retainElements: false)
+        #expect(doc.elementRanges.map { String(decoding: bytes[$0], as: UTF8.self) } == [#"{"b" : 1}"#, #"{"c":[2, 3]}"#])
+        #expect(doc.root["objects"]?.arrayValue?.isEmpty == true)
+        #expect(try JSONParser().parse(bytes, range: doc.elementRanges[1])["c"]?.arrayValue?.count == 2)
+    }
+
+    @Test func decodesEscapesAndSurrogatePairs() throws {
+        let v = try JSONParser().parse(#"["a\"b\\c\/d\n\u00e9\ud83d\ude00"]"#)
+        #expect(v.arrayValue?[0].stringValue == "a\"b\\c/d\né😀")
+    }
+
+    @Test func refusesAnEmptyInput() {
+        #expect(reason([]) == .emptyInput)
+        #expect(reason(Array("  \n ".utf8)) == .emptyInput)
+    }
+
+    @Test func refusesTruncatedDocuments() {
+        for text in [#"{"type":"bundle","objects":["#, #"{"a":"unterminated"#, "[1,2", #"{"a"#, "tru", #""\"#] {
+            #expect(reason(Array(text.utf8)) == .unexpectedEnd, "\(text)")
+        }
+    }
+
+    @Test func refusesMalformedDocumentsAndSaysWhere() throws {
+        do {
+            _ = try JSONParser().parse("{\n  \"a\": 1,\n  \"b\": ,\n}")
+            Issue.record("accepted malformed JSON")
+        } catch {
+            #expect(error.line == 3)
+            #expect(error.column == 8)
+            #expect(error.description.contains("line 3, column 8"))
+        }
+        #expect(reason(Array(#"{"a":1,}"#.utf8)) == .unexpectedCharacter(UInt8(ascii: "}")))
+        #expect(reason(Array("[01]".utf8)) == .unexpectedCharacter(UInt8(ascii: "1")))
+        #expect(reason(Array("[NaN]".utf8)) == .unexpectedCharacter(UInt8(ascii: "N")))
+        #expect(reason(Array("{} {}".utf8)) == .trailingData)
+        #expect(reason(Array(#"["\x"]"#.utf8)) == .invalidEscape)
+        #expect(reason(Array("[\"a\tb\"]".utf8)) == .controlCharacterInString)
+    }
+
+    @Test func refusesInvalidUTF8() {
+        #expect(reason([0x5B, 0x22, 0xC3, 0x28, 0x22, 0x5D]) == .invalidUTF8)  // ["\xC3("]
+        #expect(reason([0x5B, 0x22, 0xFF, 0x22, 0x5D]) == .invalidUTF8)
+        #expect(reason([0x5B, 0x22, 0x5C, 0x6E, 0xED, 0xA0, 0x80, 0x22, 0x5D]) == .invalidUTF8)  // encoded surrogate
+    }
+
+    @Test func refusesDuplicateKeys() {
+        #expect(reason(Array(#"{"id":"a","type":"b","id":"c"}"#.utf8)) == .duplicateKey("id"))
+    }
+
+    @Test func refusesNumbersOutOfRange() {
+        #expect(reason(Array("[1e999]".utf8)) == .numberOutOfRange)
+        #expect(reason(Array("[-1e400]".utf8)) == .numberOutOfRange)
+        #expect(reason(Array("[123456789012345678901234567890]".utf8)) == .numberOutOfRange)
+        #expect(reason(Array("[9223372036854775807, 1e308, 0.5e-320]".utf8)) == nil)
+    }
+
+    @Test func refusesTenThousandLevelsOfNestingWithoutCrashing() {
+        let deep = Array(String(repeating: "[", count: 10_000).utf8) + Array(String(repeating: "]", count: 10_000).utf8)
+        #expect(reason(deep) == .tooDeep(limit: JSONLimits.default.maxDepth))
+        let objects = Array(String(repeating: #"{"a":"#, count: 10_000).utf8)
+        #expect(reason(objects) == .tooDeep(limit: JSONLimits.default.maxDepth))
+    }
+
+    @Test func refusesAHundredMegabyteStringWithoutReadingItAll() {
+        var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 100 << 20)
+        bytes[0] = UInt8(ascii: "\"")
+        let start = ContinuousClock.now
+        #expect(reason(bytes) == .stringTooLong(limit: JSONLimits.default.maxStringBytes))
+        #expect(ContinuousClock.now - start < .seconds(20))
+    }
+}
