@@ -44,15 +44,18 @@ public struct DocumentInput: Sendable {
             throw InputError(input: path, reason: "cannot be opened for reading (permissions?)")
         }
         defer { try? handle.close() }
-        return try readAll(handle, name: path)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        if size > maxBytes { throw InputError(input: path, reason: "larger than the limit of \(maxBytes) bytes") }
+        return try readAll(handle, name: path, expectedSize: size)
     }
 
     private func readStandardInput() throws(InputError) -> [UInt8] {
         try readAll(FileHandle.standardInput, name: "standard input")
     }
 
-    private func readAll(_ handle: FileHandle, name: String) throws(InputError) -> [UInt8] {
+    private func readAll(_ handle: FileHandle, name: String, expectedSize: Int = 0) throws(InputError) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(expectedSize + 1)
         while true {
             let chunk: Data?
             do {

@@ -23,7 +23,7 @@ struct TextReport {
             if verbose { for f in r.warnings { line("[\(r.index)] ", f) } }
         }
         let invalid = report.results.filter { !$0.isValid }.count
-        let warnings = report.results.reduce(report.containerWarnings.count) { $0 + $1.warnings.count }
+        let warnings = report.warningCount
         let kind = report.kind?.rawValue ?? "input"
         let verdict = report.isValid ? "valid" : "INVALID"
         lines.append("\(file): \(verdict): \(kind) of \(report.results.count) object\(report.results.count == 1 ? "" : "s"), "

@@ -78,7 +78,8 @@ struct Validate: ParsableCommand {
             let report: DocumentReport
             do {
                 let bytes = try input.read(file)
-                report = try validator.validateDocument(bytes, parser: parser)
+                report = try validator.validateDocument(bytes, parser: parser, concurrency: ProcessInfo.processInfo.activeProcessorCount,
+                                                         keepWarnings: json || verbose)
             } catch let error as InputError {
                 Terminal.error("meridian validate: \(error)")
                 unreadable = true

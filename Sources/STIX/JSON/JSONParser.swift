@@ -75,7 +75,7 @@ public struct JSONDocument: Sendable {
 }
 
 /// A strict RFC 8259 parser over UTF-8 bytes: no comments, no trailing commas, no NaN, no duplicate keys.
-public struct JSONParser {
+public struct JSONParser: Sendable {
     public let limits: JSONLimits
 
     public init(limits: JSONLimits = .default) {

@@ -31,16 +31,16 @@ extension CheckContext {
 
     mutating func timestampValues() {
         var props = ["created", "modified"]
-        if let extra = vocab.value("TIMESTAMP_PROPERTIES")?[type]?.arrayValue {
+        if let extra = vocab.entry("TIMESTAMP_PROPERTIES", type)?.arrayValue {
             props += extra.compactMap(\.stringValue)
         }
         for p in props { checkTimestamp(instance[p], path: JSONPath([.key(p)]), label: "'\(p)': ") }
         guard hasObservableData(instance) else { return }
         // Like the reference, observables nested in observed-data are not reached here; top-level ones are.
-        for p in vocab.value("TIMESTAMP_OBSERVABLE_PROPERTIES")?[type]?.arrayValue?.compactMap(\.stringValue) ?? [] {
+        for p in vocab.entry("TIMESTAMP_OBSERVABLE_PROPERTIES", type)?.arrayValue?.compactMap(\.stringValue) ?? [] {
             checkTimestamp(instance[p], path: JSONPath([.key(p)]), label: "'\(type)': '\(p)': ")
         }
-        guard let embedded = vocab.value("TIMESTAMP_EMBEDDED_PROPERTIES")?[type]?.objectValue else { return }
+        guard let embedded = vocab.entry("TIMESTAMP_EMBEDDED_PROPERTIES", type)?.objectValue else { return }
         for member in embedded {
             guard case .object(let container)? = instance[member.key] else { continue }
             let props = member.value.arrayValue?.compactMap(\.stringValue) ?? []
@@ -80,7 +80,7 @@ extension CheckContext {
     }
 
     private func rules(_ table: String, _ type: String) -> [(String, String, String)] {
-        (vocab.value(table)?[type]?.arrayValue ?? []).compactMap { rule in
+        (vocab.entry(table, type)?.arrayValue ?? []).compactMap { rule in
             guard let r = rule.arrayValue?.compactMap(\.stringValue), r.count == 3 else { return nil }
             return (r[0], r[1], r[2])
         }
@@ -285,7 +285,8 @@ extension CheckContext {
 
     /// Observables without ID contributing properties, and every process, must use a random (v4) UUID (§2.9).
     mutating func uuidVersions() {
-        guard let id, let uuid = id.components(separatedBy: "--").last else { return }
+        guard let id else { return }
+        let uuid = CheckContext.uuidPart(of: id)
         let version = Identifier.version(ofUUID: uuid)
         let contributing: [String: [String]] = [
             "artifact": ["hashes", "payload_bin"], "email-message": ["from_ref", "subject", "body"],

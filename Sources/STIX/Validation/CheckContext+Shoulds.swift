@@ -17,7 +17,7 @@ extension CheckContext {
         case .killChainNames: killChainNames()
         case .markingDefinitionType:
             if type == "marking-definition", let d = instance["definition_type"],
-                !vocab.list("MARKING_DEFINITION_TYPES").contains(d.stringValue ?? "")
+                !vocab.set("MARKING_DEFINITION_TYPES").contains(d.stringValue ?? "")
             {
                 report("Marking definition `definition_type` should be one of: \(vocab.list("MARKING_DEFINITION_TYPES").joined(separator: ", ")).",
                        path: JSONPath([.key("definition_type")]))
@@ -48,7 +48,7 @@ extension CheckContext {
         case .accountType:
             forEachObservable { ctx, o, path in
                 guard o["type"]?.stringValue == "user-account", let t = o["account_type"] else { return }
-                if !ctx.vocab.list("ACCOUNT_TYPE_OV").contains(t.stringValue ?? "") {
+                if !ctx.vocab.set("ACCOUNT_TYPE_OV").contains(t.stringValue ?? "") {
                     ctx.report("Object '\(o["id"]?.stringValue ?? "")' is a User Account Object with an 'account_type' of '\(t.stringValue ?? t.serialized())', which is not a value in the account-type-ov vocabulary.",
                                path: path.appending("account_type"))
                 }
@@ -309,7 +309,7 @@ extension CheckContext {
     }
 
     mutating func deprecatedProperties() {
-        for prop in vocab.value("DEPRECATED_PROPERTIES")?[type]?.arrayValue?.compactMap(\.stringValue) ?? [] where instance.contains(prop) {
+        for prop in vocab.entry("DEPRECATED_PROPERTIES", type)?.arrayValue?.compactMap(\.stringValue) ?? [] where instance.contains(prop) {
             report("Included property '\(prop)' is deprecated within the indicated spec version.", path: JSONPath([.key(prop)]))
         }
     }
@@ -317,7 +317,9 @@ extension CheckContext {
     // MARK: - Formats
 
     mutating func uuidCheck() {
-        guard let id, let uuid = id.components(separatedBy: "--").last, Identifier.isUUID(uuid) else { return }
+        guard let id else { return }
+        let uuid = CheckContext.uuidPart(of: id)
+        guard Identifier.isUUID(uuid) else { return }
         let version = Identifier.version(ofUUID: uuid)
         if hasObservableData(instance) && type != "observed-data" && type != "process" {
             if version != 5 {
@@ -333,7 +335,7 @@ extension CheckContext {
     }
 
     mutating func openVocabularyFormat() {
-        guard let props = vocab.value("VOCAB_PROPERTIES")?[type]?.arrayValue?.compactMap(\.stringValue) else { return }
+        guard let props = vocab.entry("VOCAB_PROPERTIES", type)?.arrayValue?.compactMap(\.stringValue) else { return }
         for prop in props {
             guard let value = instance[prop] else { continue }
             let values: [JSONValue]
@@ -350,7 +352,7 @@ extension CheckContext {
     }
 
     mutating func killChainNames() {
-        guard vocab.list("KILL_CHAIN_PHASE_USES").contains(type), case .array(let phases)? = instance["kill_chain_phases"] else { return }
+        guard vocab.set("KILL_CHAIN_PHASE_USES").contains(type), case .array(let phases)? = instance["kill_chain_phases"] else { return }
         for (i, phase) in phases.enumerated() {
             guard let chain = phase["kill_chain_name"] else { return }
             let path = JSONPath([.key("kill_chain_phases"), .index(i)])
@@ -367,7 +369,7 @@ extension CheckContext {
 
     mutating func dictionaryKeys(_ value: JSONValue, _ path: JSONPath) {
         guard case .object(let o) = value else { return }
-        let exceptions = Set(vocab.list("OBSERVABLE_DICT_KEY_EXCEPTIONS"))
+        let exceptions = vocab.set("OBSERVABLE_DICT_KEY_EXCEPTIONS")
         for member in o {
             if member.key.isEmpty || member.key.contains(where: { $0.isASCII && $0.isUppercase }) {
                 report("As a dictionary key, '\(member.key)' should be lowercase.", path: path.appending(member.key))
@@ -381,8 +383,8 @@ extension CheckContext {
     // MARK: - Approved values
 
     mutating func vocabulary(_ name: String) {
-        guard let props = vocab.value(name + "_USES")?[type]?.arrayValue?.compactMap(\.stringValue) else { return }
-        let allowed = Set(vocab.list(name + "_OV"))
+        guard let props = vocab.entry(name + "_USES", type)?.arrayValue?.compactMap(\.stringValue) else { return }
+        let allowed = vocab.set(name + "_OV")
         for prop in props {
             guard let value = instance[prop] else { continue }
             let inVocabulary: Bool
@@ -405,9 +407,9 @@ extension CheckContext {
         else { return }
         let s = String(source[..<sourceRange.lowerBound])
         let t = String(target[..<targetRange.lowerBound])
-        let nonSDOs = vocab.list("NON_SDOS")
-        if vocab.list("COMMON_RELATIONSHIPS").contains(r) || nonSDOs.contains(s) || nonSDOs.contains(t) { return }
-        guard let bySource = vocab.value("RELATIONSHIPS")?[s]?.objectValue else {
+        let nonSDOs = vocab.set("NON_SDOS")
+        if vocab.set("COMMON_RELATIONSHIPS").contains(r) || nonSDOs.contains(s) || nonSDOs.contains(t) { return }
+        guard let bySource = vocab.entry("RELATIONSHIPS", s)?.objectValue else {
             report("'\(s)' is permitted, but not a suggested relationship source object for the '\(r)' relationship.",
                    path: JSONPath([.key("source_ref")]))
             return
@@ -497,7 +499,7 @@ extension CheckContext {
 
     mutating func peBinaryType(_ o: JSONObject, _ path: JSONPath) {
         guard o["type"]?.stringValue == "file", let pe = o["extensions"]?["windows-pebinary-ext"]?["pe_type"] else { return }
-        if !vocab.list("WINDOWS_PEBINARY_TYPE_OV").contains(pe.stringValue ?? "") {
+        if !vocab.set("WINDOWS_PEBINARY_TYPE_OV").contains(pe.stringValue ?? "") {
             report("Object '\(o["id"]?.stringValue ?? "")' has a Windows PE Binary File extension with a 'pe_type' of '\(pe.stringValue ?? pe.serialized())', which is not a value in the windows-pebinary-type-ov vocabulary.",
                    path: path.appending("extensions"))
         }

@@ -81,8 +81,16 @@ enum ShouldCheck: String, CaseIterable, Sendable {
 
     /// stix2-validator's numeric code for this check.
     var code: String? {
-        Vocabulary.shared.checkCodes.first { $0.value == rawValue }?.key
+        ShouldCheck.codes[self]
     }
+
+    private static let codes: [ShouldCheck: String] = {
+        var out: [ShouldCheck: String] = [:]
+        for (code, name) in Vocabulary.shared.checkCodes {
+            if let check = ShouldCheck(rawValue: name) { out[check] = code }
+        }
+        return out
+    }()
 
     /// Every name `--enable` and `--disable` accept, for help texts.
     static var selectableNames: [String] {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The verdict on a whole input document: what kind of container it was and one result per object, in input order.
 public struct DocumentReport: Sendable {
     /// The shapes of input `meridian validate` accepts.
@@ -14,7 +16,9 @@ public struct DocumentReport: Sendable {
         public let index: Int
         public let id: String?
         public let errors: [Finding]
+        /// The warnings, unless the report was asked to count them only.
         public let warnings: [Finding]
+        public let warningCount: Int
         public var isValid: Bool { errors.isEmpty }
     }
 
@@ -24,80 +28,95 @@ public struct DocumentReport: Sendable {
     public internal(set) var containerErrors: [Finding]
     public internal(set) var containerWarnings: [Finding]
 
+    init(kind: Kind?, results: [ObjectResult] = []) {
+        self.kind = kind
+        self.results = results
+        self.containerErrors = []
+        self.containerWarnings = []
+    }
+
     /// True when the container and every object are valid.
     public var isValid: Bool { containerErrors.isEmpty && results.allSatisfy(\.isValid) }
+
+    /// Warnings in the whole document, kept or counted.
+    public var warningCount: Int { results.reduce(containerWarnings.count) { $0 + $1.warningCount } }
 }
 
 extension Validator {
-    /// Validates a document given as bytes. The whole document is checked to be JSON first; then its objects are
-    /// parsed and validated one at a time from their byte ranges, so memory holds the input and one decoded object,
-    /// whatever the bundle's size.
-    public func validateDocument(_ bytes: [UInt8], parser: JSONParser = JSONParser()) throws(JSONParseError) -> DocumentReport {
+    /// Validates a document given as bytes: a bundle, a TAXII envelope, a JSON array of objects, or one object.
+    ///
+    /// The whole document is checked to be JSON first, so a truncated or malformed input is refused before any
+    /// verdict. Its objects are then parsed from their byte ranges and validated `concurrency` at a time: memory holds
+    /// the input and the objects being checked, whatever the bundle's size. With `keepWarnings: false` warnings are
+    /// counted, not kept.
+    public func validateDocument(
+        _ bytes: [UInt8], parser: JSONParser = JSONParser(), concurrency: Int = 1, keepWarnings: Bool = true
+    ) throws(JSONParseError) -> DocumentReport {
         let document = try parser.parseDocument(bytes, retainElements: false)
         let ranges = document.elementRanges
         if case .object(let o) = document.root, let type = o["type"], type.stringValue != "bundle" {
             // A single object: its own `objects` (observed-data's deprecated form) belongs to it, so keep it whole.
             let whole = try parser.parse(bytes)
-            return try validateDocument(root: whole, elementCount: 0) { _ throws(JSONParseError) in .null }
+            return validateDocument(root: whole, elementCount: 0, keepWarnings: keepWarnings) { _ in .null }
         }
-        return try validateDocument(root: document.root, elementCount: ranges.count) { i throws(JSONParseError) in
-            try parser.parse(bytes, range: ranges[i])
+        return validateDocument(root: document.root, elementCount: ranges.count, concurrency: concurrency,
+                                keepWarnings: keepWarnings) { i in
+            // The ranges come from a successful parse of the same bytes, so this parse cannot fail.
+            (try? parser.parse(bytes, range: ranges[i])) ?? .null
         }
     }
 
-    /// Validates a document (bundle, TAXII envelope, JSON array of objects, or one object) already split by
-    /// ``JSONParser/parseDocument(_:retainElements:)``: `root` with its objects array left empty, and `element(i)`
-    /// parsing object `i` on demand, so only one object is decoded at a time.
+    /// Validates a document whose objects are supplied by `element(i)` (see ``JSONParser/parseDocument(_:retainElements:)``):
+    /// `root` is the container with its objects array left empty.
     public func validateDocument(
-        root: JSONValue, elementCount: Int, element: (Int) throws(JSONParseError) -> JSONValue
-    ) throws(JSONParseError) -> DocumentReport {
-        var report = DocumentReport(kind: nil, results: [], containerErrors: [], containerWarnings: [])
+        root: JSONValue, elementCount: Int, concurrency: Int = 1, keepWarnings: Bool = true,
+        element: @escaping @Sendable (Int) -> JSONValue
+    ) -> DocumentReport {
+        let kind: DocumentReport.Kind
+        var bundleVersion: String?
         switch root {
         case .array:
-            report = DocumentReport(kind: .array, results: [], containerErrors: [], containerWarnings: [])
-            for i in 0..<elementCount {
-                report.results.append(objectResult(index: i, try element(i), bundleVersion: nil))
-            }
+            kind = .array
         case .object(let container):
             let type = container["type"]?.stringValue
-            if type == "bundle" || (type == nil && container.contains("objects")) {
-                let isBundle = type == "bundle"
-                report = DocumentReport(kind: isBundle ? .bundle : .envelope, results: [], containerErrors: [], containerWarnings: [])
-                if isBundle {
-                    var errors = schemaFindings(container, bundleVersion: nil)
-                    var warnings: [Finding] = []
-                    customChecks(container, errors: &errors, warnings: &warnings, recurse: false)
-                    report.containerErrors = errors
-                    report.containerWarnings = warnings
-                } else if container["objects"]?.arrayValue == nil {
-                    report.containerErrors.append(Finding(severity: .error, check: "envelope", objectID: nil,
-                                                          path: JSONPath([.key("objects")]),
-                                                          message: "a TAXII envelope's 'objects' must be a list of STIX objects"))
-                }
-                let bundleVersion = isBundle ? (container["spec_version"]?.stringValue ?? "2.1") : nil
-                var all: [JSONValue] = []
-                for i in 0..<elementCount {
-                    let object = try element(i)
-                    report.results.append(objectResult(index: i, object, bundleVersion: bundleVersion))
-                    if isBundle && needsWholeBundle { all.append(object) }
-                }
-                if isBundle && needsWholeBundle {
-                    // Rules about the bundle as a whole (duplicate ids, references, producers) see every object.
-                    var whole = container
-                    whole["objects"] = .array(all)
-                    var errors: [Finding] = []
-                    var warnings: [Finding] = []
-                    bundleWideChecks(whole, errors: &errors, warnings: &warnings)
-                    report.containerErrors += errors
-                    report.containerWarnings += warnings
-                }
+            if type == "bundle" {
+                kind = .bundle
+                bundleVersion = container["spec_version"]?.stringValue ?? "2.1"
+            } else if type == nil && container.contains("objects") {
+                kind = .envelope
             } else {
-                report = DocumentReport(kind: .object, results: [objectResult(index: 0, root, bundleVersion: nil)],
-                                        containerErrors: [], containerWarnings: [])
+                return DocumentReport(kind: .object, results: [objectResult(index: 0, root, bundleVersion: nil, keepWarnings: keepWarnings).0])
             }
         default:
+            var report = DocumentReport(kind: nil)
             report.containerErrors.append(Finding(severity: .error, check: "stix-object", objectID: nil, path: JSONPath(),
                                                   message: "the input is a JSON \(root.typeName), not a STIX object, bundle, TAXII envelope or array of objects"))
+            return report
+        }
+        let slim = kind == .bundle && needsWholeBundle
+        let version = bundleVersion
+        let outcomes = concurrentMap(count: elementCount, concurrency: concurrency) { i in
+            self.objectResult(index: i, element(i), bundleVersion: version, keepWarnings: keepWarnings, slim: slim)
+        }
+        var report = DocumentReport(kind: kind, results: outcomes.map(\.0))
+        if case .object(let container) = root {
+            if kind == .bundle {
+                var errors = schemaFindings(container, bundleVersion: nil)
+                var warnings: [Finding] = []
+                customChecks(container, errors: &errors, warnings: &warnings, recurse: false)
+                if slim {
+                    // Rules about the bundle as a whole (duplicate ids, references, producers) see every object,
+                    // reduced to the few properties they read.
+                    var whole = container
+                    whole["objects"] = .array(outcomes.compactMap(\.1))
+                    bundleWideChecks(whole, errors: &errors, warnings: &warnings)
+                }
+                report.containerErrors = errors
+                report.containerWarnings = warnings
+            } else if kind == .envelope, container["objects"]?.arrayValue == nil {
+                report.containerErrors.append(Finding(severity: .error, check: "envelope", objectID: nil, path: JSONPath([.key("objects")]),
+                                                      message: "a TAXII envelope's 'objects' must be a list of STIX objects"))
+            }
         }
         if options.strict {
             report.containerErrors += report.containerWarnings.map { var w = $0; w.severity = .error; return w }
@@ -106,12 +125,14 @@ extension Validator {
         return report
     }
 
-    /// Validates one object of a document.
-    func objectResult(index: Int, _ value: JSONValue, bundleVersion: String?) -> DocumentReport.ObjectResult {
+    /// Validates one object of a document; with `slim`, also returns the properties bundle-wide rules read.
+    func objectResult(index: Int, _ value: JSONValue, bundleVersion: String?, keepWarnings: Bool = true, slim: Bool = false)
+        -> (DocumentReport.ObjectResult, JSONValue?)
+    {
         guard case .object(let object) = value, object.contains("id"), object.contains("type") else {
             let finding = Finding(severity: .error, check: "stix-object", objectID: value["id"]?.stringValue, path: JSONPath(),
                                   message: "each object must be a JSON object with 'id' and 'type' properties")
-            return .init(index: index, id: value["id"]?.stringValue, errors: [finding], warnings: [])
+            return (.init(index: index, id: value["id"]?.stringValue, errors: [finding], warnings: [], warningCount: 0), nil)
         }
         var errors = schemaFindings(object, bundleVersion: bundleVersion)
         var warnings: [Finding] = []
@@ -120,7 +141,17 @@ extension Validator {
             errors += warnings.map { var w = $0; w.severity = .error; return w }
             warnings = []
         }
-        return .init(index: index, id: object["id"]?.stringValue, errors: errors, warnings: warnings)
+        var projection: JSONValue?
+        if slim {
+            var p = JSONObject()
+            for key in ["type", "id", "modified", "created_by_ref", "source_ref", "target_ref"] {
+                if let v = object[key] { p[key] = v }
+            }
+            projection = .object(p)
+        }
+        let result = DocumentReport.ObjectResult(index: index, id: object["id"]?.stringValue, errors: errors,
+                                                 warnings: keepWarnings ? warnings : [], warningCount: warnings.count)
+        return (result, projection)
     }
 
     private var needsWholeBundle: Bool {
@@ -141,4 +172,29 @@ extension Validator {
         }
         warnings += context.findings.map { var w = $0; w.severity = .warning; return w }
     }
+}
+
+/// `transform` applied to 0..<count on up to `concurrency` threads, results in index order.
+func concurrentMap<T: Sendable>(count: Int, concurrency: Int, _ transform: @escaping @Sendable (Int) -> T) -> [T] {
+    guard concurrency > 1, count > 64 else { return (0..<count).map(transform) }
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+    results.initialize(repeating: nil)
+    defer { results.deallocate() }
+    // Each worker writes only its own indices, so the buffer needs no lock.
+    nonisolated(unsafe) let slots = results
+    let chunk = 32
+    let chunks = (count + chunk - 1) / chunk
+    let next = NSLock()
+    nonisolated(unsafe) var claimed = 0
+    DispatchQueue.concurrentPerform(iterations: min(concurrency, chunks)) { _ in
+        while true {
+            next.lock()
+            let c = claimed
+            claimed += 1
+            next.unlock()
+            guard c < chunks else { return }
+            for i in (c * chunk)..<min(count, (c + 1) * chunk) { slots[i] = transform(i) }
+        }
+    }
+    return results.map { $0! }
 }

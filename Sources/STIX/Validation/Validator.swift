@@ -89,7 +89,7 @@ public struct Validator: Sendable {
         if options.interop, let s = library.interopByName[type] ?? library.interopByName[fallback] { schemas.append(s) }
         var violations: [SchemaViolation] = []
         for schema in schemas {
-            _ = schema.check(.object(object), at: JSONPath(), &violations)
+            _ = schema.check(.object(object), &violations)
         }
         var findings = violations.map {
             Finding(severity: .error, check: "schema", objectID: id, path: $0.path, message: $0.message)
@@ -109,9 +109,10 @@ public struct Validator: Sendable {
                 }
                 guard let schema = library.byName[obsType] ?? library.byName["cyber-observable-core"] else { continue }
                 var inner: [SchemaViolation] = []
-                _ = schema.check(member.value, at: path, &inner)
+                _ = schema.check(member.value, &inner)
                 findings += inner.map {
-                    Finding(severity: .error, check: "schema", objectID: id, path: $0.path, message: $0.message)
+                    Finding(severity: .error, check: "schema", objectID: id, path: JSONPath(path.components + $0.path.components),
+                            message: $0.message)
                 }
             }
         }

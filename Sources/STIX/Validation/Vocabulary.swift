@@ -26,6 +26,12 @@ final class Vocabulary: Sendable {
     let pdfDocumentInfoKeys: Set<String>
     let hashAlgorithms: Set<String>
     let checkCodes: [String: String]
+    /// Every table by name, for constant-time lookup.
+    private let tables: [String: JSONValue]
+    /// Every list-valued table as a set.
+    private let sets: [String: Set<String>]
+    /// Two-level tables (`TIMESTAMP_PROPERTIES["indicator"]`) by name then key.
+    private let keyed: [String: [String: JSONValue]]
 
     private init() {
         let parsed = try? JSONParser(limits: JSONLimits(maxDepth: 64, maxStringBytes: 1 << 20)).parse(ReferenceData.vocabulariesJSON)
@@ -77,6 +83,31 @@ final class Vocabulary: Sendable {
             if let name = m.value.stringValue { codes[m.key] = name }
         }
         checkCodes = codes
+        var tables: [String: JSONValue] = [:]
+        var sets: [String: Set<String>] = [:]
+        var keyed: [String: [String: JSONValue]] = [:]
+        for m in root {
+            tables[m.key] = m.value
+            if case .array(let a) = m.value { sets[m.key] = Set(a.compactMap(\.stringValue)) }
+            if case .object(let o) = m.value {
+                var inner: [String: JSONValue] = [:]
+                for n in o { inner[n.key] = n.value }
+                keyed[m.key] = inner
+            }
+        }
+        self.tables = tables
+        self.sets = sets
+        self.keyed = keyed
+    }
+
+    /// A list-valued table as a set, e.g. `set("MALWARE_TYPE_OV")`.
+    func set(_ name: String) -> Set<String> {
+        sets[name] ?? []
+    }
+
+    /// The entry `key` of a two-level table, e.g. `entry("TIMESTAMP_PROPERTIES", "indicator")`.
+    func entry(_ table: String, _ key: String) -> JSONValue? {
+        keyed[table]?[key]
     }
 
     /// A list-valued table entry, e.g. `vocabulary("MALWARE_TYPE_OV")`.
@@ -86,6 +117,6 @@ final class Vocabulary: Sendable {
 
     /// Any table by its name in the OASIS validator's `enums` module.
     func value(_ name: String) -> JSONValue? {
-        root[name]
+        tables[name]
     }
 }

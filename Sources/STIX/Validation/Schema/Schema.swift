@@ -5,7 +5,7 @@ final class Schema: @unchecked Sendable {
     // @unchecked: built once by SchemaLibrary before any use and never mutated afterwards.
     var isFalse = false
     var types: [String]?
-    var properties: [(String, Schema)] = []
+    var properties: [String: Schema] = [:]
     var patternProperties: [(SchemaPattern, Schema)] = []
     var additionalProperties: Schema?
     var required: [String] = []
@@ -46,6 +46,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     public func appending(_ key: String) -> JSONPath { JSONPath(components + [.key(key)]) }
+    mutating func prepend(_ component: Component) { components.insert(component, at: 0) }
     public func appending(_ index: Int) -> JSONPath { JSONPath(components + [.index(index)]) }
 
     public var description: String {
@@ -64,29 +65,40 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
 
 /// A schema rule broken at a path.
 struct SchemaViolation: Sendable {
-    let path: JSONPath
+    var path: JSONPath
     let message: String
 }
 
 extension Schema {
     /// Checks `value`; when `violations` is nil, stops at the first failure (used inside anyOf, oneOf, not, if).
-    func check(_ value: JSONValue, at path: JSONPath, _ violations: UnsafeMutablePointer<[SchemaViolation]>?) -> Bool {
+    ///
+    /// Violations carry paths relative to `value`: a parent prefixes its key or index to those its children add, so
+    /// paths cost nothing while a document is valid.
+    func check(_ value: JSONValue, _ violations: UnsafeMutablePointer<[SchemaViolation]>?) -> Bool {
         if isFalse {
-            violations?.pointee.append(SchemaViolation(path: path, message: "no value is allowed here"))
+            violations?.pointee.append(SchemaViolation(path: JSONPath(), message: "no value is allowed here"))
             return false
         }
         var ok = true
-        func fail(_ message: @autoclosure () -> String, _ at: JSONPath? = nil) -> Bool {
+        func fail(_ message: @autoclosure () -> String) -> Bool {
             ok = false
             guard let violations else { return true }
-            violations.pointee.append(SchemaViolation(path: at ?? path, message: message()))
+            violations.pointee.append(SchemaViolation(path: JSONPath(), message: message()))
             return false
+        }
+        func under(_ component: JSONPath.Component, _ schema: Schema, _ child: JSONValue) -> Bool {
+            let before = violations?.pointee.count ?? 0
+            let result = schema.check(child, violations)
+            if let violations, violations.pointee.count > before {
+                for i in before..<violations.pointee.count { violations.pointee[i].path.prepend(component) }
+            }
+            return result
         }
         // Returns true when checking should stop (fail-fast mode and something failed).
         func stop() -> Bool { !ok && violations == nil }
 
         if let ref {
-            if !ref.check(value, at: path, violations) { ok = false }
+            if !ref.check(value, violations) { ok = false }
             if stop() { return false }
         }
         if let types, !Schema.matches(value, types) {
@@ -130,12 +142,12 @@ extension Schema {
                 if fail(message) { return false }
             }
             if let items {
-                for (i, e) in elements.enumerated() where !items.check(e, at: path.appending(i), violations) {
+                for (i, e) in elements.enumerated() where !under(.index(i), items, e) {
                     ok = false
                     if stop() { return false }
                 }
             }
-            if let contains, !elements.contains(where: { contains.check($0, at: path, nil) }) {
+            if let contains, !elements.contains(where: { contains.check($0, nil) }) {
                 if fail("the list does not contain an item that the schema requires") { return false }
             }
         case .object(let object):
@@ -151,16 +163,16 @@ extension Schema {
                 var unexpected: [String] = []
                 for member in object {
                     var matched = false
-                    for (name, schema) in properties where name == member.key {
+                    if let schema = properties[member.key] {
                         matched = true
-                        if !schema.check(member.value, at: path.appending(member.key), violations) {
+                        if !under(.key(member.key), schema, member.value) {
                             ok = false
                             if stop() { return false }
                         }
                     }
                     for (pattern, schema) in patternProperties where pattern.matches(member.key) {
                         matched = true
-                        if !schema.check(member.value, at: path.appending(member.key), violations) {
+                        if !under(.key(member.key), schema, member.value) {
                             ok = false
                             if stop() { return false }
                         }
@@ -168,12 +180,12 @@ extension Schema {
                     if !matched, let additionalProperties {
                         if additionalProperties.isFalse {
                             unexpected.append(member.key)
-                        } else if !additionalProperties.check(member.value, at: path.appending(member.key), violations) {
+                        } else if !under(.key(member.key), additionalProperties, member.value) {
                             ok = false
                             if stop() { return false }
                         }
                     }
-                    if let propertyNames, !propertyNames.check(.string(member.key), at: path, nil) {
+                    if let propertyNames, !propertyNames.check(.string(member.key), nil) {
                         if fail("property name '\(member.key)' is not allowed here") { return false }
                     }
                 }
@@ -186,25 +198,25 @@ extension Schema {
         default:
             break
         }
-        for sub in allOf where !sub.check(value, at: path, violations) {
+        for sub in allOf where !sub.check(value, violations) {
             ok = false
             if stop() { return false }
         }
-        if !anyOf.isEmpty, !anyOf.contains(where: { $0.check(value, at: path, nil) }) {
+        if !anyOf.isEmpty, !anyOf.contains(where: { $0.check(value, nil) }) {
             if fail("\(Schema.describe(value)) is not valid under any of the given schemas") { return false }
         }
         if !oneOf.isEmpty {
-            let passing = oneOf.reduce(0) { $0 + ($1.check(value, at: path, nil) ? 1 : 0) }
+            let passing = oneOf.reduce(0) { $0 + ($1.check(value, nil) ? 1 : 0) }
             if passing == 0, fail("\(Schema.describe(value)) is not valid under any of the given schemas") { return false }
             if passing > 1, fail("\(Schema.describe(value)) is valid under more than one of the given schemas") { return false }
         }
-        if let not, not.check(value, at: path, nil) {
+        if let not, not.check(value, nil) {
             if fail("\(Schema.describe(value)) should not be valid under the schema it is excluded by") { return false }
         }
         if let ifSchema {
-            if ifSchema.check(value, at: path, nil) {
-                if let thenSchema, !thenSchema.check(value, at: path, violations) { ok = false }
-            } else if let elseSchema, !elseSchema.check(value, at: path, violations) {
+            if ifSchema.check(value, nil) {
+                if let thenSchema, !thenSchema.check(value, violations) { ok = false }
+            } else if let elseSchema, !elseSchema.check(value, violations) {
                 ok = false
             }
         }

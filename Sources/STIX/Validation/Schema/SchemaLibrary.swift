@@ -106,7 +106,7 @@ private final class SchemaCompiler {
             case "type":
                 if let s = v.stringValue { node.types = [s] } else { node.types = v.arrayValue?.compactMap(\.stringValue) }
             case "properties":
-                node.properties = (v.objectValue?.keys ?? []).map { ($0, child(file, pointer, "properties", $0)) }
+                for key in v.objectValue?.keys ?? [] { node.properties[key] = child(file, pointer, "properties", key) }
             case "patternProperties":
                 node.patternProperties = (v.objectValue?.keys ?? []).map {
                     (SchemaPattern($0), child(file, pointer, "patternProperties", $0))

@@ -9,9 +9,14 @@ struct SchemaPattern: @unchecked Sendable {
     // @unchecked: NSRegularExpression is immutable after creation and documented as safe to use from any thread.
     private enum Matcher {
         case prefix([UInt8])
+        case exact([UInt8])
         case identifier
         case timestamp
         case millisecondsSuffix
+        case typeName
+        case propertyWithSuffix([UInt8])
+        case propertyNameOrID
+        case hex(Int)
         case regex(NSRegularExpression)
         case invalid
     }
@@ -33,8 +38,20 @@ struct SchemaPattern: @unchecked Sendable {
             matcher = .timestamp
         } else if source == SchemaPattern.millisecondsSource {
             matcher = .millisecondsSuffix
+        } else if source == "^([a-z][a-z0-9]*)+(-[a-z0-9]+)*\\-?$" {
+            matcher = .typeName
+        } else if source == "^[a-z][a-z0-9_]{0,245}_bin$" || source == "^[a-z][a-z0-9_]{0,245}_hex$" {
+            matcher = .propertyWithSuffix(Array(source.utf8.dropFirst(source.utf8.count - 5).dropLast()))
+        } else if source == "^([a-z][a-z0-9_]{2,249})|id$" {
+            matcher = .propertyNameOrID
+        } else if let n = SchemaPattern.hexLength(source) {
+            matcher = .hex(n)
         } else if source.hasPrefix("^"), source.dropFirst().utf8.allSatisfy({ SchemaPattern.isPlainLiteral($0) }) {
             matcher = .prefix(Array(source.utf8.dropFirst()))
+        } else if source.hasPrefix("^"), source.hasSuffix("$"),
+            source.dropFirst().dropLast().utf8.allSatisfy({ SchemaPattern.isPlainLiteral($0) })
+        {
+            matcher = .exact(Array(source.utf8.dropFirst().dropLast()))
         } else if let re = try? NSRegularExpression(pattern: source) {
             matcher = .regex(re)
         } else {
@@ -47,23 +64,79 @@ struct SchemaPattern: @unchecked Sendable {
             || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
     }
 
+    /// `^[a-fA-F0-9]{N}$` gives N.
+    private static func hexLength(_ source: String) -> Int? {
+        guard source.hasPrefix("^[a-fA-F0-9]{"), source.hasSuffix("}$") else { return nil }
+        return Int(source.dropFirst(13).dropLast(2))
+    }
+
     /// True when the pattern matches somewhere in `s`.
     func matches(_ s: String) -> Bool {
+        if matchesNative(s) { return true }
+        switch matcher {
+        case .regex, .prefix, .invalid:
+            return false
+        default:
+            // Python's `$` also matches just before a final newline; the hand-written matchers honour that too.
+            return s.utf8.last == 0x0A && matchesNative(String(s.dropLast()))
+        }
+    }
+
+    private func matchesNative(_ s: String) -> Bool {
         switch matcher {
         case .prefix(let p):
             return s.utf8.starts(with: p)
+        case .exact(let p):
+            return s.utf8.elementsEqual(p)
         case .identifier:
             return SchemaPattern.isIdentifier(s)
         case .timestamp:
             return SchemaPattern.isTimestampText(Array(s.utf8))
         case .millisecondsSuffix:
             return SchemaPattern.hasMillisecondTime(Array(s.utf8))
+        case .typeName:
+            return SchemaPattern.isTypeName(s.utf8)
+        case .propertyWithSuffix(let suffix):
+            let b = s.utf8
+            guard b.count >= suffix.count + 1, b.count <= 1 + 245 + suffix.count, let first = b.first,
+                first >= 0x61 && first <= 0x7A, b.suffix(suffix.count).elementsEqual(suffix)
+            else { return false }
+            return b.dropFirst().dropLast(suffix.count).allSatisfy(SchemaPattern.isLowerDigitUnderscore)
+        case .propertyNameOrID:
+            let b = s.utf8
+            if b.count >= 2 && b.suffix(2).elementsEqual("id".utf8) { return true }
+            guard b.count >= 3, let first = b.first, first >= 0x61 && first <= 0x7A else { return false }
+            return b.dropFirst().prefix(2).allSatisfy(SchemaPattern.isLowerDigitUnderscore)
+        case .hex(let n):
+            return s.utf8.count == n && s.utf8.allSatisfy(\.isHexDigit)
         case .regex(let re):
             let range = NSRange(location: 0, length: s.utf16.count)
             return re.firstMatch(in: s, options: [], range: range) != nil
         case .invalid:
             return false
         }
+    }
+
+    private static func isLowerDigitUnderscore(_ c: UInt8) -> Bool {
+        (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F
+    }
+
+    /// `^([a-z][a-z0-9]*)+(-[a-z0-9]+)*\-?$`: a letter, then letters and digits in hyphen-separated runs, and at most
+    /// one trailing hyphen.
+    static func isTypeName(_ b: String.UTF8View) -> Bool {
+        guard let first = b.first, first >= 0x61 && first <= 0x7A else { return false }
+        var previousHyphen = false
+        for c in b {
+            if c == 0x2D {
+                if previousHyphen { return false }
+                previousHyphen = true
+            } else if (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) {
+                previousHyphen = false
+            } else {
+                return false
+            }
+        }
+        return true
     }
 
     /// `^[a-z][a-z0-9-]+[a-z0-9]--UUID$` with a version 1–5 and variant 8, 9, a or b UUID.
