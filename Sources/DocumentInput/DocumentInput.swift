@@ -20,6 +20,23 @@ public struct DocumentInput: Sendable {
         self.maxBytes = maxBytes
     }
 
+    /// `paths` with each directory replaced by the `.json` and `.json.gz` files under it, in name order.
+    public static func expand(_ paths: [String]) -> [String] {
+        paths.flatMap { path -> [String] in
+            var isDirectory: ObjCBool = false
+            guard path != "-", FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+                let walker = FileManager.default.enumerator(atPath: path)
+            else { return [path] }
+            var found: [String] = []
+            while let relative = walker.nextObject() as? String {
+                if relative.hasSuffix(".json") || relative.hasSuffix(".json.gz") {
+                    found.append((path as NSString).appendingPathComponent(relative))
+                }
+            }
+            return found.sorted()
+        }
+    }
+
     /// The bytes of `path`, or of standard input when `path` is `-`.
     public func read(_ path: String) throws(InputError) -> [UInt8] {
         let raw: [UInt8]

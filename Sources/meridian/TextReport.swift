@@ -24,9 +24,14 @@ struct TextReport {
         }
         let invalid = report.results.filter { !$0.isValid }.count
         let warnings = report.warningCount
-        let kind = report.kind?.rawValue ?? "input"
         let verdict = report.isValid ? "valid" : "INVALID"
-        lines.append("\(file): \(verdict): \(kind) of \(report.results.count) object\(report.results.count == 1 ? "" : "s"), "
+        let shape: String
+        switch report.kind {
+        case .object: shape = "a single object"
+        case .some(let kind): shape = "\(kind.rawValue) of \(report.results.count) object\(report.results.count == 1 ? "" : "s")"
+        case nil: shape = "not STIX content"
+        }
+        lines.append("\(file): \(verdict): \(shape), "
             + "\(report.results.count - invalid) valid, \(invalid) invalid, \(warnings) warning\(warnings == 1 ? "" : "s")"
             + (warnings > 0 && !verbose ? " (-v lists them)" : ""))
         return lines.joined(separator: "\n")

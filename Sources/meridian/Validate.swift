@@ -52,7 +52,7 @@ struct Validate: ParsableCommand {
     @Flag(name: .shortAndLong, help: "List warnings too in text output (they are always counted).")
     var verbose = false
 
-    @Argument(help: ArgumentHelp("Files to validate; - reads standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Files or folders (their .json and .json.gz files) to validate; - reads standard input.", valueName: "file"))
     var files: [String]
 
     func run() throws {
@@ -73,7 +73,7 @@ struct Validate: ParsableCommand {
         var unreadable = false
         var containers: [JSONValue] = []
         var results: [JSONValue] = []
-        for file in files {
+        for file in DocumentInput.expand(files) {
             let name = file == "-" ? "<stdin>" : file
             let report: DocumentReport
             do {

@@ -55,4 +55,11 @@ import Testing
         }
         #expect(throws: InputError.self) { try DocumentInput().read("/tmp") }
     }
+
+    @Test func expandsFoldersIntoTheirJSONFilesInOrder() {
+        let files = DocumentInput.expand([Self.dataRoot.appendingPathComponent("attack").path, "-"])
+        #expect(files.map { ($0 as NSString).lastPathComponent } == [
+            "enterprise-attack-18.1.json.gz", "ics-attack-18.1.json.gz", "mobile-attack-17.1.json.gz", "-",
+        ])
+    }
 }
