@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "meridian", targets: ["meridian"]),
         .library(name: "STIX", targets: ["STIX"]),
+        .library(name: "STIXPattern", targets: ["STIXPattern"]),
+        .library(name: "STIXValidation", targets: ["STIXValidation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,7 +23,17 @@ let package = Package(
         .target(
             name: "STIX",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            exclude: ["Validation/Generated/NOTICE"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "STIXPattern",
+            dependencies: ["STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "STIXValidation",
+            dependencies: ["STIX", "STIXPattern"],
+            exclude: ["Generated/NOTICE"],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -34,6 +46,8 @@ let package = Package(
             name: "meridian",
             dependencies: [
                 "STIX",
+                "STIXPattern",
+                "STIXValidation",
                 "DocumentInput",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -45,13 +59,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "STIXPatternTests",
+            dependencies: ["STIX", "STIXPattern"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "STIXValidationTests",
+            dependencies: ["STIX", "STIXValidation"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DocumentInputTests",
             dependencies: ["DocumentInput"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "meridianTests",
-            dependencies: ["STIX", "DocumentInput"],
+            dependencies: ["STIX", "STIXValidation", "DocumentInput"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate Sources/STIX/Validation/Generated/*.swift from the OASIS reference data.
+"""Regenerate Sources/STIXValidation/Generated/*.swift from the OASIS reference data.
 
 Meridian's validator is checked against stix2-validator 3.3.2. It needs the same facts that tool uses: the OASIS
 STIX 2.1 JSON schemas (cti-stix2-json-schemas), the STIX 2.1 vocabularies and property tables, and the IANA
@@ -10,7 +10,7 @@ self-contained. Descriptions and titles are dropped: they are documentation, not
     python3 -m venv .venv-gen && .venv-gen/bin/pip install stix2-validator==3.3.2
     .venv-gen/bin/python scripts/generate-reference-data.py
 
-The data is BSD-3-Clause, (c) OASIS Open; the IANA registries are public. See Sources/STIX/Validation/Generated/NOTICE.
+The data is BSD-3-Clause, (c) OASIS Open; the IANA registries are public. See Sources/STIXValidation/Generated/NOTICE.
 """
 import csv
 import glob
@@ -22,7 +22,7 @@ import stix2validator
 from stix2validator.v21 import enums
 
 PKG = os.path.dirname(stix2validator.__file__)
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "STIX", "Validation", "Generated")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "STIXValidation", "Generated")
 DROP = {"description", "title", "examples", "$comment"}
 
 

@@ -1,4 +1,5 @@
 import STIX
+import STIXValidation
 
 /// The human-readable form of a document's validation: one line per problem, naming the object, the JSON path and
 /// the rule, then a summary line.

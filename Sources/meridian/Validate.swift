@@ -2,6 +2,7 @@ import ArgumentParser
 import DocumentInput
 import Foundation
 import STIX
+import STIXValidation
 
 /// `meridian validate`: checks STIX 2.1 content against the specification, like stix2-validator but faster.
 struct Validate: ParsableCommand {

@@ -1,6 +1,7 @@
 import DocumentInput
 import Foundation
 import STIX
+import STIXValidation
 import Testing
 
 /// Every STIX file shipped in data/ is valid, and Meridian's warnings, counted by stix2-validator check code, equal

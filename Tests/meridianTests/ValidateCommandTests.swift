@@ -1,5 +1,6 @@
 import Foundation
 import STIX
+import STIXValidation
 import Testing
 
 /// Runs the real `meridian` binary the way an analyst would.

@@ -115,7 +115,8 @@ public struct Identifier: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension UInt8 {
-    var isHexDigit: Bool {
+    /// True for an ASCII hexadecimal digit.
+    public var isHexDigit: Bool {
         (self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9")) || (self >= UInt8(ascii: "a") && self <= UInt8(ascii: "f"))
             || (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "F"))
     }

@@ -1,4 +1,6 @@
+import STIX
 import Foundation
+import STIXPattern
 /// The SHOULD rules: warnings by default, errors under `strict`. Names and behaviour follow stix2-validator.
 extension CheckContext {
     mutating func run(_ check: ShouldCheck) {
@@ -528,6 +530,11 @@ extension CheckContext {
         if !vocab.types.contains(type) {
             report("Object type '\(type)' is not one of those defined in the specification.", path: JSONPath([.key("type")]))
         }
+        if case .success(let pattern)? = stixPattern {
+            for (objectType, _) in pattern.comparedObjectTypes where !vocab.observableTypes.contains(objectType) {
+                report("'\(objectType)' is not a valid stix observable type", path: JSONPath([.key("pattern")]))
+            }
+        }
     }
 
     mutating func propertiesStrict() {
@@ -540,6 +547,16 @@ extension CheckContext {
             let defined = vocab.properties[type] ?? []
             for key in instance.keys where !defined.contains(key) {
                 report("Property '\(key)' is not one of those defined in the specification.", path: JSONPath([.key(key)]))
+            }
+        }
+        if case .success(let pattern)? = stixPattern {
+            for (objectType, paths) in pattern.comparedObjectTypes {
+                guard let known = vocab.observableProperties[objectType] else { continue }
+                for p in paths {
+                    if case .key(let property)? = p.steps.first, !known.contains(property) {
+                        report("'\(property)' is not a valid property for '\(objectType)' objects", path: JSONPath([.key("pattern")]))
+                    }
+                }
             }
         }
     }

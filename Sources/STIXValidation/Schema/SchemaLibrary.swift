@@ -1,3 +1,4 @@
+import STIX
 import Foundation
 /// The OASIS STIX 2.1 JSON schemas, compiled once, and how stix2-validator chooses one for an object.
 final class SchemaLibrary: Sendable {
@@ -132,6 +133,8 @@ private final class SchemaCompiler {
             case "else": node.elseSchema = child(file, pointer, "else")
             case "propertyNames": node.propertyNames = child(file, pointer, "propertyNames")
             case "contains": node.contains = child(file, pointer, "contains")
+            case "minContains": node.minContains = v.numberValue?.integer.map(Int.init)
+            case "maxContains": node.maxContains = v.numberValue?.integer.map(Int.init)
             case "format": node.format = v.stringValue
             default: break
             }

@@ -1,3 +1,4 @@
+import STIX
 import Foundation
 
 /// A JSON Schema `pattern` (ECMA-262 / Python `re.search` semantics: the match may start anywhere).

@@ -1,3 +1,4 @@
+import STIX
 /// One compiled JSON Schema (draft 2020-12), with its `$ref`s resolved to other compiled schemas.
 ///
 /// Only the keywords the OASIS STIX schemas use are compiled; an unknown keyword is ignored, as JSON Schema requires.
@@ -28,6 +29,8 @@ final class Schema: @unchecked Sendable {
     var elseSchema: Schema?
     var propertyNames: Schema?
     var contains: Schema?
+    var minContains: Int?
+    var maxContains: Int?
     var format: String?
     var ref: Schema?
 }
@@ -147,8 +150,15 @@ extension Schema {
                     if stop() { return false }
                 }
             }
-            if let contains, !elements.contains(where: { contains.check($0, nil) }) {
-                if fail("the list does not contain an item that the schema requires") { return false }
+            if let contains {
+                let matching = elements.reduce(0) { $0 + (contains.check($1, nil) ? 1 : 0) }
+                let least = minContains ?? 1
+                if matching < least, fail("the list should contain at least \(least) item(s) matching its schema") { return false }
+                if let maxContains, matching > maxContains,
+                    fail("the list should contain at most \(maxContains) item(s) matching its schema, found \(matching)")
+                {
+                    return false
+                }
             }
         case .object(let object):
             if let minProperties, object.count < minProperties {

@@ -1,3 +1,4 @@
+import STIX
 /// Validates STIX 2.1 content: every MUST of the specification is an error, every SHOULD a warning.
 ///
 /// It applies the OASIS STIX 2.1 JSON schemas, then the rules a schema cannot express (timestamp order, marking
@@ -76,10 +77,13 @@ public struct Validator: Sendable {
         }
         let library = SchemaLibrary.shared
         var version = options.version ?? object["spec_version"]?.stringValue ?? "2.1"
+        // As in stix2-validator: a STIX 2.0 bundle holds 2.0 objects, and an object without `spec_version` in a 2.1
+        // bundle is STIX 2.0 content (STIX 2.1 §3.1), as long as it is not an observable (those have no `created`).
+        if bundleVersion == "2.0" { version = "2.0" }
         if bundleVersion == "2.1" && !object.contains("spec_version") && object.contains("created") { version = "2.0" }
         if version == "2.0" {
             return [Finding(severity: .error, check: "spec-version", objectID: id, path: JSONPath([.key("spec_version")]),
-                            message: "STIX 2.0 content is not supported; Meridian validates STIX 2.1 objects (spec_version \"2.1\")")]
+                            message: "STIX 2.0 content is not supported: Meridian validates and exchanges STIX 2.1 (an object needs spec_version \"2.1\")")]
         }
         let isObservableShape = object.contains("id") && !object.contains("created") && !object.contains("modified")
             && type != "marking-definition"

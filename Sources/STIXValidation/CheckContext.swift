@@ -1,3 +1,4 @@
+import STIX
 /// The state of one run of the MUST or SHOULD rules over one object: the object, the options and what was found.
 struct CheckContext {
     let instance: JSONObject

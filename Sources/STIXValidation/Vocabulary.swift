@@ -1,3 +1,4 @@
+import STIX
 /// STIX 2.1 vocabularies and property tables (from the OASIS validator) and IANA registry names, loaded once.
 final class Vocabulary: Sendable {
     static let shared = Vocabulary()

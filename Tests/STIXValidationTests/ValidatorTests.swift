@@ -1,4 +1,5 @@
 import STIX
+import STIXValidation
 import Testing
 
 @Suite struct ValidatorTests {

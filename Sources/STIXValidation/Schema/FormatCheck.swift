@@ -1,3 +1,4 @@
+import STIX
 /// The JSON Schema `format` values the STIX schemas use, checked as stix2-validator checks them.
 enum FormatCheck {
     static func matches(format: String, _ s: String) -> Bool {

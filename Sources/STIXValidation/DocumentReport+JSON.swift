@@ -1,3 +1,4 @@
+import STIX
 /// The machine-readable form of validation results printed by `meridian validate --json`.
 extension DocumentReport {
     /// `{"file":...,"kind":...,"valid":...,"errors":[...],"warnings":[...]}` for the container, and the object results.

@@ -1,4 +1,6 @@
+import STIX
 import Foundation
+import STIXPattern
 /// The MUST rules that the JSON schemas cannot express. Each is an error whatever the options.
 extension CheckContext {
     mutating func runMusts() {
@@ -12,6 +14,7 @@ extension CheckContext {
         current = "character-set"; forEachObservable { $0.characterSets($1, $2) }
         current = "language"; languageCode()
         current = "software-language"; forEachObservable { $0.softwareLanguages($1, $2) }
+        current = "pattern"; pattern()
         current = "cpe"; cpe()
         current = "language-contents"; languageContents()
         current = "uuid-version"; uuidVersions()
@@ -242,6 +245,73 @@ extension CheckContext {
         where !vocab.languageCodes.contains(lang) && !vocab.softwareLanguageCodes.contains(lang) {
             report("The 'languages' property of object '\(object["id"]?.stringValue ?? "")' contains an invalid language code ('\(lang)'). Expected RFC 5646 language code.",
                    path: path.appending("languages"))
+        }
+    }
+
+    /// The parsed pattern of an indicator with `pattern_type: stix`, or the reason it does not parse; nil when the
+    /// object has no STIX pattern.
+    var stixPattern: Result<Pattern, PatternError>? {
+        guard type == "indicator", instance["pattern_type"]?.stringValue == "stix",
+            case .string(let text)? = instance["pattern"]
+        else { return nil }
+        return Result { () throws(PatternError) -> Pattern in try Pattern(text) }
+    }
+
+    /// An indicator's STIX pattern must parse (STIX 2.1 §9), and name object types and properties in the form
+    /// the specification gives them; custom ones need the custom prefix when extensions are not used.
+    mutating func pattern() {
+        guard let parsed = stixPattern else { return }
+        let path = JSONPath([.key("pattern")])
+        let pattern: Pattern
+        switch parsed {
+        case .failure(let error):
+            report("invalid STIX pattern: \(error)", path: path)
+            return
+        case .success(let p):
+            pattern = p
+        }
+        let disabled = Set(options.disabled.map { vocab.checkCodes[$0] ?? $0 })
+        let prefixRequired = !disabled.contains("all") && !disabled.contains("format-checks") && disabled.contains("extensions-use")
+        let strictPrefix = prefixRequired && !disabled.contains("custom-prefix")
+        let laxPrefix = prefixRequired && !disabled.contains("custom-prefix-lax")
+        for (objectType, paths) in pattern.comparedObjectTypes {
+            if vocab.observableTypes.contains(objectType) {
+                // a type the specification defines
+            } else if !CheckContext.isPatternTypeName(objectType) {
+                report("'\(objectType)' is not a valid observable type name", path: path)
+            } else if strictPrefix && !CheckContext.hasStrictTypePrefix(objectType) {
+                report("Custom Observable Object type '\(objectType)' should start with 'x-' followed by a source unique identifier (like a domain name with dots replaced by hyphens), a hyphen and then the name",
+                       path: path)
+            } else if laxPrefix && !CheckContext.hasLaxTypePrefix(objectType) {
+                report("Custom Observable Object type '\(objectType)' should start with 'x-'", path: path)
+            }
+            for objectPath in paths {
+                guard case .key(let property)? = objectPath.steps.first else { continue }
+                if vocab.observableProperties[objectType]?.contains(property) == true {
+                    continue
+                } else if !CheckContext.isPropertyName(property) {
+                    report("'\(property)' is not a valid observable property name", path: path)
+                } else if !vocab.observableTypes.contains(objectType) {
+                    continue  // custom observables need no prefix on their properties
+                } else if strictPrefix && !CheckContext.hasStrictPropertyPrefix(property) {
+                    report("Cyber Observable Object custom property '\(property)' should start with 'x_' followed by a source unique identifier (like a domain name with dots replaced by underscores), an underscore and then the name",
+                           path: path)
+                } else if laxPrefix && !CheckContext.hasLaxPropertyPrefix(property) {
+                    report("Cyber Observable Object custom property '\(property)' should start with 'x_'", path: path)
+                }
+            }
+        }
+    }
+
+    /// `^\-?[a-z0-9]+(-[a-z0-9]+)*\-?$`, 3 to 250 characters: the reference's rule for type names in patterns.
+    static func isPatternTypeName(_ s: String) -> Bool {
+        var b = Substring(s)
+        guard b.count >= 3, b.count <= 250 else { return false }
+        if b.hasPrefix("-") { b = b.dropFirst() }
+        if b.hasSuffix("-") { b = b.dropLast() }
+        guard !b.isEmpty else { return false }
+        return b.split(separator: "-", omittingEmptySubsequences: false).allSatisfy { part in
+            !part.isEmpty && part.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") }
         }
     }
 

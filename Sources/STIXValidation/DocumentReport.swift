@@ -1,3 +1,4 @@
+import STIX
 import Foundation
 
 /// The verdict on a whole input document: what kind of container it was and one result per object, in input order.

@@ -1,3 +1,4 @@
+import STIX
 /// The SHOULD checks, named and numbered as in stix2-validator, and how options select them.
 enum ShouldCheck: String, CaseIterable, Sendable {
     case uuidCheck = "uuid-check"

@@ -1,3 +1,4 @@
+import STIX
 /// How strictly to validate, and which named checks to run. The names and numeric codes are stix2-validator's,
 /// so users can switch tools without relearning them.
 public struct ValidationOptions: Sendable {
