@@ -53,29 +53,35 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["STIX"],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "STIXTests",
-            dependencies: ["STIX"],
+            dependencies: ["STIX", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "STIXPatternTests",
-            dependencies: ["STIX", "STIXPattern"],
+            dependencies: ["STIX", "STIXPattern", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "STIXValidationTests",
-            dependencies: ["STIX", "STIXValidation"],
+            dependencies: ["STIX", "STIXValidation", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DocumentInputTests",
-            dependencies: ["DocumentInput"],
+            dependencies: ["DocumentInput", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "meridianTests",
-            dependencies: ["STIX", "STIXValidation", "DocumentInput"],
+            dependencies: ["STIX", "STIXValidation", "DocumentInput", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -84,54 +84,29 @@ extension CheckContext {
             }
         case .hashLength: forEachObservable { $0.hashLengths($1, $2) }
         case .mimeType:
-            forEachObservable { ctx, o, path in
-                guard o["type"]?.stringValue == "file", let m = o["mime_type"] else { return }
-                if !ctx.vocab.mediaTypes.contains(m.stringValue ?? "") {
-                    ctx.report("The 'mime_type' property of object '\(o["id"]?.stringValue ?? "")' ('\(m.stringValue ?? m.serialized())') should be an IANA registered MIME Type of the form 'type/subtype'.",
-                               path: path.appending("mime_type"))
-                }
+            registryCheck(observableType: "file", path: ["mime_type"], registry: \.mediaTypes) { id, value in
+                "The 'mime_type' property of object '\(id)' ('\(value)') should be an IANA registered MIME Type of the form 'type/subtype'."
             }
         case .protocols:
-            forEachObservable { ctx, o, path in
-                guard o["type"]?.stringValue == "network-traffic", let list = o["protocols"] else { return }
-                for p in list.iterated where !ctx.vocab.protocols.contains(p.stringValue ?? "") {
-                    ctx.report("The 'protocols' property of object '\(o["id"]?.stringValue ?? "")' contains a value ('\(p.stringValue ?? p.serialized())') not in IANA Service Name and Transport Protocol Port Number Registry.",
-                               path: path.appending("protocols"))
-                }
+            registryCheck(observableType: "network-traffic", path: ["protocols"], registry: \.protocols) { id, value in
+                "The 'protocols' property of object '\(id)' contains a value ('\(value)') not in IANA Service Name and Transport Protocol Port Number Registry."
             }
         case .ipfix:
-            forEachObservable { ctx, o, path in
-                guard o["type"]?.stringValue == "network-traffic", let dict = o["ipfix"] else { return }
-                for k in dict.iterated where !ctx.vocab.ipfix.contains(k.stringValue ?? "") {
-                    ctx.report("The 'ipfix' property of object '\(o["id"]?.stringValue ?? "")' contains a key ('\(k.stringValue ?? "")') not in IANA IP Flow Information Export (IPFIX) Entities Registry.",
-                               path: path.appending("ipfix"))
-                }
+            registryCheck(observableType: "network-traffic", path: ["ipfix"], registry: \.ipfix) { id, value in
+                "The 'ipfix' property of object '\(id)' contains a key ('\(value)') not in IANA IP Flow Information Export (IPFIX) Entities Registry."
             }
         case .httpRequestHeaders:
-            forEachObservable { ctx, o, path in
-                guard o["type"]?.stringValue == "network-traffic",
-                    let headers = o["extensions"]?["http-request-ext"]?["request_header"]
-                else { return }
-                for h in headers.iterated where !ctx.vocab.httpRequestHeaders.contains(h.stringValue ?? "") {
-                    ctx.report("The 'request_header' property of object '\(o["id"]?.stringValue ?? "")' contains an invalid HTTP request header ('\(h.stringValue ?? "")').",
-                               path: path.appending("extensions"))
-                }
+            registryCheck(observableType: "network-traffic", path: ["extensions", "http-request-ext", "request_header"],
+                          registry: \.httpRequestHeaders) { id, value in
+                "The 'request_header' property of object '\(id)' contains an invalid HTTP request header ('\(value)')."
             }
         case .socketOptions:
-            forEachObservable { ctx, o, path in
-                guard o["type"]?.stringValue == "network-traffic", let opts = o["extensions"]?["socket-ext"]?["options"] else { return }
-                for k in opts.iterated where !ctx.vocab.socketOptions.contains(k.stringValue ?? "") {
-                    ctx.report("The 'options' property of object '\(o["id"]?.stringValue ?? "")' contains a key ('\(k.stringValue ?? "")') that is not a valid socket option (SO|ICMP|ICMP6|IP|IPV6|MCAST|TCP|IRLMP)_*.",
-                               path: path.appending("extensions"))
-                }
+            registryCheck(observableType: "network-traffic", path: ["extensions", "socket-ext", "options"], registry: \.socketOptions) { id, value in
+                "The 'options' property of object '\(id)' contains a key ('\(value)') that is not a valid socket option (SO|ICMP|ICMP6|IP|IPV6|MCAST|TCP|IRLMP)_*."
             }
         case .pdfDocInfo:
-            forEachObservable { ctx, o, path in
-                guard o["type"]?.stringValue == "file", let info = o["extensions"]?["pdf-ext"]?["document_info_dict"] else { return }
-                for k in info.iterated where !ctx.vocab.pdfDocumentInfoKeys.contains(k.stringValue ?? "") {
-                    ctx.report("The 'document_info_dict' property of object '\(o["id"]?.stringValue ?? "")' contains a key ('\(k.stringValue ?? "")') that is not a valid PDF Document Information Dictionary key.",
-                               path: path.appending("extensions"))
-                }
+            registryCheck(observableType: "file", path: ["extensions", "pdf-ext", "document_info_dict"], registry: \.pdfDocumentInfoKeys) { id, value in
+                "The 'document_info_dict' property of object '\(id)' contains a key ('\(value)') that is not a valid PDF Document Information Dictionary key."
             }
         case .countries:
             if type == "location", let c = instance["country"], !vocab.countryCodes.contains((c.stringValue ?? "").uppercased()) {
@@ -163,6 +138,23 @@ extension CheckContext {
         case .enforceRelationshipRefs: relationshipReferencesInBundle()
         case .typesStrict: typesStrict()
         case .propertiesStrict: propertiesStrict()
+        }
+    }
+
+    /// Each value (list item, dictionary key, or the single value) at `path` in observables of `observableType` must
+    /// be in a registry; `message` words the finding from the object id and the value.
+    private mutating func registryCheck(observableType: String, path keys: [String], registry: KeyPath<Vocabulary, Set<String>>,
+                                        message: @escaping (String, String) -> String) {
+        forEachObservable { ctx, o, path in
+            guard o["type"]?.stringValue == observableType else { return }
+            var node: JSONValue? = .object(o)
+            for key in keys { node = node?[key] }
+            guard let node else { return }
+            let values = node.stringValue != nil ? [node] : node.iterated
+            let known = ctx.vocab[keyPath: registry]
+            for value in values where !known.contains(value.stringValue ?? "") {
+                ctx.report(message(o["id"]?.stringValue ?? "", value.stringValue ?? value.serialized()), path: path.appending(keys[0]))
+            }
         }
     }
 
@@ -211,10 +203,10 @@ extension CheckContext {
 
     /// Walks an observable's properties, embedded properties and predefined extensions' properties, reporting each
     /// one the specification does not define and `verdict` objects to.
-    mutating func observableCustomProperties(_ o: JSONObject, _ path: JSONPath, verdict: (String) -> String?) {
+    mutating func observableCustomProperties(_ o: JSONObject, _ path: JSONPath, topLevel: Bool = true, verdict: (String) -> String?) {
         let t = o["type"]?.stringValue ?? ""
         for member in o {
-            if let known = vocab.observableProperties[t], !known.contains(member.key), let why = verdict(member.key) {
+            if topLevel, let known = vocab.observableProperties[t], !known.contains(member.key), let why = verdict(member.key) {
                 report("Cyber Observable Object custom property '\(member.key)' \(why).", path: path.appending(member.key))
             }
             if let embedded = vocab.observableEmbeddedProperties[t]?[member.key] {
@@ -263,44 +255,14 @@ extension CheckContext {
             }
         }
         forEachObservable { ctx, o, path in
+            // Embedded and predefined-extension properties; top-level ones were reported above.
+            ctx.observableCustomProperties(o, path, topLevel: false) { _ in viaExtension }
             let t = o["type"]?.stringValue ?? ""
-            // Embedded and predefined-extension properties (custom_observable_embedded_property and
-            // custom_observable_extension_property); top-level ones were reported above.
-            let savedKnown = ctx.vocab.observableProperties[t]
-            for member in o {
-                if let embedded = ctx.vocab.observableEmbeddedProperties[t]?[member.key] {
-                    for item in member.value.iterated {
-                        for name in item.objectValue?.keys ?? [item.stringValue ?? ""] where !embedded.contains(name) {
-                            ctx.report("Cyber Observable Object custom property '\(name)' in the \(member.key) property of \(t) object \(viaExtension).",
-                                       path: path.appending(member.key))
-                        }
-                    }
-                }
-            }
-            _ = savedKnown
-            if let exts = ctx.vocab.observableExtensions[t], case .object(let extensions)? = o["extensions"] {
-                for ext in extensions where exts.contains(ext.key) {
-                    let knownProps = ctx.vocab.observableExtensionProperties[ext.key] ?? []
-                    for prop in ext.value.iterated.compactMap(\.stringValue) {
-                        if !knownProps.contains(prop) {
-                            ctx.report("Cyber Observable Object custom property '\(prop)' in the \(ext.key) extension \(viaExtension).",
-                                       path: path.appending("extensions").appending(ext.key))
-                        }
-                        guard let embedded = ctx.vocab.observableExtensionEmbeddedProperties[ext.key]?[prop], let value = ext.value[prop] else { continue }
-                        for item in value.iterated {
-                            let names = item.objectValue?.keys ?? (item.arrayValue?.compactMap(\.stringValue) ?? [item.stringValue ?? ""])
-                            for name in names where !embedded.contains(name) {
-                                ctx.report("Cyber Observable Object custom property '\(name)' in the \(prop) property of the \(ext.key) extension \(viaExtension).",
-                                           path: path.appending("extensions").appending(ext.key))
-                            }
-                        }
-                    }
-                }
-                let usesPropertyExtension = extensions.contains { $0.value["extension_type"]?.stringValue == "property-extension" }
-                for key in extensions.keys where !exts.contains(key) && !usesPropertyExtension {
-                    ctx.report("Custom Cyber Observable Object extension type '\(key)' should be implemented using an 'extension_type' of 'property-extension'.",
-                               path: path.appending("extensions"))
-                }
+            guard let exts = ctx.vocab.observableExtensions[t], case .object(let extensions)? = o["extensions"] else { return }
+            let usesPropertyExtension = extensions.contains { $0.value["extension_type"]?.stringValue == "property-extension" }
+            for key in extensions.keys where !exts.contains(key) && !usesPropertyExtension {
+                ctx.report("Custom Cyber Observable Object extension type '\(key)' should be implemented using an 'extension_type' of 'property-extension'.",
+                           path: path.appending("extensions"))
             }
         }
         if type == "marking-definition", !instance.contains("extensions"),

@@ -77,9 +77,8 @@ public struct Validator: Sendable {
         }
         let library = SchemaLibrary.shared
         var version = options.version ?? object["spec_version"]?.stringValue ?? "2.1"
-        // As in stix2-validator: a STIX 2.0 bundle holds 2.0 objects, and an object without `spec_version` in a 2.1
-        // bundle is STIX 2.0 content (STIX 2.1 §3.1), as long as it is not an observable (those have no `created`).
-        if bundleVersion == "2.0" { version = "2.0" }
+        // As in stix2-validator: an object without `spec_version` in a 2.1 bundle is STIX 2.0 content (STIX 2.1 §3.1),
+        // as long as it is not an observable (those have no `created`).
         if bundleVersion == "2.1" && !object.contains("spec_version") && object.contains("created") { version = "2.0" }
         if version == "2.0" {
             return [Finding(severity: .error, check: "spec-version", objectID: id, path: JSONPath([.key("spec_version")]),

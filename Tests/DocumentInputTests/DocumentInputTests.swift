@@ -1,15 +1,13 @@
 import DocumentInput
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct DocumentInputTests {
-    static let dataRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("data")
+    static let dataRoot = TestData.url("data")
 
     func temporaryFile(_ bytes: [UInt8]) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(UUID().uuidString)").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return path
+        try TestData.temporaryFile(bytes, suffix: "")
     }
 
     @Test func readsGzippedFilesTransparently() throws {

@@ -1,17 +1,14 @@
 import Foundation
 import STIX
 import STIXPattern
+import TestSupport
 import Testing
 
 /// Runs the pattern parser over the OASIS pattern validator's syntax cases (stix2-patterns 2.1.2) and the
 /// parse-error cases of the pattern matcher (Tests/Conformance/patterns).
 @Suite struct PatternSyntaxConformanceTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     static func cases(_ file: String) throws -> [JSONValue] {
-        let bytes = Array(try Data(contentsOf: root.appendingPathComponent("Tests/Conformance/patterns/" + file)))
-        return try JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20)).parse(bytes).arrayValue ?? []
+        try TestData.json("Tests/Conformance/patterns/" + file).arrayValue ?? []
     }
 
     @Test func parserAgreesWithStix2PatternsOnEverySyntaxCase() throws {

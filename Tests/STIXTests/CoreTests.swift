@@ -1,4 +1,5 @@
 import STIX
+import TestSupport
 import Testing
 
 @Suite struct CoreTests {

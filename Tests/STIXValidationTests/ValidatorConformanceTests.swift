@@ -1,6 +1,7 @@
 import Foundation
 import STIX
 import STIXValidation
+import TestSupport
 import Testing
 
 /// Runs Meridian's validator over every case of the OASIS reference validator's test suite

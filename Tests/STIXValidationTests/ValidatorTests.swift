@@ -1,5 +1,6 @@
 import STIX
 import STIXValidation
+import TestSupport
 import Testing
 
 @Suite struct ValidatorTests {

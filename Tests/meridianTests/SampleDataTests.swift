@@ -2,17 +2,14 @@ import DocumentInput
 import Foundation
 import STIX
 import STIXValidation
+import TestSupport
 import Testing
 
 /// Every STIX file shipped in data/ is valid, and Meridian's warnings, counted by stix2-validator check code, equal
 /// those stix2-validator 3.3.2 gave on the same files (data/VALIDATOR_BASELINE.json).
 @Suite struct SampleDataTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     static func baseline() throws -> JSONObject {
-        let bytes = Array(try Data(contentsOf: root.appendingPathComponent("data/VALIDATOR_BASELINE.json")))
-        return try JSONParser().parse(bytes).objectValue!
+        try TestData.json("data/VALIDATOR_BASELINE.json").objectValue!
     }
 
     static let files: [String] = (try? baseline().keys) ?? []
@@ -23,7 +20,7 @@ import Testing
 
     @Test(arguments: files)
     func shippedFileIsValidWithTheReferenceWarnings(_ file: String) throws {
-        let bytes = try DocumentInput().read(Self.root.appendingPathComponent("data/" + file).path)
+        let bytes = try DocumentInput().read(TestData.url("data/" + file).path)
         let report = try Validator().validateDocument(bytes)
         let expected = try #require(Self.baseline()[file])
         #expect(report.isValid, "\(report.results.flatMap(\.errors).prefix(3))")

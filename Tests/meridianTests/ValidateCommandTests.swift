@@ -1,12 +1,12 @@
 import Foundation
 import STIX
 import STIXValidation
+import TestSupport
 import Testing
 
 /// Runs the real `meridian` binary the way an analyst would.
 @Suite struct ValidateCommandTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repository = TestData.root
 
     static var binary: URL {
         // The test bundle sits beside the products in the build folder.
@@ -45,10 +45,8 @@ import Testing
         return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
-    func temporaryFile(_ bytes: [UInt8], suffix: String = ".json") throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(UUID().uuidString)\(suffix)").path
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return path
+    func temporaryFile(_ bytes: [UInt8]) throws -> String {
+        try TestData.temporaryFile(bytes)
     }
 
     static let invalidBundle = #"""
