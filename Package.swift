@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -34,6 +35,11 @@ let package = Package(
             name: "STIXValidation",
             dependencies: ["STIX", "STIXPattern"],
             exclude: ["Generated/NOTICE"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Storage",
+            dependencies: ["STIX", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -72,6 +78,11 @@ let package = Package(
         .testTarget(
             name: "STIXValidationTests",
             dependencies: ["STIX", "STIXValidation", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["STIX", "Storage", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,35 @@
+/// Which object versions a read wants (TAXII 2.1 §3.4 filters), decoded and checked by the TAXII layer.
+public struct ObjectQuery: Sendable {
+    /// Which versions of each object.
+    public enum Versions: Sendable, Equatable {
+        case last
+        case first
+        case all
+        /// Exact version timestamps (microseconds since 1970), with `first` and/or `last` possibly added.
+        case some(timestamps: Set<Int64>, first: Bool, last: Bool)
+    }
+
+    /// Only versions added strictly after this `date_added`.
+    public var addedAfter: Int64?
+    public var ids: Set<String>?
+    public var types: Set<String>?
+    public var versions: Versions = .last
+    /// Only these spec versions; nil means each object's latest, which for STIX 2.1 content is all of them.
+    public var specVersions: Set<String>?
+
+    public init(addedAfter: Int64? = nil, ids: Set<String>? = nil, types: Set<String>? = nil, versions: Versions = .last,
+                specVersions: Set<String>? = nil) {
+        self.addedAfter = addedAfter
+        self.ids = ids
+        self.types = types
+        self.versions = versions
+        self.specVersions = specVersions
+    }
+}
+
+/// One page of a read, in ascending `date_added` order.
+public struct ObjectPage: Sendable {
+    public let versions: [StoredVersion]
+    /// True when more matching versions follow the last one returned.
+    public let more: Bool
+}

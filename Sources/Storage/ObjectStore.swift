@@ -1,0 +1,53 @@
+/// Where a node keeps its collections' object versions and status resources.
+///
+/// Every implementation (SQLite now, PostgreSQL later) passes the same contract tests
+/// (`Tests/StorageTests/ObjectStoreContractTests.swift`).
+public protocol ObjectStore: Sendable {
+    /// Creates the collection if it does not exist yet (collections are declared in the configuration).
+    func ensureCollection(_ id: String) async throws
+
+    /// Stores object versions in order; a version (id + modified/created) already in the collection is a duplicate.
+    /// All objects of a call are stored in one transaction: all or nothing.
+    func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance) async throws -> [AddOutcome]
+
+    /// Versions matching `query`, ascending by `date_added`, at most `limit` of those `isVisible` lets through.
+    /// Bytes are read only when `withBytes` is true.
+    func page(
+        _ collection: String, query: ObjectQuery, limit: Int, withBytes: Bool,
+        isVisible: @Sendable (StoredVersion) -> Bool
+    ) async throws -> ObjectPage
+
+    /// Deletes versions of `id` matching `query` (its `versions` and `specVersions`); returns how many were deleted.
+    func delete(id: String, from collection: String, query: ObjectQuery) async throws -> Int
+
+    /// Stores or replaces a status resource.
+    func saveStatus(_ status: StatusRecord) async throws
+
+    /// A status resource by id.
+    func status(_ id: String) async throws -> StatusRecord?
+}
+
+/// A TAXII status resource (§4.3.1) as stored, with the org that may read it.
+public struct StatusRecord: Sendable, Equatable {
+    public let id: String
+    public let apiRoot: String
+    /// The org that made the request: only it may read the status.
+    public let owner: String
+    /// The status resource's JSON, ready to send.
+    public let json: [UInt8]
+    public let createdAt: Int64
+
+    public init(id: String, apiRoot: String, owner: String, json: [UInt8], createdAt: Int64) {
+        self.id = id
+        self.apiRoot = apiRoot
+        self.owner = owner
+        self.json = json
+        self.createdAt = createdAt
+    }
+}
+
+/// Why a storage operation failed. The message never includes object content.
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

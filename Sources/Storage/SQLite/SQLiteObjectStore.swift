@@ -1,0 +1,211 @@
+import Foundation
+import GRDB
+import STIX
+
+/// The embedded store: one SQLite file in WAL mode, through GRDB.
+///
+/// Each object version is one row holding its indexed fields and its original bytes. `date_added` is assigned here,
+/// in the write transaction, as max(now, last + 1) microseconds, so it is unique and strictly increasing within a
+/// collection however many objects arrive at once, and `added_after` paging never skips or repeats a version.
+public final class SQLiteObjectStore: ObjectStore {
+    let pool: DatabasePool
+    /// Where time comes from, in microseconds since 1970 (replaceable in tests).
+    let clock: @Sendable () -> Int64
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String, clock: @escaping @Sendable () -> Int64 = SQLiteObjectStore.now) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // WAL: durable at checkpoints, consistent always
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: config)
+        self.clock = clock
+        try Migrations.migrator.migrate(pool)
+    }
+
+    /// The current time in microseconds since 1970.
+    @Sendable public static func now() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
+    }
+
+    /// The database, for the other stores that share the file (accounts, audit).
+    public var database: DatabasePool { pool }
+
+    public func ensureCollection(_ id: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO collection (id, last_added) VALUES (?, 0)", arguments: [id])
+        }
+    }
+
+    public func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance) async throws -> [AddOutcome] {
+        let now = clock()
+        return try await pool.write { db in
+            guard var last = try Int64.fetchOne(db, sql: "SELECT last_added FROM collection WHERE id = ?", arguments: [collection]) else {
+                throw StorageError("no collection \(collection)")
+            }
+            var outcomes: [AddOutcome] = []
+            outcomes.reserveCapacity(objects.count)
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO object_version (collection, date_added, id, type, spec_version, version_us, version_text,
+                  revoked, markings, submitted_by, received_from, is_first, is_last, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)
+                """)
+            let bounds = try db.cachedStatement(sql: """
+                SELECT MIN(version_us), MAX(version_us) FROM object_version WHERE collection = ? AND id = ?
+                """)
+            for object in objects {
+                let version = object.version.map(SQLiteObjectStore.microseconds) ?? Int64.min
+                let (minimum, maximum) = try Row.fetchOne(bounds, arguments: [collection, object.id]).map {
+                    (($0[0] as Int64?), ($0[1] as Int64?))
+                } ?? (nil, nil)
+                let dateAdded = max(now, last + 1)
+                try insert.execute(arguments: [
+                    collection, dateAdded, object.id, object.type, object.specVersion, version, object.version?.text,
+                    object.revoked, SQLiteObjectStore.encode(object.markingRefs), provenance.submittedBy,
+                    provenance.receivedFrom, Data(object.bytes),
+                ])
+                guard db.changesCount > 0 else {
+                    outcomes.append(.duplicate)
+                    continue
+                }
+                last = dateAdded
+                if maximum == nil || version > maximum! {
+                    try db.execute(sql: "UPDATE object_version SET is_last = (version_us = ?) WHERE collection = ? AND id = ?",
+                                   arguments: [version, collection, object.id])
+                }
+                if minimum == nil || version < minimum! {
+                    try db.execute(sql: "UPDATE object_version SET is_first = (version_us = ?) WHERE collection = ? AND id = ?",
+                                   arguments: [version, collection, object.id])
+                }
+                outcomes.append(.stored(dateAdded: dateAdded))
+            }
+            try db.execute(sql: "UPDATE collection SET last_added = ? WHERE id = ?", arguments: [last, collection])
+            return outcomes
+        }
+    }
+
+    public func page(
+        _ collection: String, query: ObjectQuery, limit: Int, withBytes: Bool,
+        isVisible: @Sendable (StoredVersion) -> Bool
+    ) async throws -> ObjectPage {
+        precondition(limit > 0)
+        let (whereSQL, baseArguments) = SQLiteObjectStore.whereClause(collection: collection, query: query)
+        let columns = "date_added, id, type, spec_version, version_text, revoked, markings, submitted_by, received_from"
+            + (withBytes ? ", body" : "")
+        return try await pool.read { db in
+            var found: [StoredVersion] = []
+            var after = query.addedAfter ?? Int64.min
+            // Fetch in batches until limit + 1 visible versions are found (the extra one only tells `more`), so
+            // versions the caller may not see neither count against the limit nor reveal themselves through `more`.
+            let batch = min(max(limit + 1, 64), 2000)
+            while found.count <= limit {
+                var arguments = baseArguments
+                _ = arguments.append(contentsOf: [after, batch])
+                let rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM object_version WHERE \(whereSQL) AND date_added > ? ORDER BY date_added LIMIT ?",
+                                            arguments: arguments)
+                for row in rows {
+                    after = row[0]
+                    let version = StoredVersion(
+                        dateAdded: row[0], id: row[1], type: row[2], specVersion: row[3], version: row[4], revoked: row[5],
+                        markingRefs: SQLiteObjectStore.decode(row[6]),
+                        provenance: Provenance(submittedBy: row[7], receivedFrom: row[8]),
+                        bytes: withBytes ? Array((row[9] as Data?) ?? Data()) : [])
+                    if isVisible(version) {
+                        found.append(version)
+                        if found.count > limit { break }
+                    }
+                }
+                if rows.count < batch { break }
+            }
+            let more = found.count > limit
+            if more { found.removeLast() }
+            return ObjectPage(versions: found, more: more)
+        }
+    }
+
+    public func delete(id: String, from collection: String, query: ObjectQuery) async throws -> Int {
+        var scoped = query
+        scoped.ids = [id]
+        scoped.types = nil
+        scoped.addedAfter = nil
+        let (whereSQL, arguments) = SQLiteObjectStore.whereClause(collection: collection, query: scoped)
+        return try await pool.write { db in
+            try db.execute(sql: "DELETE FROM object_version WHERE \(whereSQL)", arguments: arguments)
+            let deleted = db.changesCount
+            if deleted > 0 {
+                // The first and last versions of what remains.
+                try db.execute(sql: """
+                    UPDATE object_version SET
+                      is_first = (version_us = (SELECT MIN(version_us) FROM object_version WHERE collection = ?1 AND id = ?2)),
+                      is_last = (version_us = (SELECT MAX(version_us) FROM object_version WHERE collection = ?1 AND id = ?2))
+                    WHERE collection = ?1 AND id = ?2
+                    """, arguments: [collection, id])
+            }
+            return deleted
+        }
+    }
+
+    public func saveStatus(_ status: StatusRecord) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO status (id, api_root, owner, json, created_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [status.id, status.apiRoot, status.owner, Data(status.json), status.createdAt])
+        }
+    }
+
+    public func status(_ id: String) async throws -> StatusRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, api_root, owner, json, created_at FROM status WHERE id = ?", arguments: [id]).map {
+                StatusRecord(id: $0[0], apiRoot: $0[1], owner: $0[2], json: Array($0[3] as Data), createdAt: $0[4])
+            }
+        }
+    }
+
+    // MARK: - Encoding
+
+    /// A timestamp as microseconds since 1970 (finer digits are dropped: TAXII timestamps are microseconds).
+    static func microseconds(_ t: Timestamp) -> Int64 {
+        let digits = t.fraction.prefix(6)
+        let padded = digits + String(repeating: "0", count: 6 - digits.count)
+        return t.seconds * 1_000_000 + (Int64(padded) ?? 0)
+    }
+
+    static func encode(_ refs: [String]) -> String? {
+        refs.isEmpty ? nil : JSONValue.array(refs.map(JSONValue.string)).serialized()
+    }
+
+    static func decode(_ text: String?) -> [String] {
+        guard let text, let value = try? JSONParser().parse(text) else { return [] }
+        return value.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    /// The SQL condition and its arguments for `query` (without `added_after`, which paging adds).
+    static func whereClause(collection: String, query: ObjectQuery) -> (String, StatementArguments) {
+        var clauses = ["collection = ?"]
+        var arguments: StatementArguments = [collection]
+        func list(_ column: String, _ values: Set<String>) {
+            clauses.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(values.sorted()))
+        }
+        if let ids = query.ids { list("id", ids) }
+        if let types = query.types { list("type", types) }
+        if let specs = query.specVersions { list("spec_version", specs) }
+        switch query.versions {
+        case .last: clauses.append("is_last = 1")
+        case .first: clauses.append("is_first = 1")
+        case .all: break
+        case .some(let timestamps, let first, let last):
+            var alternatives: [String] = []
+            if !timestamps.isEmpty {
+                alternatives.append("version_us IN (\(Array(repeating: "?", count: timestamps.count).joined(separator: ",")))")
+                _ = arguments.append(contentsOf: StatementArguments(timestamps.sorted()))
+            }
+            if first { alternatives.append("is_first = 1") }
+            if last { alternatives.append("is_last = 1") }
+            clauses.append("(" + (alternatives.isEmpty ? "0" : alternatives.joined(separator: " OR ")) + ")")
+        }
+        return (clauses.joined(separator: " AND "), arguments)
+    }
+}

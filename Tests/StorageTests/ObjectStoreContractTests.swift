@@ -1,0 +1,151 @@
+import Foundation
+import STIX
+import Storage
+import TestSupport
+import Testing
+
+/// The behaviour every ObjectStore must have. Each test runs against every implementation in `stores`.
+@Suite struct ObjectStoreContractTests {
+    /// A fresh store of each kind (PostgreSQL joins this list when it exists).
+    static func stores(clock: @escaping @Sendable () -> Int64 = SQLiteObjectStore.now) throws -> [any ObjectStore] {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(UUID().uuidString).sqlite").path
+        return [try SQLiteObjectStore(path: path, clock: clock)]
+    }
+
+    static func object(_ id: String, type: String = "indicator", modified: String? = "2020-01-01T00:00:00.000Z",
+                       markings: [String] = []) -> IncomingObject {
+        let body = #"{"type":"\#(type)","id":"\#(id)","modified":"\#(modified ?? "")"}"#
+        return IncomingObject(id: id, type: type, specVersion: "2.1", version: modified.flatMap(Timestamp.init), revoked: false,
+                              markingRefs: markings, bytes: Array(body.utf8))
+    }
+
+    static let everyone: @Sendable (StoredVersion) -> Bool = { _ in true }
+    static let submitter = Provenance(submittedBy: "cert-a", receivedFrom: nil)
+
+    @Test func dateAddedIsUniqueAndIncreasingWhenThousandsArriveAtOnce() async throws {
+        // A frozen clock: every object arrives in the same microsecond.
+        for store in try Self.stores(clock: { 1_600_000_000_000_000 }) {
+            try await store.ensureCollection("c")
+            let objects = (0..<5000).map { _ in Self.object("indicator--\(UUID().uuidString.lowercased())") }
+            let outcomes = try await store.add(objects, to: "c", provenance: Self.submitter)
+            let stamps = outcomes.compactMap { if case .stored(let d) = $0 { return d } else { return nil } }
+            #expect(stamps.count == 5000)
+            #expect(zip(stamps, stamps.dropFirst()).allSatisfy { $0 < $1 })
+            let more = try await store.add([Self.object("indicator--\(UUID().uuidString.lowercased())")], to: "c", provenance: Self.submitter)
+            guard case .stored(let next) = more[0] else { Issue.record("not stored"); continue }
+            #expect(next > stamps.last!)
+        }
+    }
+
+    @Test func repostingTheSameVersionIsADuplicateNotAnError() async throws {
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            let o = Self.object("indicator--1")
+            #expect(try await store.add([o], to: "c", provenance: Self.submitter).first != .duplicate)
+            #expect(try await store.add([o, o], to: "c", provenance: Self.submitter) == [.duplicate, .duplicate])
+            let page = try await store.page("c", query: ObjectQuery(versions: .all), limit: 10, withBytes: true, isVisible: Self.everyone)
+            #expect(page.versions.count == 1)
+            #expect(page.versions[0].bytes == o.bytes)
+            #expect(page.versions[0].provenance == Self.submitter)
+        }
+    }
+
+    @Test func pagingByDateAddedNeverSkipsOrRepeatsAnObject() async throws {
+        for store in try Self.stores(clock: { 42 }) {
+            try await store.ensureCollection("c")
+            let ids = (0..<1234).map { "indicator--\($0)" }
+            _ = try await store.add(ids.map { Self.object($0) }, to: "c", provenance: Self.submitter)
+            for limit in [1, 7, 100, 1000, 5000] {
+                var seen: [String] = []
+                var after: Int64? = nil
+                var pages = 0
+                while true {
+                    let page = try await store.page("c", query: ObjectQuery(addedAfter: after), limit: limit, withBytes: false,
+                                                    isVisible: Self.everyone)
+                    seen += page.versions.map(\.id)
+                    after = page.versions.last?.dateAdded ?? after
+                    pages += 1
+                    if !page.more { break }
+                }
+                #expect(seen == ids, "limit \(limit)")
+                #expect(pages == (ids.count + limit - 1) / limit)
+            }
+        }
+    }
+
+    @Test func versionsAreSelectedFirstLastAllOrByTimestamp() async throws {
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            let stamps = ["2020-01-02T00:00:00.000Z", "2020-01-01T00:00:00.000Z", "2020-01-03T00:00:00.000Z"]
+            _ = try await store.add(stamps.map { Self.object("indicator--1", modified: $0) }, to: "c", provenance: Self.submitter)
+            func versions(_ v: ObjectQuery.Versions) async throws -> [String?] {
+                try await store.page("c", query: ObjectQuery(versions: v), limit: 10, withBytes: false, isVisible: Self.everyone)
+                    .versions.map(\.version)
+            }
+            #expect(try await versions(.last) == ["2020-01-03T00:00:00.000Z"])
+            #expect(try await versions(.first) == ["2020-01-01T00:00:00.000Z"])
+            #expect(try await versions(.all) == stamps)
+            let jan2 = 1_577_923_200_000_000 as Int64
+            #expect(try await versions(.some(timestamps: [jan2], first: true, last: false)) == [stamps[0], stamps[1]])
+        }
+    }
+
+    @Test func filtersByIdTypeAndSpecVersion() async throws {
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            _ = try await store.add([Self.object("indicator--1"), Self.object("malware--2", type: "malware"),
+                                     Self.object("indicator--3")], to: "c", provenance: Self.submitter)
+            let byType = try await store.page("c", query: ObjectQuery(types: ["malware"]), limit: 10, withBytes: false, isVisible: Self.everyone)
+            #expect(byType.versions.map(\.id) == ["malware--2"])
+            let byID = try await store.page("c", query: ObjectQuery(ids: ["indicator--3", "indicator--1"]), limit: 10, withBytes: false,
+                                            isVisible: Self.everyone)
+            #expect(byID.versions.map(\.id) == ["indicator--1", "indicator--3"])
+            let none = try await store.page("c", query: ObjectQuery(specVersions: ["2.0"]), limit: 10, withBytes: false, isVisible: Self.everyone)
+            #expect(none.versions.isEmpty)
+        }
+    }
+
+    @Test func invisibleVersionsNeitherCountTowardsTheLimitNorRevealThemselvesThroughMore() async throws {
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            _ = try await store.add((0..<10).map { Self.object("indicator--\($0)", markings: $0 % 2 == 0 ? [] : ["secret"]) },
+                                    to: "c", provenance: Self.submitter)
+            let visible: @Sendable (StoredVersion) -> Bool = { !$0.markingRefs.contains("secret") }
+            let page = try await store.page("c", query: ObjectQuery(), limit: 5, withBytes: false, isVisible: visible)
+            #expect(page.versions.map(\.id) == ["indicator--0", "indicator--2", "indicator--4", "indicator--6", "indicator--8"])
+            #expect(page.more == false)
+        }
+    }
+
+    @Test func deletingAVersionMakesTheRemainingOnesFirstAndLast() async throws {
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            let stamps = ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z", "2020-01-03T00:00:00.000Z"]
+            _ = try await store.add(stamps.map { Self.object("indicator--1", modified: $0) }, to: "c", provenance: Self.submitter)
+            #expect(try await store.delete(id: "indicator--1", from: "c", query: ObjectQuery(versions: .last)) == 1)
+            let last = try await store.page("c", query: ObjectQuery(), limit: 10, withBytes: false, isVisible: Self.everyone)
+            #expect(last.versions.map(\.version) == [stamps[1]])
+            #expect(try await store.delete(id: "indicator--1", from: "c", query: ObjectQuery(versions: .all)) == 2)
+            let none = try await store.page("c", query: ObjectQuery(versions: .all), limit: 10, withBytes: false, isVisible: Self.everyone)
+            #expect(none.versions.isEmpty)
+            #expect(try await store.delete(id: "indicator--1", from: "c", query: ObjectQuery(versions: .all)) == 0)
+        }
+    }
+
+    @Test func aWriteToAnUnknownCollectionFailsAndStoresNothing() async throws {
+        for store in try Self.stores() {
+            await #expect(throws: StorageError.self) {
+                _ = try await store.add([Self.object("indicator--1")], to: "nope", provenance: Self.submitter)
+            }
+        }
+    }
+
+    @Test func statusResourcesRoundTrip() async throws {
+        for store in try Self.stores() {
+            let status = StatusRecord(id: "s1", apiRoot: "root", owner: "cert-a", json: Array("{}".utf8), createdAt: 5)
+            try await store.saveStatus(status)
+            #expect(try await store.status("s1") == status)
+            #expect(try await store.status("s2") == nil)
+        }
+    }
+}
