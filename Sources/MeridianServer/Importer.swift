@@ -1,0 +1,63 @@
+import Foundation
+import STIX
+import STIXValidation
+import Storage
+
+/// Loads a bundle or TAXII envelope into a collection: each object validated, valid ones stored in transactions of
+/// a few thousand, with a summary of what was stored, what was already there, and what was rejected and why.
+public struct Importer: Sendable {
+    public struct Summary: Sendable {
+        public var stored = 0
+        public var duplicates = 0
+        public var rejected: [(id: String, reason: String)] = []
+    }
+
+    let node: MeridianNode
+    let batchSize: Int
+
+    public init(node: MeridianNode, batchSize: Int = 5000) {
+        self.node = node
+        self.batchSize = batchSize
+    }
+
+    /// Imports `bytes` into the collection `key` (id or alias); `progress(done, total)` is called as batches finish.
+    public func run(_ bytes: [UInt8], collection key: String, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
+        guard let collection = (node.configuration.collections ?? []).first(where: { $0.id.lowercased() == key.lowercased() || $0.alias == key }) else {
+            throw NodeConfiguration.Problem(description: "no collection with id or alias '\(key)' in the configuration")
+        }
+        let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
+        let document = try parser.parseDocument(bytes, retainElements: false)
+        guard case .object(let root) = document.root, case .array? = root["objects"] else {
+            throw NodeConfiguration.Problem(description: "the file must be a STIX bundle or a TAXII envelope (an object with an 'objects' list)")
+        }
+        let provenance = Provenance(submittedBy: node.configuration.node.owner, receivedFrom: nil)
+        var summary = Summary()
+        var batch: [IncomingObject] = []
+        let total = document.elementRanges.count
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            let outcomes = try await node.store.add(batch, to: collection.id.lowercased(), provenance: provenance)
+            for o in outcomes {
+                if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 }
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+        for (i, range) in document.elementRanges.enumerated() {
+            let value = try parser.parse(bytes, range: range)
+            let id = value["id"]?.stringValue ?? "object #\(i)"
+            let result = node.validator.validate(value)
+            if let first = result.errors.first {
+                summary.rejected.append((id, first.path.components.isEmpty ? first.message : "\(first.path): \(first.message)"))
+            } else if case .object(let object) = value, let incoming = IncomingObject(object: object, bytes: Array(bytes[range])) {
+                batch.append(incoming)
+            }
+            if batch.count >= batchSize {
+                try await flush()
+                progress(i + 1, total)
+            }
+        }
+        try await flush()
+        progress(total, total)
+        return summary
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import STIX
+import STIXValidation
+import Storage
+import TAXII
+
+/// Turns a posted envelope into stored object versions: each object is validated on its own; the valid ones are
+/// stored together in one transaction (a failed request stores nothing), the invalid ones listed with the reason.
+struct Ingest: Sendable {
+    let validator: Validator
+    let store: any ObjectStore
+
+    func add(_ body: [UInt8], to collection: String, provenance: Provenance) async throws -> StatusResource {
+        let parser = JSONParser()
+        let document: JSONDocument
+        do {
+            document = try parser.parseDocument(body, retainElements: false)
+        } catch {
+            throw TAXIIError.badRequest("the body is not valid JSON: \(error)")
+        }
+        guard case .object(let envelope) = document.root, case .array? = envelope["objects"] else {
+            throw TAXIIError.unprocessable("the body must be a TAXII envelope: an object with an 'objects' list")
+        }
+        var status = StatusResource(id: UUID().uuidString.lowercased(), requestTimestamp: SQLiteObjectStore.now())
+        var accepted: [(IncomingObject, StatusResource.Entry)] = []
+        for range in document.elementRanges {
+            let value = (try? parser.parse(body, range: range)) ?? .null
+            let id = value["id"]?.stringValue ?? ""
+            let version = value["modified"]?.stringValue ?? value["created"]?.stringValue
+            guard case .object(let object) = value else {
+                status.failures.append(.init(id: id, version: nil, message: "not a STIX object: each entry of 'objects' must be a JSON object"))
+                continue
+            }
+            let result = validator.validate(value)
+            if let first = result.errors.first {
+                let more = result.errors.count > 1 ? " (and \(result.errors.count - 1) more)" : ""
+                let path = first.path.components.isEmpty ? "" : first.path.description + ": "
+                status.failures.append(.init(id: id, version: version, message: "\(path)\(first.message) [\(first.check)]\(more)"))
+                continue
+            }
+            guard let incoming = IncomingObject(object: object, bytes: Array(body[range])) else {
+                status.failures.append(.init(id: id, version: version, message: "an object needs string 'id' and 'type'"))
+                continue
+            }
+            accepted.append((incoming, .init(id: id, version: version, message: nil)))
+        }
+        if !accepted.isEmpty {
+            _ = try await store.add(accepted.map(\.0), to: collection, provenance: provenance)
+            status.successes = accepted.map(\.1)
+        }
+        return status
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import TOMLKit
+
+/// A node's configuration, read from `meridian.toml` in the data directory (documented in docs/CONFIG.md).
+public struct NodeConfiguration: Sendable, Decodable {
+    public struct Node: Sendable, Decodable {
+        public var title: String
+        public var description: String?
+        public var contact: String?
+        /// The org that owns and operates this node.
+        public var owner: String
+        /// Largest POST body accepted, in bytes (the API roots' `max_content_length`).
+        public var max_content_length: Int?
+        /// Largest page a read returns, whatever `limit` asks.
+        public var max_page_size: Int?
+    }
+
+    public struct Server: Sendable, Decodable {
+        public var host: String?
+        public var port: Int?
+        public var tls_cert: String?
+        public var tls_key: String?
+        /// Serve plain HTTP on a non-loopback address (logged as a warning).
+        public var allow_plain_http: Bool?
+    }
+
+    public struct Org: Sendable, Decodable {
+        public var id: String
+        public var name: String
+        /// ISO 3166-1 alpha-2, or `INT` for international bodies.
+        public var country: String?
+        /// The org's STIX identity id.
+        public var identity: String?
+        /// A peer node rather than a client.
+        public var node: Bool?
+    }
+
+    public struct Group: Sendable, Decodable {
+        public var name: String
+        public var members: [String]
+    }
+
+    public struct APIRoot: Sendable, Decodable {
+        public var path: String
+        public var title: String
+        public var description: String?
+    }
+
+    public struct Collection: Sendable, Decodable {
+        public var id: String
+        public var api_root: String
+        public var alias: String?
+        public var title: String
+        public var description: String?
+        /// Orgs and groups that may read.
+        public var read: [String]?
+        /// Orgs and groups that may write.
+        public var write: [String]?
+        /// Readable without credentials (TLP:CLEAR content only, once object-level policy applies).
+        public var `public`: Bool?
+        /// TLP level assumed for objects without a TLP marking.
+        public var default_tlp: String?
+    }
+
+    public var node: Node
+    public var server: Server?
+    public var orgs: [Org]
+    public var groups: [Group]?
+    public var api_roots: [APIRoot]
+    public var collections: [Collection]?
+
+    public var maxContentLength: Int { node.max_content_length ?? 100 * 1024 * 1024 }
+    public var maxPageSize: Int { node.max_page_size ?? 1000 }
+
+    /// Why a configuration cannot be used: names the file, the key and the rule.
+    public struct Problem: Error, Sendable, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
+
+    /// Reads and checks the configuration file at `path`.
+    public static func load(_ path: String) throws(Problem) -> NodeConfiguration {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Problem(description: "\(path): cannot be read")
+        }
+        return try parse(text, source: path)
+    }
+
+    /// Parses and checks configuration text.
+    public static func parse(_ text: String, source: String = "configuration") throws(Problem) -> NodeConfiguration {
+        let config: NodeConfiguration
+        do {
+            config = try TOMLDecoder().decode(NodeConfiguration.self, from: text)
+        } catch let error as DecodingError {
+            throw Problem(description: "\(source): \(describe(error))")
+        } catch {
+            throw Problem(description: "\(source): not valid TOML: \(error)")
+        }
+        try config.check(source: source)
+        return config
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ c: [any CodingKey]) -> String {
+            c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing key '\(path(context.codingPath + [key]))'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "'\(path(context.codingPath))': \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    /// The rules a configuration must follow beyond its shape.
+    func check(source: String) throws(Problem) {
+        func fail(_ message: String) -> Problem { Problem(description: "\(source): \(message)") }
+        var orgIDs = Set<String>()
+        for org in orgs {
+            guard !org.id.isEmpty, orgIDs.insert(org.id).inserted else { throw fail("orgs: id '\(org.id)' is empty or repeated") }
+            if let c = org.country, !(c == "INT" || (c.count == 2 && c.allSatisfy { $0.isASCII && $0.isUppercase })) {
+                throw fail("orgs '\(org.id)': country must be an ISO 3166-1 alpha-2 code or INT")
+            }
+        }
+        guard orgIDs.contains(node.owner) else { throw fail("node.owner '\(node.owner)' is not one of the orgs") }
+        var groupNames = Set<String>()
+        for group in groups ?? [] {
+            guard groupNames.insert(group.name).inserted, !orgIDs.contains(group.name) else {
+                throw fail("groups: name '\(group.name)' is repeated or is also an org id")
+            }
+            for m in group.members where !orgIDs.contains(m) {
+                throw fail("group '\(group.name)': member '\(m)' is not one of the orgs")
+            }
+        }
+        guard !api_roots.isEmpty else { throw fail("at least one [[api_roots]] is required") }
+        var roots = Set<String>()
+        for root in api_roots {
+            guard !root.path.isEmpty, root.path.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
+                roots.insert(root.path).inserted, root.path != "taxii2"
+            else { throw fail("api_roots: path '\(root.path)' must be letters, digits, - or _, unique, and not taxii2") }
+        }
+        var ids = Set<String>()
+        var aliases = Set<String>()
+        for c in collections ?? [] {
+            guard UUID(uuidString: c.id) != nil, ids.insert(c.id.lowercased()).inserted else {
+                throw fail("collections: id '\(c.id)' must be a UUID, used once")
+            }
+            guard roots.contains(c.api_root) else { throw fail("collection '\(c.id)': api_root '\(c.api_root)' is not declared") }
+            if let alias = c.alias, !aliases.insert(c.api_root + "/" + alias).inserted {
+                throw fail("collection '\(c.id)': alias '\(alias)' is used twice in api root '\(c.api_root)'")
+            }
+            for entry in (c.read ?? []) + (c.write ?? []) where !orgIDs.contains(entry) && !groupNames.contains(entry) {
+                throw fail("collection '\(c.alias ?? c.id)': '\(entry)' in read/write is neither an org nor a group")
+            }
+            if let tlp = c.default_tlp, !["clear", "white", "green", "amber", "amber+strict", "red"].contains(tlp) {
+                throw fail("collection '\(c.alias ?? c.id)': default_tlp must be clear, green, amber, amber+strict or red")
+            }
+        }
+    }
+
+    /// The groups an org belongs to.
+    public func groups(of org: String) -> Set<String> {
+        Set((groups ?? []).filter { $0.members.contains(org) }.map(\.name))
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import STIX
+import STIXValidation
+import Storage
+import TAXII
+
+/// The TAXII 2.1 endpoints (§4, §5) of a node.
+struct TAXIIRoutes: Sendable {
+    let node: MeridianNode
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/taxii2/") { request, context in await respond(request, context) { principal in try discovery(principal) } }
+        router.get("/:root/") { request, context in
+            await respond(request, context) { _ in try apiRoot(context.parameters.require("root")) }
+        }
+        router.get("/:root/status/:status/") { request, context in
+            await respond(request, context) { principal in
+                try await status(context.parameters.require("root"), context.parameters.require("status"), principal)
+            }
+        }
+        router.get("/:root/collections/") { request, context in
+            await respond(request, context) { principal in try collections(context.parameters.require("root"), principal) }
+        }
+        router.get("/:root/collections/:collection/") { request, context in
+            await respond(request, context) { principal in
+                let (c, access) = try resolve(context, principal)
+                return json(Self.collectionResource(c, access))
+            }
+        }
+        router.get("/:root/collections/:collection/objects/") { request, context in
+            await respond(request, context) { principal in try await objects(request, context, principal, id: nil) }
+        }
+        router.post("/:root/collections/:collection/objects/") { request, context in
+            await respond(request, context) { principal in try await add(request, context, principal) }
+        }
+        router.get("/:root/collections/:collection/objects/:object/") { request, context in
+            await respond(request, context) { principal in
+                try await objects(request, context, principal, id: context.parameters.require("object"))
+            }
+        }
+        router.delete("/:root/collections/:collection/objects/:object/") { request, context in
+            await respond(request, context) { principal in try await delete(request, context, principal) }
+        }
+        router.get("/:root/collections/:collection/objects/:object/versions/") { request, context in
+            await respond(request, context) { principal in try await versions(request, context, principal) }
+        }
+        router.get("/:root/collections/:collection/manifest/") { request, context in
+            await respond(request, context) { principal in try await manifest(request, context, principal) }
+        }
+    }
+
+    // MARK: - The common path of every TAXII request
+
+    /// Checks Accept, authenticates, runs `handler`, and turns any failure into a TAXII error resource: the one place
+    /// where errors become responses. Unexpected errors are logged and answered with a generic 500.
+    func respond(_ request: Request, _ context: BasicRequestContext, _ handler: (Principal) async throws -> Response) async -> Response {
+        do {
+            guard MediaType.accepts(request.headers[.accept]) else { throw TAXIIError.notAcceptable }
+            let principal: Principal
+            do {
+                principal = try await node.authenticator.principal(authorization: request.headers[.authorization])
+            } catch is Authenticator.Refused {
+                context.logger.info("authentication refused")
+                throw TAXIIError.unauthorized
+            }
+            return try await handler(principal)
+        } catch let error as TAXIIError {
+            return Self.errorResponse(error)
+        } catch {
+            context.logger.error("request failed: \(String(describing: type(of: error)))")
+            return Self.errorResponse(TAXIIError(status: 500, title: "Internal error", description: "the server could not complete the request"))
+        }
+    }
+
+    static func errorResponse(_ error: TAXIIError) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = MediaType.taxii
+        if error.status == 401 { headers[.wwwAuthenticate] = #"Basic realm="Meridian", Bearer realm="Meridian""# }
+        return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: error.json)))
+    }
+
+    func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = HTTPFields()) -> Response {
+        bytes(Array(value.serialized().utf8), status: status, headers: extra)
+    }
+
+    func bytes(_ body: [UInt8], status: HTTPResponse.Status = .ok, headers extra: HTTPFields = HTTPFields()) -> Response {
+        var headers = extra
+        headers[.contentType] = MediaType.taxii
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The query parameters as (name, value) pairs in order, names and values percent-decoded.
+    static func parameters(_ request: Request) throws(TAXIIError) -> [(String, String)] {
+        guard let query = request.uri.query, !query.isEmpty else { return [] }
+        var out: [(String, String)] = []
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decode(kv[0]), let value = decode(kv.count > 1 ? kv[1] : "") else {
+                throw .badRequest("the query string is not valid percent-encoded UTF-8")
+            }
+            out.append((name, value))
+        }
+        return out
+    }
+
+    static func decode(_ s: Substring) -> String? {
+        String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+
+    // MARK: - Server and API root
+
+    func root(_ path: String) throws(TAXIIError) -> NodeConfiguration.APIRoot {
+        guard let root = node.configuration.api_roots.first(where: { $0.path == path }) else { throw .notFound }
+        return root
+    }
+
+    func discovery(_ principal: Principal) throws -> Response {
+        var o = JSONObject()
+        o["title"] = .string(node.configuration.node.title)
+        if let d = node.configuration.node.description { o["description"] = .string(d) }
+        if let c = node.configuration.node.contact { o["contact"] = .string(c) }
+        let roots = node.configuration.api_roots.map { JSONValue.string("/\($0.path)/") }
+        if let first = roots.first { o["default"] = first }
+        o["api_roots"] = .array(roots)
+        return json(.object(o))
+    }
+
+    func apiRoot(_ path: String) throws -> Response {
+        let root = try root(path)
+        var o = JSONObject()
+        o["title"] = .string(root.title)
+        if let d = root.description { o["description"] = .string(d) }
+        o["versions"] = .array([.string(MediaType.taxii)])
+        o["max_content_length"] = .number(JSONNumber(Int64(node.configuration.maxContentLength)))
+        return json(.object(o))
+    }
+
+    func status(_ rootPath: String, _ id: String, _ principal: Principal) async throws -> Response {
+        _ = try root(rootPath)
+        // Visible only to the org that made the request; anything else looks like a status that does not exist.
+        guard let org = principal.org, let record = try await node.store.status(id.lowercased()), record.apiRoot == rootPath,
+            record.owner == org
+        else { throw principal.isAnonymous ? TAXIIError.unauthorized : TAXIIError.notFound }
+        return bytes(record.json)
+    }
+
+    // MARK: - Collections
+
+    static func collectionResource(_ c: NodeConfiguration.Collection, _ access: CollectionAccess) -> JSONValue {
+        var o = JSONObject()
+        o["id"] = .string(c.id.lowercased())
+        o["title"] = .string(c.title)
+        if let d = c.description { o["description"] = .string(d) }
+        if let a = c.alias { o["alias"] = .string(a) }
+        o["can_read"] = .bool(access.canRead)
+        o["can_write"] = .bool(access.canWrite)
+        o["media_types"] = .array([.string(MediaType.stix)])
+        return .object(o)
+    }
+
+    func collections(_ rootPath: String, _ principal: Principal) throws -> Response {
+        _ = try root(rootPath)
+        let visible = node.collections(in: rootPath, for: principal)
+        var o = JSONObject()
+        if !visible.isEmpty { o["collections"] = .array(visible.map { Self.collectionResource($0.0, $0.1) }) }
+        return json(.object(o))
+    }
+
+    /// The collection named in the path, if the principal may see it at all; otherwise 404 (401 when anonymous),
+    /// exactly as for a collection that does not exist.
+    func resolve(_ context: BasicRequestContext, _ principal: Principal) throws -> (NodeConfiguration.Collection, CollectionAccess) {
+        let rootPath = try context.parameters.require("root")
+        _ = try root(rootPath)
+        guard let c = node.collection(try context.parameters.require("collection"), in: rootPath) else {
+            throw principal.isAnonymous ? TAXIIError.unauthorized : TAXIIError.notFound
+        }
+        let access = CollectionAccess(collection: c, principal: principal)
+        guard access.isVisible else { throw principal.isAnonymous ? TAXIIError.unauthorized : TAXIIError.notFound }
+        return (c, access)
+    }
+
+    /// The collection, which the principal must be able to read (403 for write-only callers, whatever the object).
+    func readable(_ context: BasicRequestContext, _ principal: Principal) throws -> NodeConfiguration.Collection {
+        let (c, access) = try resolve(context, principal)
+        guard access.canRead else { throw TAXIIError.forbidden }
+        return c
+    }
+
+    // MARK: - Reads
+
+    func page(_ request: Request, _ collection: NodeConfiguration.Collection, _ principal: Principal, endpoint: Filter.Endpoint,
+              id: String?, withBytes: Bool) async throws -> (ObjectPage, Filter) {
+        var filter = try Filter(try Self.parameters(request), endpoint: endpoint, defaultLimit: node.configuration.maxPageSize,
+                                maxLimit: node.configuration.maxPageSize)
+        if let id { filter.query.ids = [id] }
+        if let cursor = filter.cursor { filter.query.addedAfter = max(filter.query.addedAfter ?? Int64.min, cursor) }
+        let node = self.node
+        let page = try await node.store.page(collection.id.lowercased(), query: filter.query, limit: filter.limit, withBytes: withBytes) {
+            node.canRead($0, principal: principal)
+        }
+        return (page, filter)
+    }
+
+    func dateHeaders(_ page: ObjectPage) -> HTTPFields {
+        var headers = HTTPFields()
+        if let (first, last) = Resources.dateAddedHeaders(page) {
+            headers[HTTPField.Name("X-TAXII-Date-Added-First")!] = first
+            headers[HTTPField.Name("X-TAXII-Date-Added-Last")!] = last
+        }
+        return headers
+    }
+
+    func objects(_ request: Request, _ context: BasicRequestContext, _ principal: Principal, id: String?) async throws -> Response {
+        let collection = try readable(context, principal)
+        let (page, filter) = try await self.page(request, collection, principal, endpoint: id == nil ? .objects : .object, id: id,
+                                                 withBytes: true)
+        if id != nil, page.versions.isEmpty, filter.query.addedAfter == nil { throw TAXIIError.notFound }
+        let next = page.more ? page.versions.last.map { Cursor.encode($0.dateAdded) } : nil
+        return bytes(Resources.envelope(page, next: next), headers: dateHeaders(page))
+    }
+
+    func versions(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+        let collection = try readable(context, principal)
+        let id = try context.parameters.require("object")
+        let (page, filter) = try await self.page(request, collection, principal, endpoint: .versions, id: id, withBytes: false)
+        if page.versions.isEmpty, filter.query.addedAfter == nil { throw TAXIIError.notFound }
+        return bytes(Resources.versions(page), headers: dateHeaders(page))
+    }
+
+    func manifest(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+        let collection = try readable(context, principal)
+        let (page, _) = try await self.page(request, collection, principal, endpoint: .manifest, id: nil, withBytes: false)
+        return bytes(Resources.manifest(page), headers: dateHeaders(page))
+    }
+
+    func delete(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+        let (collection, access) = try resolve(context, principal)
+        guard access.canRead && access.canWrite else { throw TAXIIError.forbidden }
+        let id = try context.parameters.require("object")
+        let filter = try Filter(try Self.parameters(request), endpoint: .delete, defaultLimit: 1, maxLimit: 1)
+        // Only versions the caller can read can be deleted; others do not exist for it.
+        let node = self.node
+        let visible = try await node.store.page(collection.id.lowercased(), query: ObjectQuery(ids: [id], versions: .all), limit: 1,
+                                                withBytes: false) { node.canRead($0, principal: principal) }
+        guard !visible.versions.isEmpty else { throw TAXIIError.notFound }
+        let deleted = try await node.store.delete(id: id, from: collection.id.lowercased(), query: filter.query)
+        guard deleted > 0 else { throw TAXIIError.notFound }
+        context.logger.info("deleted \(deleted) version(s) of an object", metadata: ["collection": .string(collection.id)])
+        return Response(status: .ok, headers: [.contentType: MediaType.taxii])
+    }
+
+    // MARK: - Writes
+
+    func add(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+        let (collection, access) = try resolve(context, principal)
+        guard access.canWrite else { throw TAXIIError.forbidden }
+        guard MediaType.isTAXII(contentType: request.headers[.contentType]) else { throw TAXIIError.unsupportedMediaType }
+        let max = node.configuration.maxContentLength
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > max { throw TAXIIError.tooLarge(max) }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: max)
+        } catch {
+            throw TAXIIError.tooLarge(max)
+        }
+        let ingest = Ingest(validator: node.validator, store: node.store)
+        let status = try await ingest.add(Array(buffer: body), to: collection.id.lowercased(),
+                                          provenance: Provenance(submittedBy: principal.org, receivedFrom: nil))
+        let record = StatusRecord(id: status.id, apiRoot: collection.api_root, owner: principal.org ?? "", json: status.json,
+                                  createdAt: status.requestTimestamp)
+        try await node.store.saveStatus(record)
+        context.logger.info("objects posted", metadata: [
+            "collection": .string(collection.id), "stored": .stringConvertible(status.successes.count),
+            "rejected": .stringConvertible(status.failures.count),
+        ])
+        return bytes(status.json, status: .accepted)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import GRDB
+
+/// Users and API tokens, kept in the node's database. Secrets are stored only as hashes (passwords with bcrypt,
+/// computed by the caller; token secrets with SHA-256, as they are long random values).
+public final class AccountStore: Sendable {
+    /// A user: a login that acts for one organisation.
+    public struct User: Sendable, Equatable {
+        public let name: String
+        public let org: String
+        public let passwordHash: String
+    }
+
+    /// An API token as stored: its public id, its user, and the hash of its secret.
+    public struct Token: Sendable, Equatable {
+        public let id: String
+        public let user: String
+        public let secretHash: [UInt8]
+    }
+
+    let pool: DatabasePool
+
+    /// Shares the database of an object store.
+    public init(_ store: SQLiteObjectStore) {
+        pool = store.database
+    }
+
+    /// Adds a user, or replaces the password and org of an existing one.
+    public func saveUser(name: String, org: String, passwordHash: String) async throws {
+        let now = SQLiteObjectStore.now()
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO user (name, org, password_hash, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET org = excluded.org, password_hash = excluded.password_hash
+                """, arguments: [name, org, passwordHash, now])
+        }
+    }
+
+    public func user(_ name: String) async throws -> User? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, org, password_hash FROM user WHERE name = ?", arguments: [name]).map {
+                User(name: $0[0], org: $0[1], passwordHash: $0[2])
+            }
+        }
+    }
+
+    public func saveToken(id: String, user: String, secretHash: [UInt8]) async throws {
+        let now = SQLiteObjectStore.now()
+        try await pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM user WHERE name = ?", arguments: [user]) == true else {
+                throw StorageError("no user named \(user)")
+            }
+            try db.execute(sql: "INSERT INTO token (id, user, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [id, user, Data(secretHash), now])
+        }
+    }
+
+    public func token(_ id: String) async throws -> Token? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, user, secret_hash FROM token WHERE id = ?", arguments: [id]).map {
+                Token(id: $0[0], user: $0[1], secretHash: Array($0[2] as Data))
+            }
+        }
+    }
+}

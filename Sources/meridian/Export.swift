@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import MeridianServer
+import STIX
+import Storage
+import TAXII
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a collection's objects to standard output as a STIX bundle.")
+
+    @OptionGroup var data: DataOption
+    @Option(help: "The collection's id or alias.") var collection: String
+    @Option(name: .customLong("type"), help: "Only these object types (comma-separated).") var types: String?
+    @Option(name: .customLong("id"), help: "Only these object ids (comma-separated).") var ids: String?
+    @Option(name: .customLong("added-after"), help: "Only versions added after this timestamp.") var addedAfter: String?
+    @Option(name: .customLong("version"), help: "first, last (default), all, or timestamps (comma-separated).") var version: String?
+
+    func run() async throws {
+        try await failing("export") {
+            let node = try await data.directory.open()
+            guard let c = (node.configuration.collections ?? []).first(where: { $0.id.lowercased() == collection.lowercased() || $0.alias == collection }) else {
+                throw NodeConfiguration.Problem(description: "no collection with id or alias '\(collection)'")
+            }
+            var parameters: [(String, String)] = []
+            if let types { parameters.append(("match[type]", types)) }
+            if let ids { parameters.append(("match[id]", ids)) }
+            if let addedAfter { parameters.append(("added_after", addedAfter)) }
+            if let version { parameters.append(("match[version]", version)) }
+            var filter = try Filter(parameters, endpoint: .objects, defaultLimit: 1000, maxLimit: 1000)
+            let out = FileHandle.standardOutput
+            // STIX forbids an empty `objects` list, so it is opened with the first object.
+            out.write(Data(#"{"type":"bundle","id":"bundle--\#(UUID().uuidString.lowercased())""#.utf8))
+            var first = true
+            while true {
+                let page = try await node.store.page(c.id.lowercased(), query: filter.query, limit: filter.limit, withBytes: true) { _ in true }
+                for v in page.versions {
+                    out.write(Data(Array((first ? #","objects":["# : ",").utf8) + v.bytes))
+                    first = false
+                }
+                guard page.more, let last = page.versions.last else { break }
+                filter.query.addedAfter = last.dateAdded
+            }
+            out.write(Data((first ? "}\n" : "]}\n").utf8))
+        }
+    }
+}

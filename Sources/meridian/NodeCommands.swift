@@ -1,0 +1,132 @@
+import ArgumentParser
+import DocumentInput
+import Foundation
+import HummingbirdBcrypt
+import MeridianServer
+import STIX
+import Storage
+
+/// Where a command finds the node's files.
+struct DataOption: ParsableArguments {
+    @Option(name: .customLong("data"), help: "The node's data directory.")
+    var path = "./meridian-data"
+
+    var directory: DataDirectory { DataDirectory(path) }
+}
+
+/// Turns a command's failure into a message and exit status 2, never a crash or a stack trace.
+func failing<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        Terminal.error("meridian \(what): \(error)")
+        throw ExitCode(2)
+    }
+}
+
+struct Init: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a data directory: a commented configuration and the database.")
+
+    @OptionGroup var data: DataOption
+
+    @Option(help: "Id of the org that owns the node.")
+    var owner = "cert-example"
+
+    func run() async throws {
+        try await failing("init") {
+            _ = try data.directory.initialize(owner: owner)
+            Terminal.print("created \(data.directory.configurationPath) and \(data.directory.databasePath)")
+            Terminal.print("next: edit the configuration, then `meridian user add NAME --org \(owner)` and `meridian serve`")
+        }
+    }
+}
+
+struct User: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage users.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user (or change its password); the password is read from standard input.")
+
+        @OptionGroup var data: DataOption
+        @Argument(help: "The user's login name.") var name: String
+        @Option(help: "The org the user acts for.") var org: String
+
+        func run() async throws {
+            try await failing("user add") {
+                let node = try await data.directory.open()
+                guard node.configuration.orgs.contains(where: { $0.id == org }) else {
+                    throw NodeConfiguration.Problem(description: "org '\(org)' is not in the configuration")
+                }
+                guard !name.isEmpty, name.count <= 128, !name.contains(":") else {
+                    throw NodeConfiguration.Problem(description: "a user name must be 1 to 128 characters without ':'")
+                }
+                let password = (readLine(strippingNewline: true) ?? "")
+                guard password.count >= 12 else {
+                    throw NodeConfiguration.Problem(description: "the password (read from standard input) must have at least 12 characters")
+                }
+                try await node.accounts.saveUser(name: name, org: org, passwordHash: Bcrypt.hash(password, cost: 12))
+                Terminal.print("user \(name) acts for \(org)")
+            }
+        }
+    }
+}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a bearer token for a user; it is shown once and stored hashed.")
+
+        @OptionGroup var data: DataOption
+        @Option(help: "The user the token acts as.") var user: String
+
+        func run() async throws {
+            try await failing("token create") {
+                let node = try await data.directory.open()
+                Terminal.print(try await APIToken.issue(for: user, in: node.accounts))
+            }
+        }
+    }
+}
+
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Import a STIX bundle or TAXII envelope (gzip allowed) into a collection.")
+
+    @OptionGroup var data: DataOption
+    @Argument(help: "The file to import; - reads standard input.") var file: String
+    @Option(help: "The collection's id or alias.") var collection: String
+
+    func run() async throws {
+        try await failing("import") {
+            let node = try await data.directory.open()
+            let bytes = try DocumentInput().read(file)
+            let bar = ProgressBar(enabled: isatty(2) != 0)
+            let summary = try await Importer(node: node).run(bytes, collection: collection) { bar.update($0, of: $1) }
+            bar.finish()
+            Terminal.print("\(file): \(summary.stored) stored, \(summary.duplicates) already present, \(summary.rejected.count) rejected")
+            for r in summary.rejected.prefix(50) { Terminal.print("  rejected \(r.id): \(r.reason)") }
+            if summary.rejected.count > 50 { Terminal.print("  ... and \(summary.rejected.count - 50) more") }
+            if !summary.rejected.isEmpty { throw ExitCode(1) }
+        }
+    }
+}
+
+/// A one-line progress bar on standard error, drawn only on a terminal.
+final class ProgressBar: @unchecked Sendable {
+    // @unchecked: used from one task at a time (the import loop).
+    let enabled: Bool
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ done: Int, of total: Int) {
+        guard enabled, total > 0 else { return }
+        let width = 40
+        let filled = done * width / total
+        FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
