@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import STIX
 import STIXValidation
 import Storage
@@ -45,9 +46,11 @@ struct Ingest: Sendable {
             accepted.append((incoming, .init(id: id, version: version, message: nil)))
         }
         if !accepted.isEmpty {
-            _ = try await store.add(accepted.map(\.0), to: collection, provenance: provenance)
+            let outcomes = try await store.add(accepted.map(\.0), to: collection, provenance: provenance)
             status.successes = accepted.map(\.1)
+            Counter(label: "meridian_objects_stored_total").increment(by: outcomes.filter { $0 != .duplicate }.count)
         }
+        if !status.failures.isEmpty { Counter(label: "meridian_objects_rejected_total").increment(by: status.failures.count) }
         return status
     }
 }

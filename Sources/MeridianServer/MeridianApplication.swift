@@ -1,15 +1,25 @@
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 
-/// Builds the HTTP application of a node: TAXII routes, health.
+/// Builds the HTTP application of a node: TAXII routes, health, metrics.
 public enum MeridianApplication {
-    /// The router with every route of the node.
-    public static func router(node: MeridianNode) -> Router<BasicRequestContext> {
+    /// The router with every route of the node. `metrics`, when given, is served at `/metrics` in the Prometheus text
+    /// format (the process bootstraps swift-metrics with it once, in `meridian serve`).
+    public static func router(node: MeridianNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: MetricsMiddleware())
         router.get("/health") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+            }
         }
         TAXIIRoutes(node: node).register(on: router)
         return router

@@ -4,6 +4,8 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import MeridianServer
+import Metrics
+import Prometheus
 import HummingbirdCore
 
 struct Serve: AsyncParsableCommand {
@@ -58,8 +60,10 @@ struct Serve: AsyncParsableCommand {
             builder = .http1()
             scheme = "http"
         }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let app = Application(
-            router: MeridianApplication.router(node: node),
+            router: MeridianApplication.router(node: node, metrics: registry),
             server: builder,
             configuration: .init(address: .hostname(host, port: port), serverName: "Meridian"),
             logger: logger

@@ -298,3 +298,52 @@ def test_status_resource_is_visible_only_to_its_org(node):
     sid = r.json()["id"]
     assert raw(node, "GET", f"/root/status/{sid}/", auth=ALICE).status_code == 200
     assert_error(raw(node, "GET", f"/root/status/{sid}/", auth=BOB), 404)
+
+
+def test_health_and_prometheus_metrics(node):
+    assert requests.get(node["base"] + "/health", timeout=10).json() == {"status": "ok"}
+    raw(node, "POST", f"/root/collections/{SHARED}/objects/", auth=ALICE, headers={"Content-Type": TAXII},
+        body=json.dumps({"objects": [indicator(4242)]}))
+    metrics = requests.get(node["base"] + "/metrics", timeout=10).text
+    assert "meridian_objects_stored_total" in metrics
+    assert "hb_requests" in metrics or "http_requests" in metrics
+
+
+def test_odd_characters_in_ids_and_paths_are_clean_errors(node):
+    for path in [f"/root/collections/{SHARED}/objects/%00%ff/", f"/root/collections/{SHARED}/objects/..%2f..%2fetc/",
+                 "/root/collections/%E2%80%AE/objects/", f"/root/collections/{SHARED}/objects/" + "x" * 5000 + "/",
+                 f"/root/collections/{SHARED}/objects/indicator--'%20OR%201=1--/"]:
+        r = raw(node, "GET", path, auth=ALICE)
+        assert r.status_code in (400, 404), (path, r.status_code)
+        assert r.headers["Content-Type"] == TAXII
+
+
+def test_the_server_keeps_serving_after_half_closed_and_abandoned_connections(node):
+    host, port = node["base"].replace("http://", "").split(":")
+    # A client that sends half a request and goes away.
+    s = socket.create_connection((host, int(port)))
+    s.sendall(b"POST /root/collections/" + SHARED.encode() + b"/objects/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"obj")
+    s.close()
+    # A client that half-closes after sending a request.
+    s = socket.create_connection((host, int(port)))
+    auth = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    s.sendall(f"GET /root/collections/{SHARED}/objects/ HTTP/1.1\r\nHost: x\r\nAccept: {TAXII}\r\nAuthorization: Basic {auth}\r\n\r\n".encode())
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(12).startswith(b"HTTP/1.1 200")
+    s.close()
+    # A client that disconnects while a large response is being written.
+    s = socket.create_connection((host, int(port)))
+    s.sendall(f"GET /root/collections/{SHARED}/objects/?limit=1000 HTTP/1.1\r\nHost: x\r\nAccept: {TAXII}\r\nAuthorization: Basic {auth}\r\n\r\n".encode())
+    s.recv(100)
+    s.close()
+    # A slow client that trickles its headers.
+    slow = socket.create_connection((host, int(port)))
+    slow.sendall(b"GET /health HTTP/1.1\r\n")
+    # Others are served meanwhile.
+    assert raw(node, "GET", "/root/collections/", auth=ALICE).status_code == 200
+    slow.sendall(b"Host: x\r\n\r\n")
+    assert slow.recv(12).startswith(b"HTTP/1.1 200")
+    slow.close()
+    # Nothing of the abandoned POST was stored.
+    ids = [o["id"] for o in collection(node, SHARED).get_objects(type="indicator", limit=1000).get("objects", [])]
+    assert len(ids) == len(set(ids))

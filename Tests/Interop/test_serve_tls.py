@@ -1,0 +1,83 @@
+"""`meridian serve` over HTTPS (TLS 1.2 or later), and its refusal to serve plain HTTP off loopback."""
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+from taxii2client.v21 import Server
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MERIDIAN = os.environ.get("MERIDIAN_BIN", os.path.join(REPO, ".build", "debug", "meridian"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def tls_node():
+    if not shutil.which("openssl"):
+        pytest.fail("openssl is needed to make a test certificate")
+    data = tempfile.mkdtemp(prefix="meridian-tls-")
+    subprocess.run([MERIDIAN, "init", "--data", data], check=True, capture_output=True)
+    subprocess.run([MERIDIAN, "user", "add", "alice", "--org", "cert-example", "--data", data],
+                   input="a long enough password\n", text=True, check=True, capture_output=True)
+    cert, key = os.path.join(data, "cert.pem"), os.path.join(data, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen([MERIDIAN, "serve", "--data", data, "--port", str(port), "--tls-cert", cert, "--tls-key", key],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"https://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(base + "/health", timeout=1, verify=cert)
+            break
+        except requests.exceptions.ConnectionError:
+            time.sleep(0.1)
+    yield {"base": base, "cert": cert, "port": port, "data": data}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_taxii2_client_reads_over_https(tls_node, monkeypatch):
+    # requests lets these variables override a session's own `verify` (the CA that signed our test certificate).
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    server = Server(tls_node["base"] + "/taxii2/", user="alice", password="a long enough password", verify=tls_node["cert"])
+    assert server.title == "Meridian node"
+    assert [c.alias for c in server.api_roots[0].collections] == ["attack-enterprise", "disarm", "shared"]
+
+
+def test_tls_1_1_is_refused_and_1_2_accepted(tls_node):
+    for version, accepted in [(ssl.TLSVersion.TLSv1_1, False), (ssl.TLSVersion.TLSv1_2, True)]:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(tls_node["cert"])
+        try:
+            ctx.minimum_version = version
+            ctx.maximum_version = version
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            continue  # this OpenSSL cannot even offer the version: nothing to test
+        try:
+            with socket.create_connection(("127.0.0.1", tls_node["port"])) as sock:
+                with ctx.wrap_socket(sock, server_hostname="localhost") as tls:
+                    assert accepted, f"{version} was accepted"
+                    assert tls.version() == "TLSv1.2"
+        except ssl.SSLError:
+            assert not accepted, f"{version} was refused"
+
+
+def test_plain_http_is_refused_off_loopback_without_the_flag(tls_node):
+    r = subprocess.run([MERIDIAN, "serve", "--data", tls_node["data"], "--host", "0.0.0.0", "--port", str(free_port())],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "refusing plain HTTP" in r.stderr
