@@ -120,6 +120,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TAXIITests",
+            dependencies: ["TAXII", "Storage"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeridianServerTests",
+            dependencies: [
+                "MeridianServer", "Storage", "STIX", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DocumentInputTests",
             dependencies: ["DocumentInput", "TestSupport"],
             swiftSettings: swiftSettings

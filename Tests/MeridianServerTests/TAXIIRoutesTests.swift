@@ -1,0 +1,138 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdBcrypt
+import HummingbirdTesting
+import MeridianServer
+import NIOCore
+import STIX
+import Storage
+import TestSupport
+import Testing
+
+/// The TAXII endpoints in process (Hummingbird's router test client, no sockets).
+@Suite struct TAXIIRoutesTests {
+    static let config = """
+        [node]
+        title = "Test"
+        owner = "a"
+        max_page_size = 50
+        [[orgs]]
+        id = "a"
+        name = "A"
+        [[orgs]]
+        id = "b"
+        name = "B"
+        [[api_roots]]
+        path = "root"
+        title = "Root"
+        [[collections]]
+        id = "11111111-1111-4111-8111-111111111111"
+        api_root = "root"
+        alias = "rw"
+        title = "Read-write for a, write-only for b"
+        read = ["a"]
+        write = ["a", "b"]
+        """
+
+    static let taxii = "application/taxii+json;version=2.1"
+
+    func withNode(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(UUID().uuidString).sqlite").path
+        let node = try await MeridianNode(configuration: try NodeConfiguration.parse(Self.config), store: SQLiteObjectStore(path: path))
+        try await node.accounts.saveUser(name: "alice", org: "a", passwordHash: Bcrypt.hash("alice password", cost: 4))
+        try await node.accounts.saveUser(name: "bob", org: "b", passwordHash: Bcrypt.hash("bob password", cost: 4))
+        let app = Application(router: MeridianApplication.router(node: node))
+        try await app.test(.router) { client in try await body(client) }
+    }
+
+    func headers(_ user: String, contentType: Bool = false) -> HTTPFields {
+        var h: HTTPFields = [.accept: Self.taxii]
+        h[.authorization] = "Basic " + Data("\(user):\(user) password".utf8).base64EncodedString()
+        if contentType { h[.contentType] = Self.taxii }
+        return h
+    }
+
+    static func envelope(_ count: Int, from start: Int = 0) -> ByteBuffer {
+        let objects = (start..<(start + count)).map { n in
+            #"{"type":"identity","spec_version":"2.1","id":"identity--\#(UUID(uuid: (0, 0, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255), 0)).uuidString.lowercased())","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z","name":"org \#(n)","identity_class":"organization"}"#
+        }
+        return ByteBuffer(string: #"{"objects":[\#(objects.joined(separator: ","))]}"#)
+    }
+
+    @Test func pagingThroughAnHTTPCollectionNeverRepeatsOrSkips() async throws {
+        try await withNode { client in
+            try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                     body: Self.envelope(120)) { response in
+                #expect(response.status == .accepted)
+            }
+            var ids: [String] = []
+            var next: String? = nil
+            repeat {
+                let uri = "/root/collections/rw/objects/?limit=17" + (next.map { "&next=\($0)" } ?? "")
+                next = try await client.execute(uri: uri, method: .get, headers: headers("alice")) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[HTTPField.Name("X-TAXII-Date-Added-First")!] != nil)
+                    let doc = try JSONParser().parse(Array(buffer: response.body))
+                    ids += (doc["objects"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+                    return doc["more"]?.boolValue == true ? doc["next"]?.stringValue : nil
+                }
+            } while next != nil
+            #expect(ids.count == 120)
+            #expect(Set(ids).count == 120)
+        }
+    }
+
+    @Test func theServerCapsThePageSize() async throws {
+        try await withNode { client in
+            _ = try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                         body: Self.envelope(80))
+            try await client.execute(uri: "/root/collections/rw/objects/?limit=1000", method: .get, headers: headers("alice")) { response in
+                let doc = try JSONParser().parse(Array(buffer: response.body))
+                #expect(doc["objects"]?.arrayValue?.count == 50)
+                #expect(doc["more"]?.boolValue == true)
+            }
+        }
+    }
+
+    @Test func aWriteOnlyCallerGets403OnReadsAndCanPost() async throws {
+        try await withNode { client in
+            try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("bob", contentType: true),
+                                     body: Self.envelope(1)) { response in
+                #expect(response.status == .accepted)
+            }
+            for uri in ["/root/collections/rw/objects/", "/root/collections/rw/manifest/",
+                        "/root/collections/rw/objects/identity--00000000-0000-4000-8000-000000000000/"] {
+                try await client.execute(uri: uri, method: .get, headers: headers("bob")) { response in
+                    #expect(response.status == .forbidden, "\(uri)")
+                    #expect(response.headers[.contentType] == Self.taxii)
+                }
+            }
+        }
+    }
+
+    @Test func aCollectionNobodyMaySeeIs404AndAnonymousIs401() async throws {
+        try await withNode { client in
+            try await client.execute(uri: "/root/collections/22222222-2222-4222-8222-222222222222/objects/", method: .get,
+                                     headers: headers("alice")) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/root/collections/rw/objects/", method: .get, headers: [.accept: Self.taxii]) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate]?.contains("Basic") == true)
+            }
+        }
+    }
+
+    @Test func aFailedPostStoresNothing() async throws {
+        try await withNode { client in
+            try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                     body: ByteBuffer(string: #"{"objects":[{"type":"identity"#)) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/root/collections/rw/manifest/", method: .get, headers: headers("alice")) { response in
+                #expect(String(buffer: response.body) == #"{"more":false}"#)
+            }
+        }
+    }
+}
