@@ -6,6 +6,11 @@ import Storage
 /// Loads a bundle or TAXII envelope into a collection: each object validated, valid ones stored in transactions of
 /// a few thousand, with a summary of what was stored, what was already there, and what was rejected and why.
 public struct Importer: Sendable {
+    struct Rejection: Error, Sendable {
+        let id: String
+        let reason: String
+    }
+
     public struct Summary: Sendable {
         public var stored = 0
         public var duplicates = 0
@@ -42,21 +47,35 @@ public struct Importer: Sendable {
             }
             batch.removeAll(keepingCapacity: true)
         }
-        for (i, range) in document.elementRanges.enumerated() {
-            let value = try parser.parse(bytes, range: range)
-            let id = value["id"]?.stringValue ?? "object #\(i)"
-            let result = node.validator.validate(value)
-            if let first = result.errors.first {
-                summary.rejected.append((id, first.path.components.isEmpty ? first.message : "\(first.path): \(first.message)"))
-            } else if case .object(let object) = value, let incoming = IncomingObject(object: object, bytes: Array(bytes[range])) {
-                batch.append(incoming)
+        // Objects are parsed and validated on every core, a batch at a time; each batch is stored in one transaction.
+        let ranges = document.elementRanges
+        let validator = node.validator
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for start in stride(from: 0, to: total, by: batchSize) {
+            let end = min(total, start + batchSize)
+            let checked: [Result<IncomingObject, Rejection>] = concurrentMap(count: end - start, concurrency: cores) { k in
+                let i = start + k
+                guard let value = try? parser.parse(bytes, range: ranges[i]) else {
+                    return .failure(Rejection(id: "object #\(i)", reason: "not valid JSON"))
+                }
+                let id = value["id"]?.stringValue ?? "object #\(i)"
+                if let first = validator.validate(value).errors.first {
+                    return .failure(Rejection(id: id, reason: first.path.components.isEmpty ? first.message : "\(first.path): \(first.message)"))
+                }
+                guard case .object(let object) = value, let incoming = IncomingObject(object: object, bytes: Array(bytes[ranges[i]])) else {
+                    return .failure(Rejection(id: id, reason: "an object needs string 'id' and 'type'"))
+                }
+                return .success(incoming)
             }
-            if batch.count >= batchSize {
-                try await flush()
-                progress(i + 1, total)
+            for outcome in checked {
+                switch outcome {
+                case .success(let incoming): batch.append(incoming)
+                case .failure(let rejection): summary.rejected.append((rejection.id, rejection.reason))
+                }
             }
+            try await flush()
+            progress(end, total)
         }
-        try await flush()
         progress(total, total)
         return summary
     }

@@ -8,6 +8,10 @@ import TAXII
 /// Turns a posted envelope into stored object versions: each object is validated on its own; the valid ones are
 /// stored together in one transaction (a failed request stores nothing), the invalid ones listed with the reason.
 struct Ingest: Sendable {
+    struct Failure: Error, Sendable {
+        let entry: StatusResource.Entry
+    }
+
     let validator: Validator
     let store: any ObjectStore
 
@@ -23,27 +27,35 @@ struct Ingest: Sendable {
             throw TAXIIError.unprocessable("the body must be a TAXII envelope: an object with an 'objects' list")
         }
         var status = StatusResource(id: UUID().uuidString.lowercased(), requestTimestamp: SQLiteObjectStore.now())
-        var accepted: [(IncomingObject, StatusResource.Entry)] = []
-        for range in document.elementRanges {
-            let value = (try? parser.parse(body, range: range)) ?? .null
+        let ranges = document.elementRanges
+        let validator = self.validator
+        // Each object is parsed and validated on its own, on every core.
+        let checked: [Result<(IncomingObject, StatusResource.Entry), Failure>] = concurrentMap(
+            count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount
+        ) { i in
+            let value = (try? parser.parse(body, range: ranges[i])) ?? .null
             let id = value["id"]?.stringValue ?? ""
             let version = value["modified"]?.stringValue ?? value["created"]?.stringValue
             guard case .object(let object) = value else {
-                status.failures.append(.init(id: id, version: nil, message: "not a STIX object: each entry of 'objects' must be a JSON object"))
-                continue
+                return .failure(Failure(entry: .init(id: id, version: nil, message: "not a STIX object: each entry of 'objects' must be a JSON object")))
             }
             let result = validator.validate(value)
             if let first = result.errors.first {
                 let more = result.errors.count > 1 ? " (and \(result.errors.count - 1) more)" : ""
                 let path = first.path.components.isEmpty ? "" : first.path.description + ": "
-                status.failures.append(.init(id: id, version: version, message: "\(path)\(first.message) [\(first.check)]\(more)"))
-                continue
+                return .failure(Failure(entry: .init(id: id, version: version, message: "\(path)\(first.message) [\(first.check)]\(more)")))
             }
-            guard let incoming = IncomingObject(object: object, bytes: Array(body[range])) else {
-                status.failures.append(.init(id: id, version: version, message: "an object needs string 'id' and 'type'"))
-                continue
+            guard let incoming = IncomingObject(object: object, bytes: Array(body[ranges[i]])) else {
+                return .failure(Failure(entry: .init(id: id, version: version, message: "an object needs string 'id' and 'type'")))
             }
-            accepted.append((incoming, .init(id: id, version: version, message: nil)))
+            return .success((incoming, .init(id: id, version: version, message: nil)))
+        }
+        var accepted: [(IncomingObject, StatusResource.Entry)] = []
+        for outcome in checked {
+            switch outcome {
+            case .success(let ok): accepted.append(ok)
+            case .failure(let failure): status.failures.append(failure.entry)
+            }
         }
         if !accepted.isEmpty {
             let outcomes = try await store.add(accepted.map(\.0), to: collection, provenance: provenance)

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Benchmark the TAXII server against medallion 3.0.0 (memory backend), the OASIS reference server, in one run:
+#   (a) ingest ATT&CK Enterprise 18.1 through POST in envelopes of 1,000 objects, waiting for each status;
+#   (b) wrk, 64 connections, 10 s: GET objects/?limit=100 and objects/?match[type]=attack-pattern&limit=100;
+#   (c) walking the whole collection by `next` with limit=1000;
+#   (d) `meridian import` of the same file against the floor, a raw SQLite insert of the same rows;
+#   (e) resident memory of `meridian serve` under wrk with a store of 1,000,000 generated objects (SKIP_1M=1 skips).
+# medallion's ingest compares each new object with every stored one; it is stopped after MEDALLION_SECONDS (default
+# 300) and its rate computed on what it stored by then.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MEDALLION_SECONDS="${MEDALLION_SECONDS:-300}"
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+swift build -c release --product meridian >/dev/null
+M="$(swift build -c release --show-bin-path)/meridian"
+if [ ! -x .venv-bench/bin/medallion ]; then
+    python3 -m venv .venv-bench
+    .venv-bench/bin/pip install --quiet --disable-pip-version-check medallion==3.0.0 requests stix2-validator==3.3.2
+fi
+PY=.venv-bench/bin/python
+
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+bundle="$work/enterprise.json"
+gzip -dc data/attack/enterprise-attack-18.1.json.gz > "$bundle"
+PASS="bench password 1234"
+AUTH="Authorization: Basic $(printf 'bench:%s' "$PASS" | base64 -w0)"
+MAUTH="Authorization: Basic $(printf 'admin:Password0' | base64 -w0)"
+ACCEPT="Accept: application/taxii+json;version=2.1"
+
+node_config() {
+    cat <<TOML
+[node]
+title = "bench"
+owner = "bench-org"
+max_content_length = 104857600
+max_page_size = 1000
+[[orgs]]
+id = "bench-org"
+name = "Bench"
+[[api_roots]]
+path = "bench"
+title = "bench"
+[[collections]]
+id = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+api_root = "bench"
+title = "bench"
+read = ["bench-org"]
+write = ["bench-org"]
+TOML
+}
+
+start_meridian() {  # data-dir port
+    mkdir -p "$1"
+    [ -f "$1/meridian.toml" ] || node_config > "$1/meridian.toml"
+    echo "$PASS" | "$M" user add bench --org bench-org --data "$1" >/dev/null
+    "$M" serve --data "$1" --port "$2" >"$1/serve.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/health" >/dev/null && return; sleep 0.1; done
+    echo "meridian did not start" >&2; exit 1
+}
+
+start_medallion() {  # data-file port
+    cat > "$work/medallion.json" <<JSON
+{"backend": {"module_class": "MemoryBackend", "filename": "$1"}, "users": {"admin": "Password0"}, "taxii": {"max_page_size": 1000}}
+JSON
+    .venv-bench/bin/medallion --host 127.0.0.1 --port "$2" --log-level ERROR "$work/medallion.json" >"$work/medallion-$2.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 300); do curl -sf -H "$MAUTH" -H "$ACCEPT" "http://127.0.0.1:$2/taxii2/" >/dev/null && return; sleep 0.2; done
+    echo "medallion did not start" >&2; exit 1
+}
+
+wrk_run() {  # name url auth-header
+    out=$(wrk -t2 -c64 -d10s --latency -H "$3" -H "$ACCEPT" "$2")
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+    echo "$1: ${rps} req/s, p99 ${p99}${non2xx:+, non-2xx $non2xx}"
+}
+
+COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+echo "== (a) ingest through TAXII POST, envelopes of 1,000 objects"
+start_meridian "$work/meridian" 18101
+echo "meridian:  $($PY bench/taxii_bench.py ingest "http://127.0.0.1:18101/bench/collections/$COLL/objects/" bench "$PASS" "$bundle")"
+$PY bench/taxii_bench.py medallion-data <(echo '{"objects":[]}') "$work/medallion-empty.json"
+start_medallion "$work/medallion-empty.json" 18102
+echo "medallion: $($PY bench/taxii_bench.py ingest "http://127.0.0.1:18102/bench/collections/$COLL/objects/" admin Password0 "$bundle" --seconds "$MEDALLION_SECONDS")"
+
+echo "== (b) wrk, 64 connections, 10 s"
+$PY bench/taxii_bench.py medallion-data "$bundle" "$work/medallion-full.json"
+start_medallion "$work/medallion-full.json" 18103
+for q in "limit=100" "match%5Btype%5D=attack-pattern&limit=100"; do
+    wrk_run "meridian  ?$q" "http://127.0.0.1:18101/bench/collections/$COLL/objects/?$q" "$AUTH"
+    wrk_run "medallion ?$q" "http://127.0.0.1:18103/bench/collections/$COLL/objects/?$q" "$MAUTH"
+done
+
+echo "== (c) walk the whole collection by next, limit=1000"
+echo "meridian:  $($PY bench/taxii_bench.py walk "http://127.0.0.1:18101/bench/collections/$COLL/objects/" bench "$PASS" --limit 1000)"
+echo "medallion: $($PY bench/taxii_bench.py walk "http://127.0.0.1:18103/bench/collections/$COLL/objects/" admin Password0 --limit 1000)"
+
+echo "== (d) meridian import against a raw SQLite insert of the same rows"
+mkdir -p "$work/imp"; node_config > "$work/imp/meridian.toml"
+start=$(date +%s.%N)
+"$M" import "$bundle" --collection "$COLL" --data "$work/imp" | tail -1
+end=$(date +%s.%N)
+awk -v s="$start" -v e="$end" 'BEGIN { printf "meridian import: %.2f s, %.0f objects/s\n", e - s, 24771 / (e - s) }'
+echo "sqlite floor:    $($PY bench/taxii_bench.py sqlite-floor "$bundle" "$work/floor.sqlite")"
+
+if [ "${SKIP_1M:-0}" != 1 ]; then
+    echo "== (e) resident memory serving 1,000,000 objects"
+    $PY bench/taxii_bench.py generate 1000000 "$work/million.json"
+    mkdir -p "$work/million"; node_config > "$work/million/meridian.toml"
+    "$M" import "$work/million.json" --collection "$COLL" --data "$work/million" | tail -1
+    rm -f "$work/million.json"
+    start_meridian "$work/million" 18104
+    mpid=${pids[-1]}
+    wrk_run "meridian 1M ?limit=100" "http://127.0.0.1:18104/bench/collections/$COLL/objects/?limit=100" "$AUTH"
+    wrk_run "meridian 1M ?added_after (late page)" "http://127.0.0.1:18104/bench/collections/$COLL/objects/?limit=1000&match%5Btype%5D=indicator" "$AUTH"
+    echo "meridian resident memory after load: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$mpid/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$mpid/status)"
+fi
