@@ -5,8 +5,9 @@
 #   (c) walking the whole collection by `next` with limit=1000;
 #   (d) `meridian import` of the same file against the floor, a raw SQLite insert of the same rows;
 #   (e) resident memory of `meridian serve` under wrk with a store of 1,000,000 generated objects (SKIP_1M=1 skips).
-# medallion's ingest compares each new object with every stored one; it is stopped after MEDALLION_SECONDS (default
-# 300) and its rate computed on what it stored by then.
+# medallion's ingest compares each new object with every stored one, and its `next` paging keeps a copy of the
+# remaining results per page; both are stopped after MEDALLION_SECONDS (default 300) and their rates computed on what
+# they did by then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MEDALLION_SECONDS="${MEDALLION_SECONDS:-300}"
@@ -66,7 +67,7 @@ start_meridian() {  # data-dir port
 
 start_medallion() {  # data-file port
     cat > "$work/medallion.json" <<JSON
-{"backend": {"module_class": "MemoryBackend", "filename": "$1"}, "users": {"admin": "Password0"}, "taxii": {"max_page_size": 1000}}
+{"backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend", "filename": "$1"}, "users": {"admin": "Password0"}, "taxii": {"max_page_size": 1000}}
 JSON
     .venv-bench/bin/medallion --host 127.0.0.1 --port "$2" --log-level ERROR "$work/medallion.json" >"$work/medallion-$2.log" 2>&1 &
     pids+=($!)
@@ -75,7 +76,7 @@ JSON
 }
 
 wrk_run() {  # name url auth-header
-    out=$(wrk -t2 -c64 -d10s --latency -H "$3" -H "$ACCEPT" "$2")
+    out=$(wrk -t2 -c64 -d10s --timeout 60s --latency -H "$3" -H "$ACCEPT" "$2")
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
@@ -100,7 +101,7 @@ done
 
 echo "== (c) walk the whole collection by next, limit=1000"
 echo "meridian:  $($PY bench/taxii_bench.py walk "http://127.0.0.1:18101/bench/collections/$COLL/objects/" bench "$PASS" --limit 1000)"
-echo "medallion: $($PY bench/taxii_bench.py walk "http://127.0.0.1:18103/bench/collections/$COLL/objects/" admin Password0 --limit 1000)"
+echo "medallion: $($PY bench/taxii_bench.py walk "http://127.0.0.1:18103/bench/collections/$COLL/objects/" admin Password0 --limit 1000 --seconds "$MEDALLION_SECONDS")"
 
 echo "== (d) meridian import against a raw SQLite insert of the same rows"
 mkdir -p "$work/imp"; node_config > "$work/imp/meridian.toml"
@@ -120,5 +121,7 @@ if [ "${SKIP_1M:-0}" != 1 ]; then
     mpid=${pids[-1]}
     wrk_run "meridian 1M ?limit=100" "http://127.0.0.1:18104/bench/collections/$COLL/objects/?limit=100" "$AUTH"
     wrk_run "meridian 1M ?added_after (late page)" "http://127.0.0.1:18104/bench/collections/$COLL/objects/?limit=1000&match%5Btype%5D=indicator" "$AUTH"
-    echo "meridian resident memory after load: $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$mpid/status), peak $(awk '/VmHWM/ {print $2/1024 " MB"}' /proc/$mpid/status)"
+    rss=$(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$mpid/status")
+    peak=$(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$mpid/status")
+    echo "meridian resident memory after load: $rss, peak $peak"
 fi

@@ -48,7 +48,7 @@ def ingest(url, user, password, bundle, batch=1000, seconds=None):
     print(json.dumps({"objects": done, "seconds": round(elapsed, 3), "objects_per_second": round(done / elapsed)}))
 
 
-def walk(url, user, password, limit=1000):
+def walk(url, user, password, limit=1000, seconds=None):
     s = session(user, password)
     start = time.perf_counter()
     count = 0
@@ -62,9 +62,14 @@ def walk(url, user, password, limit=1000):
         pages += 1
         if not body.get("more") or not body.get("next"):
             break
+        if seconds and time.perf_counter() - start > seconds:
+            elapsed = time.perf_counter() - start
+            print(json.dumps({"objects": count, "pages": pages, "seconds": round(elapsed, 3), "stopped": "time limit",
+                              "objects_per_second": round(count / elapsed)}))
+            return
         params = {"limit": limit, "next": body["next"]}
     elapsed = time.perf_counter() - start
-    print(json.dumps({"objects": count, "pages": pages, "seconds": round(elapsed, 3)}))
+    print(json.dumps({"objects": count, "pages": pages, "seconds": round(elapsed, 3), "objects_per_second": round(count / elapsed)}))
 
 
 def medallion_data(bundle, out):
@@ -147,7 +152,7 @@ if __name__ == "__main__":
     if cmd == "ingest":
         ingest(*positional, batch=opts.get("batch", 1000), seconds=opts.get("seconds"))
     elif cmd == "walk":
-        walk(*positional, limit=opts.get("limit", 1000))
+        walk(*positional, limit=opts.get("limit", 1000), seconds=opts.get("seconds"))
     elif cmd == "medallion-data":
         medallion_data(*positional)
     elif cmd == "generate":

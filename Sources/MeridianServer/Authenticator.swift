@@ -11,6 +11,8 @@ public actor Authenticator {
     let accounts: AccountStore
     let configuration: NodeConfiguration
     private var recent: [Data: (principal: Principal, expires: Date)] = [:]
+    /// Checks in progress, so that many requests arriving at once with the same credentials share one bcrypt run.
+    private var inFlight: [Data: Task<Principal, any Error>] = [:]
 
     public init(accounts: AccountStore, configuration: NodeConfiguration) {
         self.accounts = accounts
@@ -25,14 +27,18 @@ public actor Authenticator {
         guard let authorization, !authorization.isEmpty else { return .anonymous }
         let key = Data(SHA256.hash(data: Data(authorization.utf8)))
         if let hit = recent[key], hit.expires > Date() { return hit.principal }
-        let principal: Principal
-        if authorization.lowercased().hasPrefix("basic ") {
-            principal = try await basic(String(authorization.dropFirst(6)))
-        } else if authorization.lowercased().hasPrefix("bearer ") {
-            principal = try await bearer(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-        } else {
+        if let running = inFlight[key] { return try await running.value }
+        let check = Task { () throws -> Principal in
+            if authorization.lowercased().hasPrefix("basic ") {
+                return try await self.basic(String(authorization.dropFirst(6)))
+            } else if authorization.lowercased().hasPrefix("bearer ") {
+                return try await self.bearer(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            }
             throw Refused()
         }
+        inFlight[key] = check
+        defer { inFlight[key] = nil }
+        let principal = try await check.value
         if recent.count > 10_000 { recent.removeAll() }
         recent[key] = (principal, Date().addingTimeInterval(300))
         return principal

@@ -10,7 +10,7 @@ public enum MeridianApplication {
     /// format (the process bootstraps swift-metrics with it once, in `meridian serve`).
     public static func router(node: MeridianNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: MetricsMiddleware())
         router.get("/health") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))

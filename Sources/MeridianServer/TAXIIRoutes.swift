@@ -205,6 +205,24 @@ struct TAXIIRoutes: Sendable {
         return (page, filter)
     }
 
+    /// The envelope written straight into the response buffer from the stored bytes (no decoding, one copy).
+    static func envelope(_ page: ObjectPage, next: String?) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(page.versions.reduce(64) { $0 + $1.bytes.count + 1 })
+        buffer.writeString(page.more ? #"{"more":true"# : #"{"more":false"#)
+        if page.more, let next { buffer.writeString(#","next":"# + JSONValue.quoted(next)) }
+        if !page.versions.isEmpty {
+            buffer.writeString(#","objects":["#)
+            for (i, v) in page.versions.enumerated() {
+                if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+                buffer.writeBytes(v.bytes)
+            }
+            buffer.writeInteger(UInt8(ascii: "]"))
+        }
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return buffer
+    }
+
     func dateHeaders(_ page: ObjectPage) -> HTTPFields {
         var headers = HTTPFields()
         if let (first, last) = Resources.dateAddedHeaders(page) {
@@ -220,7 +238,9 @@ struct TAXIIRoutes: Sendable {
                                                  withBytes: true)
         if id != nil, page.versions.isEmpty, filter.query.addedAfter == nil { throw TAXIIError.notFound }
         let next = page.more ? page.versions.last.map { Cursor.encode($0.dateAdded) } : nil
-        return bytes(Resources.envelope(page, next: next), headers: dateHeaders(page))
+        var headers = dateHeaders(page)
+        headers[.contentType] = MediaType.taxii
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: Self.envelope(page, next: next)))
     }
 
     func versions(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {

@@ -1,27 +1,8 @@
 import STIX
 import Storage
 
-/// The JSON bodies of TAXII resources (§4, §5), written directly; envelopes are assembled from stored bytes.
+/// The JSON bodies of TAXII resources (§4, §5); envelopes are written by the server straight from stored bytes.
 public enum Resources {
-    /// `{"more":...,"next":...,"objects":[<stored bytes>,...]}`; an empty page is `{"more":false}` (TAXII forbids
-    /// empty lists).
-    public static func envelope(_ page: ObjectPage, next: String?) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(page.versions.reduce(64) { $0 + $1.bytes.count + 1 })
-        out += Array(#"{"more":"#.utf8) + Array((page.more ? "true" : "false").utf8)
-        if page.more, let next { out += Array(#","next":"#.utf8) + Array(JSONValue.quoted(next).utf8) }
-        if !page.versions.isEmpty {
-            out += Array(#","objects":["#.utf8)
-            for (i, v) in page.versions.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                out += v.bytes
-            }
-            out.append(UInt8(ascii: "]"))
-        }
-        out.append(UInt8(ascii: "}"))
-        return out
-    }
-
     /// The manifest resource (§5.6).
     public static func manifest(_ page: ObjectPage) -> [UInt8] {
         var o = JSONObject()

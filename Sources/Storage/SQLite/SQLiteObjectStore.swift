@@ -92,6 +92,9 @@ public final class SQLiteObjectStore: ObjectStore {
     ) async throws -> ObjectPage {
         precondition(limit > 0)
         let (whereSQL, baseArguments) = SQLiteObjectStore.whereClause(collection: collection, query: query)
+        // Without statistics SQLite may walk the date_added order and test each row's type or id; these filters are
+        // selective, so their index is always the better plan.
+        let index = query.ids != nil ? " INDEXED BY object_version_identity" : query.types != nil ? " INDEXED BY object_version_type" : ""
         let columns = "date_added, id, type, spec_version, version_text, revoked, markings, submitted_by, received_from"
             + (withBytes ? ", body" : "")
         return try await pool.read { db in
@@ -103,21 +106,25 @@ public final class SQLiteObjectStore: ObjectStore {
             while found.count <= limit {
                 var arguments = baseArguments
                 _ = arguments.append(contentsOf: [after, batch])
-                let rows = try Row.fetchAll(db, sql: "SELECT \(columns) FROM object_version WHERE \(whereSQL) AND date_added > ? ORDER BY date_added LIMIT ?",
-                                            arguments: arguments)
-                for row in rows {
+                // A cursor reads each row in place; the body is copied once, straight out of SQLite.
+                let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM object_version\(index) WHERE \(whereSQL) AND date_added > ? ORDER BY date_added LIMIT ?",
+                                               arguments: arguments)
+                var count = 0
+                while let row = try rows.next() {
+                    count += 1
                     after = row[0]
+                    let body: [UInt8] = withBytes ? (try row.withUnsafeData(atIndex: 9) { data in data.map { Array($0) } ?? [] }) : []
                     let version = StoredVersion(
                         dateAdded: row[0], id: row[1], type: row[2], specVersion: row[3], version: row[4], revoked: row[5],
                         markingRefs: SQLiteObjectStore.decode(row[6]),
                         provenance: Provenance(submittedBy: row[7], receivedFrom: row[8]),
-                        bytes: withBytes ? Array((row[9] as Data?) ?? Data()) : [])
+                        bytes: body)
                     if isVisible(version) {
                         found.append(version)
                         if found.count > limit { break }
                     }
                 }
-                if rows.count < batch { break }
+                if count < batch { break }
             }
             let more = found.count > limit
             if more { found.removeLast() }
