@@ -37,23 +37,17 @@ public struct Importer: Sendable {
         }
         let provenance = Provenance(submittedBy: node.configuration.node.owner, receivedFrom: nil)
         var summary = Summary()
-        var batch: [IncomingObject] = []
         let total = document.elementRanges.count
-        func flush() async throws {
-            guard !batch.isEmpty else { return }
-            let outcomes = try await node.store.add(batch, to: collection.id.lowercased(), provenance: provenance)
-            for o in outcomes {
-                if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 }
-            }
-            batch.removeAll(keepingCapacity: true)
-        }
-        // Objects are parsed and validated on every core, a batch at a time; each batch is stored in one transaction.
         let ranges = document.elementRanges
         let validator = node.validator
+        let store = node.store
+        let collectionID = collection.id.lowercased()
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        for start in stride(from: 0, to: total, by: batchSize) {
+        // Objects are parsed and validated on every core, a batch at a time; each batch is stored in one transaction
+        // while the next one is being validated.
+        func check(_ start: Int) -> [Result<IncomingObject, Rejection>] {
             let end = min(total, start + batchSize)
-            let checked: [Result<IncomingObject, Rejection>] = concurrentMap(count: end - start, concurrency: cores) { k in
+            return concurrentMap(count: end - start, concurrency: cores) { k in
                 let i = start + k
                 guard let value = try? parser.parse(bytes, range: ranges[i]) else {
                     return .failure(Rejection(id: "object #\(i)", reason: "not valid JSON"))
@@ -67,14 +61,27 @@ public struct Importer: Sendable {
                 }
                 return .success(incoming)
             }
-            for outcome in checked {
+        }
+        var storing: Task<[AddOutcome], any Error>? = nil
+        var storedUpTo = 0
+        for start in stride(from: 0, to: total, by: batchSize) {
+            var batch: [IncomingObject] = []
+            for outcome in check(start) {
                 switch outcome {
                 case .success(let incoming): batch.append(incoming)
                 case .failure(let rejection): summary.rejected.append((rejection.id, rejection.reason))
                 }
             }
-            try await flush()
-            progress(end, total)
+            if let previous = storing {
+                for o in try await previous.value { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
+                progress(storedUpTo, total)
+            }
+            let toStore = batch
+            storing = Task { try await store.add(toStore, to: collectionID, provenance: provenance) }
+            storedUpTo = min(total, start + batchSize)
+        }
+        if let previous = storing {
+            for o in try await previous.value { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
         }
         progress(total, total)
         return summary

@@ -50,35 +50,38 @@ public final class SQLiteObjectStore: ObjectStore {
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO object_version (collection, date_added, id, type, spec_version, version_us, version_text,
                   revoked, markings, submitted_by, received_from, is_first, is_last, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let bounds = try db.cachedStatement(sql: """
                 SELECT MIN(version_us), MAX(version_us) FROM object_version WHERE collection = ? AND id = ?
+                """)
+            let clearLast = try db.cachedStatement(sql: """
+                UPDATE object_version SET is_last = 0 WHERE collection = ? AND id = ? AND is_last = 1 AND version_us <> ?
+                """)
+            let clearFirst = try db.cachedStatement(sql: """
+                UPDATE object_version SET is_first = 0 WHERE collection = ? AND id = ? AND is_first = 1 AND version_us <> ?
                 """)
             for object in objects {
                 let version = object.version.map(SQLiteObjectStore.microseconds) ?? Int64.min
                 let (minimum, maximum) = try Row.fetchOne(bounds, arguments: [collection, object.id]).map {
                     (($0[0] as Int64?), ($0[1] as Int64?))
                 } ?? (nil, nil)
+                // The new version is the first and/or last of its object: flag it so, and unflag the one it displaces.
+                let isLast = maximum.map { version > $0 } ?? true
+                let isFirst = minimum.map { version < $0 } ?? true
                 let dateAdded = max(now, last + 1)
                 try insert.execute(arguments: [
                     collection, dateAdded, object.id, object.type, object.specVersion, version, object.version?.text,
                     object.revoked, SQLiteObjectStore.encode(object.markingRefs), provenance.submittedBy,
-                    provenance.receivedFrom, Data(object.bytes),
+                    provenance.receivedFrom, isFirst, isLast, Data(object.bytes),
                 ])
                 guard db.changesCount > 0 else {
                     outcomes.append(.duplicate)
                     continue
                 }
                 last = dateAdded
-                if maximum == nil || version > maximum! {
-                    try db.execute(sql: "UPDATE object_version SET is_last = (version_us = ?) WHERE collection = ? AND id = ?",
-                                   arguments: [version, collection, object.id])
-                }
-                if minimum == nil || version < minimum! {
-                    try db.execute(sql: "UPDATE object_version SET is_first = (version_us = ?) WHERE collection = ? AND id = ?",
-                                   arguments: [version, collection, object.id])
-                }
+                if isLast && maximum != nil { try clearLast.execute(arguments: [collection, object.id, version]) }
+                if isFirst && minimum != nil { try clearFirst.execute(arguments: [collection, object.id, version]) }
                 outcomes.append(.stored(dateAdded: dateAdded))
             }
             try db.execute(sql: "UPDATE collection SET last_added = ? WHERE id = ?", arguments: [last, collection])
