@@ -10,16 +10,9 @@ import uuid
 
 import requests
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MERIDIAN = os.environ.get("MERIDIAN_BIN", os.path.join(REPO, ".build", "debug", "meridian"))
-TAXII = "application/taxii+json;version=2.1"
+from conftest import MERIDIAN, REPO, TAXII, start_server
+
 PASSWORD = "a long enough password"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def new_node():
@@ -31,16 +24,8 @@ def new_node():
 
 
 def serve(data):
-    port = free_port()
-    proc = subprocess.Popen([MERIDIAN, "serve", "--data", data, "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    for _ in range(100):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc, f"http://127.0.0.1:{port}"
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise AssertionError("server did not start")
+    proc, base, _ = start_server(data)
+    return proc, base
 
 
 def identity(n):

@@ -11,14 +11,7 @@ import pytest
 import requests
 from taxii2client.v21 import Server
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MERIDIAN = os.environ.get("MERIDIAN_BIN", os.path.join(REPO, ".build", "debug", "meridian"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import MERIDIAN, free_port, start_server
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +26,7 @@ def tls_node():
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
                     "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
                    check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen([MERIDIAN, "serve", "--data", data, "--port", str(port), "--tls-cert", cert, "--tls-key", key],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"https://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(base + "/health", timeout=1, verify=cert)
-            break
-        except requests.exceptions.ConnectionError:
-            time.sleep(0.1)
+    proc, base, port = start_server(data, "--tls-cert", cert, "--tls-key", key, scheme="https", verify=cert)
     yield {"base": base, "cert": cert, "port": port, "data": data}
     proc.terminate()
     proc.wait(timeout=10)

@@ -17,9 +17,7 @@ import pytest
 import requests
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MERIDIAN = os.environ.get("MERIDIAN_BIN", os.path.join(REPO, ".build", "debug", "meridian"))
-TAXII = "application/taxii+json;version=2.1"
+from conftest import MERIDIAN, TAXII, start_server
 
 SHARED = "11111111-1111-4111-8111-111111111111"
 READ_ONLY = "22222222-2222-4222-8222-222222222222"
@@ -84,12 +82,6 @@ write = ["cert-a"]
 PASSWORD = "correct horse battery staple"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def node():
     data = tempfile.mkdtemp(prefix="meridian-interop-")
@@ -100,16 +92,7 @@ def node():
                        text=True, check=True, capture_output=True)
     token = subprocess.run([MERIDIAN, "token", "create", "--user", "bob", "--data", data], text=True, check=True,
                            capture_output=True).stdout.strip()
-    port = free_port()
-    proc = subprocess.Popen([MERIDIAN, "serve", "--data", data, "--port", str(port)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(base + "/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    proc, base, _ = start_server(data)
     yield {"base": base, "token": token, "data": data}
     proc.terminate()
     proc.wait(timeout=10)

@@ -13,8 +13,7 @@ import tempfile
 import pytest
 from stix2validator import ValidationOptions, validate_instance
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MERIDIAN = os.environ.get("MERIDIAN_BIN", os.path.join(REPO, ".build", "debug", "meridian"))
+from conftest import MERIDIAN, REPO
 
 SMALL_FILES = [
     "data/oasis-examples/apt1.json",

@@ -1,0 +1,33 @@
+"""Helpers shared by the interoperability tests: the binary under test, free ports, starting `meridian serve`."""
+import os
+import socket
+import subprocess
+import time
+
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MERIDIAN = os.environ.get("MERIDIAN_BIN", os.path.join(REPO, ".build", "debug", "meridian"))
+TAXII = "application/taxii+json;version=2.1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data, *extra, scheme="http", verify=True):
+    """Starts `meridian serve` on a free loopback port and waits for /health; returns (process, base URL, port)."""
+    port = free_port()
+    proc = subprocess.Popen([MERIDIAN, "serve", "--data", data, "--port", str(port), *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    base = f"{scheme}://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(base + "/health", timeout=1, verify=verify)
+            return proc, base, port
+        except requests.exceptions.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("meridian serve did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
