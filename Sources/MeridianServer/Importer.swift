@@ -6,10 +6,6 @@ import Storage
 /// Loads a bundle or TAXII envelope into a collection: each object validated, valid ones stored in transactions of
 /// a few thousand, with a summary of what was stored, what was already there, and what was rejected and why.
 public struct Importer: Sendable {
-    struct Rejection: Error, Sendable {
-        let id: String
-        let reason: String
-    }
 
     public struct Summary: Sendable {
         public var stored = 0
@@ -45,21 +41,9 @@ public struct Importer: Sendable {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         // Objects are parsed and validated on every core, a batch at a time; each batch is stored in one transaction
         // while the next one is being validated.
-        func check(_ start: Int) -> [Result<IncomingObject, Rejection>] {
-            let end = min(total, start + batchSize)
-            return concurrentMap(count: end - start, concurrency: cores) { k in
-                let i = start + k
-                guard let value = try? parser.parse(bytes, range: ranges[i]) else {
-                    return .failure(Rejection(id: "object #\(i)", reason: "not valid JSON"))
-                }
-                let id = value["id"]?.stringValue ?? "object #\(i)"
-                if let first = validator.validate(value).errors.first {
-                    return .failure(Rejection(id: id, reason: first.path.components.isEmpty ? first.message : "\(first.path): \(first.message)"))
-                }
-                guard case .object(let object) = value, let incoming = IncomingObject(object: object, bytes: Array(bytes[ranges[i]])) else {
-                    return .failure(Rejection(id: id, reason: "an object needs string 'id' and 'type'"))
-                }
-                return .success(incoming)
+        func check(_ start: Int) -> [Result<IncomingObject, ObjectCheck.Rejection>] {
+            concurrentMap(count: min(total, start + batchSize) - start, concurrency: cores) { k in
+                ObjectCheck.check(bytes, range: ranges[start + k], index: start + k, parser: parser, validator: validator)
             }
         }
         var storing: Task<[AddOutcome], any Error>? = nil
@@ -69,7 +53,7 @@ public struct Importer: Sendable {
             for outcome in check(start) {
                 switch outcome {
                 case .success(let incoming): batch.append(incoming)
-                case .failure(let rejection): summary.rejected.append((rejection.id, rejection.reason))
+                case .failure(let rejection): summary.rejected.append((rejection.id.isEmpty ? "an object without id" : rejection.id, rejection.reason))
                 }
             }
             if let previous = storing {

@@ -8,10 +8,6 @@ import TAXII
 /// Turns a posted envelope into stored object versions: each object is validated on its own; the valid ones are
 /// stored together in one transaction (a failed request stores nothing), the invalid ones listed with the reason.
 struct Ingest: Sendable {
-    struct Failure: Error, Sendable {
-        let entry: StatusResource.Entry
-    }
-
     let validator: Validator
     let store: any ObjectStore
 
@@ -30,31 +26,16 @@ struct Ingest: Sendable {
         let ranges = document.elementRanges
         let validator = self.validator
         // Each object is parsed and validated on its own, on every core.
-        let checked: [Result<(IncomingObject, StatusResource.Entry), Failure>] = concurrentMap(
-            count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount
-        ) { i in
-            let value = (try? parser.parse(body, range: ranges[i])) ?? .null
-            let id = value["id"]?.stringValue ?? ""
-            let version = value["modified"]?.stringValue ?? value["created"]?.stringValue
-            guard case .object(let object) = value else {
-                return .failure(Failure(entry: .init(id: id, version: nil, message: "not a STIX object: each entry of 'objects' must be a JSON object")))
-            }
-            let result = validator.validate(value)
-            if let first = result.errors.first {
-                let more = result.errors.count > 1 ? " (and \(result.errors.count - 1) more)" : ""
-                let path = first.path.components.isEmpty ? "" : first.path.description + ": "
-                return .failure(Failure(entry: .init(id: id, version: version, message: "\(path)\(first.message) [\(first.check)]\(more)")))
-            }
-            guard let incoming = IncomingObject(object: object, bytes: Array(body[ranges[i]])) else {
-                return .failure(Failure(entry: .init(id: id, version: version, message: "an object needs string 'id' and 'type'")))
-            }
-            return .success((incoming, .init(id: id, version: version, message: nil)))
+        let checked = concurrentMap(count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount) { i in
+            ObjectCheck.check(body, range: ranges[i], index: i, parser: parser, validator: validator)
         }
         var accepted: [(IncomingObject, StatusResource.Entry)] = []
         for outcome in checked {
             switch outcome {
-            case .success(let ok): accepted.append(ok)
-            case .failure(let failure): status.failures.append(failure.entry)
+            case .success(let incoming):
+                accepted.append((incoming, .init(id: incoming.id, version: incoming.version?.text, message: nil)))
+            case .failure(let r):
+                status.failures.append(.init(id: r.id, version: r.version, message: r.reason))
             }
         }
         if !accepted.isEmpty {

@@ -1,0 +1,37 @@
+import STIX
+import STIXValidation
+import Storage
+
+/// The check every write path (TAXII POST, `meridian import`) applies to one object of a document: it must parse, be
+/// a JSON object and break no STIX 2.1 MUST rule; then its indexed fields are extracted, its bytes kept as received.
+enum ObjectCheck {
+    /// Why an object was refused, worded for a status resource or an import summary (never quoting its content).
+    struct Rejection: Error, Sendable {
+        let id: String
+        let version: String?
+        let reason: String
+    }
+
+    static func check(_ bytes: [UInt8], range: Range<Int>, index: Int, parser: JSONParser, validator: Validator)
+        -> Result<IncomingObject, Rejection>
+    {
+        guard let value = try? parser.parse(bytes, range: range) else {
+            return .failure(Rejection(id: "object #\(index)", version: nil, reason: "not valid JSON"))
+        }
+        let id = value["id"]?.stringValue ?? ""
+        let version = value["modified"]?.stringValue ?? value["created"]?.stringValue
+        guard case .object(let object) = value else {
+            return .failure(Rejection(id: id, version: nil, reason: "not a STIX object: each entry of 'objects' must be a JSON object"))
+        }
+        let errors = validator.validate(value).errors
+        if let first = errors.first {
+            let more = errors.count > 1 ? " (and \(errors.count - 1) more)" : ""
+            let path = first.path.components.isEmpty ? "" : first.path.description + ": "
+            return .failure(Rejection(id: id, version: version, reason: "\(path)\(first.message) [\(first.check)]\(more)"))
+        }
+        guard let incoming = IncomingObject(object: object, bytes: Array(bytes[range])) else {
+            return .failure(Rejection(id: id, version: version, reason: "an object needs string 'id' and 'type'"))
+        }
+        return .success(incoming)
+    }
+}
