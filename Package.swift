@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .target(
@@ -44,8 +45,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Policy",
+            dependencies: ["STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Storage",
-            dependencies: ["STIX", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["STIX", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -56,7 +62,7 @@ let package = Package(
         .target(
             name: "MeridianServer",
             dependencies: [
-                "STIX", "STIXValidation", "TAXII", "Storage",
+                "STIX", "STIXValidation", "TAXII", "Storage", "Policy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -82,6 +88,7 @@ let package = Package(
                 "STIXValidation",
                 "DocumentInput",
                 "MeridianServer",
+                "Policy",
                 "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -115,19 +122,27 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PolicyTests",
+            dependencies: [
+                "Policy", "STIX", "Storage", "MeridianServer", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "StorageTests",
             dependencies: ["STIX", "Storage", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TAXIITests",
-            dependencies: ["TAXII", "Storage"],
+            dependencies: ["TAXII", "Storage", "STIX"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MeridianServerTests",
             dependencies: [
-                "MeridianServer", "Storage", "STIX", "TestSupport",
+                "MeridianServer", "Policy", "Storage", "STIX", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],

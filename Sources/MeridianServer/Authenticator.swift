@@ -44,10 +44,10 @@ public actor Authenticator {
         return principal
     }
 
-    private func principal(forUser name: String, org: String) throws -> Principal {
-        // A user whose org has left the configuration can no longer act.
-        guard configuration.orgs.contains(where: { $0.id == org }) else { throw Refused() }
-        return Principal(org: org, user: name, groups: configuration.groups(of: org))
+    private func principal(for user: AccountStore.User) throws -> Principal {
+        // A user whose org has left the configuration can no longer act; only the owner's users can be admins.
+        guard configuration.orgs.contains(where: { $0.id == user.org }) else { throw Refused() }
+        return Principal(org: user.org, user: user.name, isAdmin: user.isAdmin && user.org == configuration.node.owner)
     }
 
     private func basic(_ encoded: String) async throws -> Principal {
@@ -62,7 +62,7 @@ public actor Authenticator {
             throw Refused()
         }
         guard Bcrypt.verify(password, hash: user.passwordHash) else { throw Refused() }
-        return try principal(forUser: user.name, org: user.org)
+        return try principal(for: user)
     }
 
     private func bearer(_ token: String) async throws -> Principal {
@@ -75,7 +75,7 @@ public actor Authenticator {
             zip(presented, stored.secretHash).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0,
             let user = try await accounts.user(stored.user)
         else { throw Refused() }
-        return try principal(forUser: user.name, org: user.org)
+        return try principal(for: user)
     }
 
     static let decoyHash = Bcrypt.hash("meridian-decoy-password", cost: 10)

@@ -34,6 +34,14 @@ public struct DataDirectory: Sendable {
         return try await MeridianNode(configuration: configuration, store: SQLiteObjectStore(path: databasePath))
     }
 
+    /// The audit log alone, without opening the node (verifying it changes nothing).
+    public func auditLog() throws -> AuditLog {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw NodeConfiguration.Problem(description: "\(databasePath) does not exist")
+        }
+        return AuditLog(try SQLiteObjectStore(path: databasePath))
+    }
+
     /// The configuration `meridian init` writes: every key, with comments.
     public static func template(owner: String, title: String) -> String {
         """
@@ -62,12 +70,12 @@ public struct DataDirectory: Sendable {
         [[orgs]]
         id = "\(owner)"
         name = "Example national CERT"
-        country = "FR"
+        country = "FRA"
 
         [[orgs]]
         id = "cert-partner"
         name = "Example partner CERT"
-        country = "JP"
+        country = "JPN"
 
         # Groups of orgs, usable in collections' read and write lists and in releasability markings.
         [[groups]]

@@ -23,7 +23,7 @@ public struct Importer: Sendable {
 
     /// Imports `bytes` into the collection `key` (id or alias); `progress(done, total)` is called as batches finish.
     public func run(_ bytes: [UInt8], collection key: String, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
-        guard let collection = (node.configuration.collections ?? []).first(where: { $0.id.lowercased() == key.lowercased() || $0.alias == key }) else {
+        guard let collection = node.collection(key) else {
             throw NodeConfiguration.Problem(description: "no collection with id or alias '\(key)' in the configuration")
         }
         let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
@@ -41,12 +41,17 @@ public struct Importer: Sendable {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         // Objects are parsed and validated on every core, a batch at a time; each batch is stored in one transaction
         // while the next one is being validated.
+        let node = self.node
+        func record(_ objects: [IncomingObject], _ outcomes: [AddOutcome]) async throws {
+            for o in outcomes { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
+            try await node.recordWrite(objects, outcomes, collection: collectionID, by: nil, provenance: provenance)
+        }
         func check(_ start: Int) -> [Result<IncomingObject, ObjectCheck.Rejection>] {
             concurrentMap(count: min(total, start + batchSize) - start, concurrency: cores) { k in
                 ObjectCheck.check(bytes, range: ranges[start + k], index: start + k, parser: parser, validator: validator)
             }
         }
-        var storing: Task<[AddOutcome], any Error>? = nil
+        var storing: (objects: [IncomingObject], task: Task<[AddOutcome], any Error>)? = nil
         var storedUpTo = 0
         for start in stride(from: 0, to: total, by: batchSize) {
             var batch: [IncomingObject] = []
@@ -57,15 +62,15 @@ public struct Importer: Sendable {
                 }
             }
             if let previous = storing {
-                for o in try await previous.value { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
+                try await record(previous.objects, try await previous.task.value)
                 progress(storedUpTo, total)
             }
             let toStore = batch
-            storing = Task { try await store.add(toStore, to: collectionID, provenance: provenance) }
+            storing = (toStore, Task { try await store.add(toStore, to: collectionID, provenance: provenance) })
             storedUpTo = min(total, start + batchSize)
         }
         if let previous = storing {
-            for o in try await previous.value { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
+            try await record(previous.objects, try await previous.task.value)
         }
         progress(total, total)
         return summary

@@ -8,10 +8,9 @@ import TAXII
 /// Turns a posted envelope into stored object versions: each object is validated on its own; the valid ones are
 /// stored together in one transaction (a failed request stores nothing), the invalid ones listed with the reason.
 struct Ingest: Sendable {
-    let validator: Validator
-    let store: any ObjectStore
+    let node: MeridianNode
 
-    func add(_ body: [UInt8], to collection: String, provenance: Provenance) async throws -> StatusResource {
+    func add(_ body: [UInt8], to collection: String, by principal: Principal, provenance: Provenance) async throws -> StatusResource {
         let parser = JSONParser()
         let document: JSONDocument
         do {
@@ -24,7 +23,7 @@ struct Ingest: Sendable {
         }
         var status = StatusResource(id: UUID().uuidString.lowercased(), requestTimestamp: SQLiteObjectStore.now())
         let ranges = document.elementRanges
-        let validator = self.validator
+        let validator = node.validator
         // Each object is parsed and validated on its own, on every core.
         let checked = concurrentMap(count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount) { i in
             ObjectCheck.check(body, range: ranges[i], index: i, parser: parser, validator: validator)
@@ -39,8 +38,10 @@ struct Ingest: Sendable {
             }
         }
         if !accepted.isEmpty {
-            let outcomes = try await store.add(accepted.map(\.0), to: collection, provenance: provenance)
+            let objects = accepted.map(\.0)
+            let outcomes = try await node.store.add(objects, to: collection, provenance: provenance)
             status.successes = accepted.map(\.1)
+            try await node.recordWrite(objects, outcomes, collection: collection, by: principal, provenance: provenance)
             Counter(label: "meridian_objects_stored_total").increment(by: outcomes.filter { $0 != .duplicate }.count)
         }
         if !status.failures.isEmpty { Counter(label: "meridian_objects_rejected_total").increment(by: status.failures.count) }

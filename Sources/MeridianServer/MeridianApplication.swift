@@ -21,7 +21,9 @@ public enum MeridianApplication {
                          body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
             }
         }
-        TAXIIRoutes(node: node).register(on: router)
+        let taxii = TAXIIRoutes(node: node)
+        taxii.register(on: router)
+        AdminRoutes(node: node, taxii: taxii).register(on: router)
         return router
     }
 }

@@ -1,14 +1,23 @@
+import Crypto
+import Foundation
 import Logging
+import Policy
 import STIX
 import STIXValidation
 import Storage
 
-/// Everything a running node holds: its configuration, its stores, and who may do what.
+/// Everything a running node holds: its configuration, its stores, its policy and its audit trail.
+///
+/// Object versions leave the store only through `read(_:query:limit:withBytes:for:endpoint:)`, which applies the
+/// sharing policy to every version and records what was received in the audit log.
 public struct MeridianNode: Sendable {
     public let configuration: NodeConfiguration
-    public let store: any ObjectStore
+    let store: SQLiteObjectStore
     public let accounts: AccountStore
     public let authenticator: Authenticator
+    public let audit: AuditTrail
+    let auditLog: AuditLog
+    let policyState: PolicyState
     let validator: Validator
 
     public init(configuration: NodeConfiguration, store: SQLiteObjectStore) async throws {
@@ -16,34 +25,177 @@ public struct MeridianNode: Sendable {
         self.store = store
         self.accounts = AccountStore(store)
         self.authenticator = Authenticator(accounts: accounts, configuration: configuration)
+        self.auditLog = AuditLog(store)
+        self.audit = AuditTrail(log: auditLog, recordsReads: configuration.auditsReads)
         // Writes are refused only for errors (MUST rules); SHOULD checks would only produce warnings nobody reads here.
         self.validator = try Validator(options: ValidationOptions(disabled: ["all"]))
         for collection in configuration.collections ?? [] {
             try await store.ensureCollection(collection.id.lowercased())
         }
+        self.policyState = try await PolicyState(store: store, configuration: configuration)
+        try await recordConfigurationChange()
     }
 
-    /// The collection `key` (its id or its alias) in the API root `root`.
-    func collection(_ key: String, in root: String) -> NodeConfiguration.Collection? {
+    /// The collection `key` (its id or its alias) in the API root `root`, or in any API root when `root` is nil.
+    public func collection(_ key: String, in root: String? = nil) -> NodeConfiguration.Collection? {
         let lower = key.lowercased()
         return (configuration.collections ?? []).first {
-            $0.api_root == root && ($0.id.lowercased() == lower || $0.alias == key)
+            (root == nil || $0.api_root == root) && ($0.id.lowercased() == lower || $0.alias == key)
         }
+    }
+
+    /// What `principal` may do with `collection` (SHARING.md, "Collections").
+    public func access(_ principal: Principal, to collection: NodeConfiguration.Collection) -> CollectionAccess {
+        configuration.partnership.access(principal.reader, to: collection.rule)
     }
 
     /// The collections of `root` that `principal` can see, in configuration order (a stable sort, §5.1).
     func collections(in root: String, for principal: Principal) -> [(NodeConfiguration.Collection, CollectionAccess)] {
-        (configuration.collections ?? []).filter { $0.api_root == root }.compactMap { c in
-            let access = CollectionAccess(collection: c, principal: principal)
+        let partnership = configuration.partnership
+        return (configuration.collections ?? []).filter { $0.api_root == root }.compactMap { c in
+            let access = partnership.access(principal.reader, to: c.rule)
             return access.isVisible ? (c, access) : nil
         }
     }
 
-    /// Whether `principal` may receive a stored version of an object readable in its collection.
-    ///
-    /// The object-level sharing policy (TLP, releasability, provenance) plugs in here; until then the collection
-    /// rule alone decides.
-    func canRead(_ version: StoredVersion, principal: Principal) -> Bool {
-        true
+    /// The current sharing policy.
+    public func policy() async throws -> SharingPolicy {
+        try await policyState.current()
+    }
+
+    // MARK: - The read gate
+
+    /// Why a read was refused before any object was looked at.
+    public struct ReadRefused: Error, Sendable {}
+
+    /// Versions of `collection` matching `query` that `principal` may receive, ascending by `date_added`: at most
+    /// `limit` of them, `more` only when a further visible version exists. Every version is decided by the sharing
+    /// policy; what was received is recorded in the audit log (unless `audited` is false, for checks that return
+    /// nothing to the caller).
+    public func read(_ collection: NodeConfiguration.Collection, query: ObjectQuery, limit: Int, withBytes: Bool,
+                     for principal: Principal, endpoint: String, audited: Bool = true) async throws -> ObjectPage {
+        let access = access(principal, to: collection)
+        guard access.canRead else { throw ReadRefused() }
+        let policy = try await policy()
+        let reader = access.effectiveReader
+        let defaultTLP = collection.rule.defaultTLP
+        let page = try await store.page(collection.id.lowercased(), query: query, limit: limit, withBytes: withBytes) { version in
+            policy.decide(effectiveReader: reader, markings: version.markings, origin: version.origin, defaultTLP: defaultTLP).allowed
+        }
+        if audited && !page.versions.isEmpty {
+            await audit.recordRead(AuditTrail.readEvent(principal, collection: collection.id.lowercased(), endpoint: endpoint,
+                                                        versions: page.versions))
+        }
+        return page
+    }
+
+    // MARK: - Explain
+
+    /// One stored version and what the policy decides about it for an org.
+    public struct Explanation: Sendable {
+        public let collection: String
+        public let version: String?
+        public let dateAdded: Int64
+        public let submittedBy: String?
+        public let receivedFrom: String?
+        public let decision: Decision
+    }
+
+    /// Why `org` can or cannot read each stored version of `objectID`, in every collection (an admin question).
+    public func explain(objectID: String, org: String?) async throws -> [Explanation] {
+        let policy = try await policy()
+        let reader: Reader = org.map(Reader.organization) ?? .anonymous
+        var out: [Explanation] = []
+        for collection in configuration.collections ?? [] {
+            var query = ObjectQuery(ids: [objectID], versions: .all)
+            while true {
+                let page = try await store.page(collection.id.lowercased(), query: query, limit: 1000, withBytes: false) { _ in true }
+                for v in page.versions {
+                    let decision = policy.decide(reader: reader, markings: v.markings, origin: v.origin, collection: collection.rule)
+                    out.append(Explanation(collection: collection.alias ?? collection.id, version: v.version, dateAdded: v.dateAdded,
+                                           submittedBy: v.provenance.submittedBy, receivedFrom: v.provenance.receivedFrom,
+                                           decision: decision))
+                }
+                guard page.more, let last = page.versions.last else { break }
+                query.addedAfter = last.dateAdded
+            }
+        }
+        return out
+    }
+
+    // MARK: - Admin changes
+
+    /// Why an admin request cannot be carried out.
+    public struct AdminProblem: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Creates and registers a releasability marking-definition; returns it. Every entry must name an org, a group
+    /// or the country of an org this node knows, so a typing mistake cannot silently release to nobody.
+    public func createReleasabilityMarking(name: String, releasableTo: [String], by principal: Principal?) async throws -> JSONValue {
+        guard !name.isEmpty, name.count <= 256 else { throw AdminProblem(description: "name: must be 1 to 256 characters") }
+        if let problem = Releasability.problem(in: .array(releasableTo.map(JSONValue.string))) { throw AdminProblem(description: problem) }
+        let partnership = configuration.partnership
+        let unknown = releasableTo.filter { !partnership.knows(releasabilityEntry: $0) }
+        guard unknown.isEmpty else {
+            throw AdminProblem(description: "releasable_to: \(unknown.map { "'\($0)'" }.joined(separator: ", ")) is not an org id, a group name or the country code of a known org")
+        }
+        let owner = configuration.orgs.first { $0.id == configuration.node.owner }
+        let definition = Releasability.markingDefinition(
+            id: "marking-definition--" + UUID().uuidString.lowercased(), name: name, releasableTo: releasableTo,
+            createdBy: owner?.identity, created: TAXIITimestamp.format(SQLiteObjectStore.now() / 1000 * 1000).replacingOccurrences(of: "000Z", with: "Z"))
+        let id = definition["id"]?.stringValue ?? ""
+        try await store.registerMarkingDefinition(id: id, definition: Array(definition.serialized().utf8))
+        try await policyState.reload()
+        try await audit.record(AuditTrail.event("marking.register", by: principal, [
+            "marking": .string(id), "name": .string(name), "releasable_to": .array(releasableTo.map(JSONValue.string)),
+        ]))
+        return definition
+    }
+
+    /// Records a write in the audit log (the versions stored, by id and version) and picks up any new
+    /// marking-definition it brought.
+    func recordWrite(_ objects: [IncomingObject], _ outcomes: [AddOutcome], collection: String, by principal: Principal?,
+                     provenance: Provenance) async throws {
+        let stored = zip(objects, outcomes).filter { $0.1 != .duplicate }.map(\.0)
+        guard !stored.isEmpty else { return }
+        if stored.contains(where: { $0.type == "marking-definition" }) { try await policyState.reload() }
+        var detail = JSONObject()
+        detail["collection"] = .string(collection)
+        detail["submitted_by"] = provenance.submittedBy.map(JSONValue.string) ?? .null
+        detail["received_from"] = provenance.receivedFrom.map(JSONValue.string) ?? .null
+        detail["versions"] = .array(stored.map { .array([.string($0.id), $0.version.map { .string($0.text) } ?? .null]) })
+        try await audit.record(AuditEvent(at: SQLiteObjectStore.now(), org: principal?.org, user: principal?.user, action: "write", detail: detail))
+    }
+
+    /// Records the orgs, groups and collections in the audit log when they differ from those last recorded.
+    func recordConfigurationChange() async throws {
+        var detail = JSONObject()
+        detail["owner"] = .string(configuration.node.owner)
+        detail["orgs"] = .array(configuration.orgs.map { o in
+            .object(JSONObject(["id": .string(o.id), "country": o.country.map(JSONValue.string) ?? .null, "node": .bool(o.node ?? false)]))
+        })
+        detail["groups"] = .array((configuration.groups ?? []).map { g in
+            .object(JSONObject(["name": .string(g.name), "members": .array(g.members.map(JSONValue.string))]))
+        })
+        detail["collections"] = .array((configuration.collections ?? []).map { c in
+            .object(JSONObject([
+                "id": .string(c.id.lowercased()), "read": .array((c.read ?? []).map(JSONValue.string)),
+                "write": .array((c.write ?? []).map(JSONValue.string)), "public": .bool(c.public ?? false),
+                "default_tlp": .string(c.rule.defaultTLP.rawValue),
+            ]))
+        })
+        detail["non_restrictive_markings"] = .array(configuration.nonRestrictiveMarkings.map(JSONValue.string))
+        let text = JSONValue.object(detail).serialized()
+        guard try await store.state("configuration") != text else { return }
+        try await audit.record(AuditEvent(at: SQLiteObjectStore.now(), org: nil, user: nil, action: "configuration", detail: detail))
+        try await store.setState("configuration", text)
+    }
+}
+
+extension StoredVersion {
+    /// The provenance as the policy reads it.
+    var origin: VersionOrigin {
+        VersionOrigin(submittedBy: provenance.submittedBy, receivedFrom: provenance.receivedFrom)
     }
 }

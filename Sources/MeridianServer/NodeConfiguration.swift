@@ -13,6 +13,13 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var max_content_length: Int?
         /// Largest page a read returns, whatever `limit` asks.
         public var max_page_size: Int?
+        /// Marking-definition ids that restrict nobody (SHARING.md, "Markings the node understands").
+        public var non_restrictive_markings: [String]?
+    }
+
+    public struct Audit: Sendable, Decodable {
+        /// Record every read (which org received which object versions). On by default.
+        public var reads: Bool?
     }
 
     public struct Server: Sendable, Decodable {
@@ -27,7 +34,7 @@ public struct NodeConfiguration: Sendable, Decodable {
     public struct Org: Sendable, Decodable {
         public var id: String
         public var name: String
-        /// ISO 3166-1 alpha-2, or `INT` for international bodies.
+        /// ISO 3166-1 alpha-3, or `INT` for international bodies.
         public var country: String?
         /// The org's STIX identity id.
         public var identity: String?
@@ -68,6 +75,7 @@ public struct NodeConfiguration: Sendable, Decodable {
     public var groups: [Group]?
     public var api_roots: [APIRoot]
     public var collections: [Collection]?
+    public var audit: Audit?
 
     public var maxContentLength: Int { node.max_content_length ?? 100 * 1024 * 1024 }
     public var maxPageSize: Int { node.max_page_size ?? 1000 }
@@ -118,11 +126,17 @@ public struct NodeConfiguration: Sendable, Decodable {
         var orgIDs = Set<String>()
         for org in orgs {
             guard !org.id.isEmpty, orgIDs.insert(org.id).inserted else { throw fail("orgs: id '\(org.id)' is empty or repeated") }
-            if let c = org.country, !(c == "INT" || (c.count == 2 && c.allSatisfy { $0.isASCII && $0.isUppercase })) {
-                throw fail("orgs '\(org.id)': country must be an ISO 3166-1 alpha-2 code or INT")
+            if let c = org.country, !(c.count == 3 && c.allSatisfy { $0.isASCII && $0.isUppercase }) {
+                throw fail("orgs '\(org.id)': country must be an ISO 3166-1 alpha-3 code (such as FRA or JPN) or INT")
+            }
+            if let identity = org.identity, !(identity.hasPrefix("identity--") && UUID(uuidString: String(identity.dropFirst(10))) != nil) {
+                throw fail("orgs '\(org.id)': identity must be a STIX identity id (identity--<uuid>)")
             }
         }
         guard orgIDs.contains(node.owner) else { throw fail("node.owner '\(node.owner)' is not one of the orgs") }
+        for id in node.non_restrictive_markings ?? [] where !id.hasPrefix("marking-definition--") || UUID(uuidString: String(id.dropFirst(20))) == nil {
+            throw fail("node.non_restrictive_markings: '\(id)' is not a marking-definition id")
+        }
         var groupNames = Set<String>()
         for group in groups ?? [] {
             guard groupNames.insert(group.name).inserted, !orgIDs.contains(group.name) else {
@@ -158,8 +172,4 @@ public struct NodeConfiguration: Sendable, Decodable {
         }
     }
 
-    /// The groups an org belongs to.
-    public func groups(of org: String) -> Set<String> {
-        Set((groups ?? []).filter { $0.members.contains(org) }.map(\.name))
-    }
 }

@@ -29,6 +29,9 @@ enum ObjectCheck {
             let path = first.path.components.isEmpty ? "" : first.path.description + ": "
             return .failure(Rejection(id: id, version: version, reason: "\(path)\(first.message) [\(first.check)]\(more)"))
         }
+        if let redefinition = TLP.redefinition(in: object) {
+            return .failure(Rejection(id: id, version: version, reason: "\(redefinition) [tlp-redefinition]"))
+        }
         guard let incoming = IncomingObject(object: object, bytes: Array(bytes[range])) else {
             return .failure(Rejection(id: id, version: version, reason: "an object needs string 'id' and 'type'"))
         }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Policy
 import STIX
 import STIXValidation
 import Storage
@@ -178,7 +179,7 @@ struct TAXIIRoutes: Sendable {
         guard let c = node.collection(try context.parameters.require("collection"), in: rootPath) else {
             throw principal.isAnonymous ? TAXIIError.unauthorized : TAXIIError.notFound
         }
-        let access = CollectionAccess(collection: c, principal: principal)
+        let access = node.access(principal, to: c)
         guard access.isVisible else { throw principal.isAnonymous ? TAXIIError.unauthorized : TAXIIError.notFound }
         return (c, access)
     }
@@ -198,10 +199,8 @@ struct TAXIIRoutes: Sendable {
                                 maxLimit: node.configuration.maxPageSize)
         if let id { filter.query.ids = [id] }
         if let cursor = filter.cursor { filter.query.addedAfter = max(filter.query.addedAfter ?? Int64.min, cursor) }
-        let node = self.node
-        let page = try await node.store.page(collection.id.lowercased(), query: filter.query, limit: filter.limit, withBytes: withBytes) {
-            node.canRead($0, principal: principal)
-        }
+        let page = try await node.read(collection, query: filter.query, limit: filter.limit, withBytes: withBytes, for: principal,
+                                       endpoint: "\(endpoint)")
         return (page, filter)
     }
 
@@ -263,12 +262,14 @@ struct TAXIIRoutes: Sendable {
         let id = try context.parameters.require("object")
         let filter = try Filter(try Self.parameters(request), endpoint: .delete, defaultLimit: 1, maxLimit: 1)
         // Only versions the caller can read can be deleted; others do not exist for it.
-        let node = self.node
-        let visible = try await node.store.page(collection.id.lowercased(), query: ObjectQuery(ids: [id], versions: .all), limit: 1,
-                                                withBytes: false) { node.canRead($0, principal: principal) }
+        let visible = try await node.read(collection, query: ObjectQuery(ids: [id], versions: .all), limit: 1, withBytes: false,
+                                          for: principal, endpoint: "delete", audited: false)
         guard !visible.versions.isEmpty else { throw TAXIIError.notFound }
         let deleted = try await node.store.delete(id: id, from: collection.id.lowercased(), query: filter.query)
         guard deleted > 0 else { throw TAXIIError.notFound }
+        try await node.audit.record(AuditTrail.event("delete", by: principal, [
+            "collection": .string(collection.id.lowercased()), "id": .string(id), "versions_deleted": .number(JSONNumber(Int64(deleted))),
+        ]))
         context.logger.info("deleted \(deleted) version(s) of an object", metadata: ["collection": .string(collection.id)])
         return Response(status: .ok, headers: [.contentType: MediaType.taxii])
     }
@@ -287,9 +288,11 @@ struct TAXIIRoutes: Sendable {
         } catch {
             throw TAXIIError.tooLarge(max)
         }
-        let ingest = Ingest(validator: node.validator, store: node.store)
-        let status = try await ingest.add(Array(buffer: body), to: collection.id.lowercased(),
-                                          provenance: Provenance(submittedBy: principal.org, receivedFrom: nil))
+        let ingest = Ingest(node: node)
+        // An org flagged as a peer node that posts here is pushing: what it sends was received from it (SHARING.md).
+        let isPeer = principal.org.map(node.configuration.partnership.isNode) ?? false
+        let status = try await ingest.add(Array(buffer: body), to: collection.id.lowercased(), by: principal,
+                                          provenance: Provenance(submittedBy: principal.org, receivedFrom: isPeer ? principal.org : nil))
         let record = StatusRecord(id: status.id, apiRoot: collection.api_root, owner: principal.org ?? "", json: status.json,
                                   createdAt: status.requestTimestamp)
         try await node.store.saveStatus(record)

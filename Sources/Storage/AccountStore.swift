@@ -9,6 +9,8 @@ public final class AccountStore: Sendable {
         public let name: String
         public let org: String
         public let passwordHash: String
+        /// May use the admin API and commands (with an org that owns the node).
+        public let isAdmin: Bool
     }
 
     /// An API token as stored: its public id, its user, and the hash of its secret.
@@ -25,21 +27,21 @@ public final class AccountStore: Sendable {
         pool = store.database
     }
 
-    /// Adds a user, or replaces the password and org of an existing one.
-    public func saveUser(name: String, org: String, passwordHash: String) async throws {
+    /// Adds a user, or replaces the password, org and role of an existing one.
+    public func saveUser(name: String, org: String, passwordHash: String, isAdmin: Bool = false) async throws {
         let now = SQLiteObjectStore.now()
         try await pool.write { db in
             try db.execute(sql: """
-                INSERT INTO user (name, org, password_hash, created_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(name) DO UPDATE SET org = excluded.org, password_hash = excluded.password_hash
-                """, arguments: [name, org, passwordHash, now])
+                INSERT INTO user (name, org, password_hash, created_at, is_admin) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET org = excluded.org, password_hash = excluded.password_hash, is_admin = excluded.is_admin
+                """, arguments: [name, org, passwordHash, now, isAdmin])
         }
     }
 
     public func user(_ name: String) async throws -> User? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT name, org, password_hash FROM user WHERE name = ?", arguments: [name]).map {
-                User(name: $0[0], org: $0[1], passwordHash: $0[2])
+            try Row.fetchOne(db, sql: "SELECT name, org, password_hash, is_admin FROM user WHERE name = ?", arguments: [name]).map {
+                User(name: $0[0], org: $0[1], passwordHash: $0[2], isAdmin: $0[3])
             }
         }
     }

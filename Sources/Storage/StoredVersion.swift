@@ -8,32 +8,28 @@ public struct IncomingObject: Sendable {
     /// `modified`, else `created`, else nil: what tells versions apart (STIX 2.1 §3.6).
     public let version: Timestamp?
     public let revoked: Bool
-    /// `object_marking_refs` and the `marking_ref` of each granular marking.
-    public let markingRefs: [String]
+    /// `object_marking_refs` and the `marking_ref` of each granular marking, as the sharing policy reads them.
+    public let markings: MarkingRefs
     /// The object exactly as received.
     public let bytes: [UInt8]
 
-    public init(id: String, type: String, specVersion: String, version: Timestamp?, revoked: Bool, markingRefs: [String],
+    public init(id: String, type: String, specVersion: String, version: Timestamp?, revoked: Bool, markings: MarkingRefs,
                 bytes: [UInt8]) {
         self.id = id
         self.type = type
         self.specVersion = specVersion
         self.version = version
         self.revoked = revoked
-        self.markingRefs = markingRefs
+        self.markings = markings
         self.bytes = bytes
     }
 
     /// Extracts the indexed fields of `object`, whose exact bytes are `bytes`.
     public init?(object: JSONObject, bytes: [UInt8]) {
         guard let id = object["id"]?.stringValue, let type = object["type"]?.stringValue else { return nil }
-        var markings = object["object_marking_refs"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        for g in object["granular_markings"]?.arrayValue ?? [] {
-            if let ref = g["marking_ref"]?.stringValue { markings.append(ref) }
-        }
         self.init(id: id, type: type, specVersion: object["spec_version"]?.stringValue ?? "2.1",
                   version: ObjectVersion(of: object)?.version, revoked: object["revoked"]?.boolValue ?? false,
-                  markingRefs: markings, bytes: bytes)
+                  markings: MarkingRefs(of: object), bytes: bytes)
     }
 }
 
@@ -60,10 +56,23 @@ public struct StoredVersion: Sendable {
     /// The version timestamp as a TAXII timestamp text, or nil for an unversioned object.
     public let version: String?
     public let revoked: Bool
-    public let markingRefs: [String]
+    public let markings: MarkingRefs
     public let provenance: Provenance
     /// The object as received; empty for manifest reads.
     public let bytes: [UInt8]
+
+    public init(dateAdded: Int64, id: String, type: String, specVersion: String, version: String?, revoked: Bool,
+                markings: MarkingRefs, provenance: Provenance, bytes: [UInt8]) {
+        self.dateAdded = dateAdded
+        self.id = id
+        self.type = type
+        self.specVersion = specVersion
+        self.version = version
+        self.revoked = revoked
+        self.markings = markings
+        self.provenance = provenance
+        self.bytes = bytes
+    }
 }
 
 /// What happened to one object of a write.

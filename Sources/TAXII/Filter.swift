@@ -1,3 +1,4 @@
+import STIX
 import Storage
 
 /// The query parameters of a TAXII read (§3.4), checked strictly: an unknown or repeated parameter, a malformed

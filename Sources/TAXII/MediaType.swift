@@ -1,3 +1,4 @@
+import STIX
 /// TAXII 2.1 media types and content negotiation (§1.6.8, §3.1).
 public enum MediaType {
     /// What every TAXII response carries.

@@ -36,7 +36,7 @@ struct Demo: AsyncParsableCommand {
         }
         var serve = try Serve.parse(["--data", directory.path, "--host", "127.0.0.1", "--port", String(port)])
         serve.allowPlainHTTP = false
-        let (application, url) = try await failing("demo") { try await Serve.application(serve) }
+        let (application, url, node) = try await failing("demo") { try await Serve.application(serve) }
         Terminal.print("""
 
             Meridian demo node: \(url)/taxii2/
@@ -48,5 +48,6 @@ struct Demo: AsyncParsableCommand {
             Stop with Ctrl-C.
             """)
         try await application.runService()
+        try await node.audit.flush()
     }
 }

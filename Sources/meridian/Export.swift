@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeridianServer
+import Policy
 import STIX
 import Storage
 import TAXII
@@ -14,12 +15,22 @@ struct Export: AsyncParsableCommand {
     @Option(name: .customLong("id"), help: "Only these object ids (comma-separated).") var ids: String?
     @Option(name: .customLong("added-after"), help: "Only versions added after this timestamp.") var addedAfter: String?
     @Option(name: .customLong("version"), help: "first, last (default), all, or timestamps (comma-separated).") var version: String?
+    @Option(name: .customLong("org"), help: "Export what this org may read (default: the node owner). The sharing policy applies.")
+    var org: String?
 
     func run() async throws {
         try await failing("export") {
             let node = try await data.directory.open()
-            guard let c = (node.configuration.collections ?? []).first(where: { $0.id.lowercased() == collection.lowercased() || $0.alias == collection }) else {
+            guard let c = node.collection(collection) else {
                 throw NodeConfiguration.Problem(description: "no collection with id or alias '\(collection)'")
+            }
+            let reader = org ?? node.configuration.node.owner
+            guard node.configuration.orgs.contains(where: { $0.id == reader }) else {
+                throw NodeConfiguration.Problem(description: "--org: '\(reader)' is not an org of the configuration")
+            }
+            let principal = Principal(org: reader, user: nil)
+            guard node.access(principal, to: c).canRead else {
+                throw NodeConfiguration.Problem(description: "org '\(reader)' cannot read collection '\(collection)'")
             }
             var parameters: [(String, String)] = []
             if let types { parameters.append(("match[type]", types)) }
@@ -32,7 +43,7 @@ struct Export: AsyncParsableCommand {
             out.write(Data(#"{"type":"bundle","id":"bundle--\#(UUID().uuidString.lowercased())""#.utf8))
             var first = true
             while true {
-                let page = try await node.store.page(c.id.lowercased(), query: filter.query, limit: filter.limit, withBytes: true) { _ in true }
+                let page = try await node.read(c, query: filter.query, limit: filter.limit, withBytes: true, for: principal, endpoint: "export")
                 for v in page.versions {
                     out.write(Data(Array((first ? #","objects":["# : ",").utf8) + v.bytes))
                     first = false
@@ -41,6 +52,7 @@ struct Export: AsyncParsableCommand {
                 filter.query.addedAfter = last.dateAdded
             }
             out.write(Data((first ? "}\n" : "]}\n").utf8))
+            try await node.audit.flush()
         }
     }
 }

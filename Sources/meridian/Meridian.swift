@@ -7,6 +7,7 @@ struct Meridian: AsyncParsableCommand {
         commandName: "meridian",
         abstract: "Meridian: share STIX 2.1 threat intelligence between sovereign partners.",
         version: "0.1.0",
-        subcommands: [Validate.self, Init.self, Serve.self, Demo.self, User.self, Token.self, Import.self, Export.self]
+        subcommands: [Validate.self, Init.self, Serve.self, Demo.self, User.self, Token.self, Import.self, Export.self,
+                      Marking.self, PolicyCommand.self, Audit.self]
     )
 }

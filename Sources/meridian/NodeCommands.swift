@@ -52,6 +52,7 @@ struct User: AsyncParsableCommand {
         @OptionGroup var data: DataOption
         @Argument(help: "The user's login name.") var name: String
         @Option(help: "The org the user acts for.") var org: String
+        @Flag(help: "Let the user use the admin API (only for users of the node owner's org).") var admin = false
 
         func run() async throws {
             try await failing("user add") {
@@ -66,8 +67,12 @@ struct User: AsyncParsableCommand {
                 guard password.count >= 12 else {
                     throw NodeConfiguration.Problem(description: "the password (read from standard input) must have at least 12 characters")
                 }
-                try await node.accounts.saveUser(name: name, org: org, passwordHash: Bcrypt.hash(password, cost: 12))
-                Terminal.print("user \(name) acts for \(org)")
+                guard !admin || org == node.configuration.node.owner else {
+                    throw NodeConfiguration.Problem(description: "--admin: only users of the node owner '\(node.configuration.node.owner)' can be admins")
+                }
+                try await node.accounts.saveUser(name: name, org: org, passwordHash: Bcrypt.hash(password, cost: 12), isAdmin: admin)
+                try await node.audit.record(AuditTrail.event("user.save", by: nil, ["user": .string(name), "org": .string(org), "admin": .bool(admin)]))
+                Terminal.print("user \(name) acts for \(org)\(admin ? " (admin)" : "")")
             }
         }
     }
@@ -85,7 +90,11 @@ struct Token: AsyncParsableCommand {
         func run() async throws {
             try await failing("token create") {
                 let node = try await data.directory.open()
-                Terminal.print(try await APIToken.issue(for: user, in: node.accounts))
+                let token = try await APIToken.issue(for: user, in: node.accounts)
+                try await node.audit.record(AuditTrail.event("token.create", by: nil, [
+                    "user": .string(user), "token_id": .string(APIToken(token)?.id ?? ""),
+                ]))
+                Terminal.print(token)
             }
         }
     }

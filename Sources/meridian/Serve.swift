@@ -20,15 +20,16 @@ struct Serve: AsyncParsableCommand {
     var allowPlainHTTP = false
 
     func run() async throws {
-        let (application, _) = try await failing("serve") { try await Self.application(self) }
+        let (application, _, node) = try await failing("serve") { try await Self.application(self) }
         try await application.runService()
+        try await node.audit.flush()
     }
 
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
-    static func application(_ options: Serve) async throws -> (some ApplicationProtocol, String) {
+    static func application(_ options: Serve) async throws -> (some ApplicationProtocol, String, MeridianNode) {
         var logger = Logger(label: "meridian")
         logger.logLevel = .info
         let node = try await options.data.directory.open()
@@ -70,6 +71,6 @@ struct Serve: AsyncParsableCommand {
         )
         let url = "\(scheme)://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
         logger.info("Meridian serving TAXII 2.1 at \(url)/taxii2/")
-        return (app, url)
+        return (app, url, node)
     }
 }

@@ -34,12 +34,12 @@ max_page_size = 1000
 [[orgs]]
 id = "cert-a"
 name = "A"
-country = "FR"
+country = "FRA"
 
 [[orgs]]
 id = "cert-b"
 name = "B"
-country = "JP"
+country = "JPN"
 
 [[groups]]
 name = "partners"

@@ -1,5 +1,6 @@
 import Foundation
 import MeridianServer
+import Policy
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -10,7 +11,7 @@ import Testing
         [[orgs]]
         id = "a"
         name = "A"
-        country = "FR"
+        country = "FRA"
         [[orgs]]
         id = "b"
         name = "B"
@@ -45,7 +46,7 @@ import Testing
 
     @Test func aValidConfigurationLoads() throws {
         let c = try NodeConfiguration.parse(Self.valid)
-        #expect(c.groups(of: "b") == ["g"])
+        #expect(c.partnership.groups(of: "b") == ["g"])
         #expect(c.maxPageSize == 1000)
     }
 
@@ -55,16 +56,17 @@ import Testing
         #expect(problem(Self.valid.replacingOccurrences(of: "owner = \"a\"", with: "owner = \"z\""))?.contains("node.owner") == true)
         #expect(problem(Self.valid.replacingOccurrences(of: "read = [\"g\"]", with: "read = [\"nobody\"]"))?.contains("neither an org nor a group") == true)
         #expect(problem(Self.valid.replacingOccurrences(of: "11111111-1111-4111-8111-111111111111", with: "abc"))?.contains("must be a UUID") == true)
-        #expect(problem(Self.valid.replacingOccurrences(of: "country = \"FR\"", with: "country = \"France\""))?.contains("ISO 3166") == true)
+        #expect(problem(Self.valid.replacingOccurrences(of: "country = \"FRA\"", with: "country = \"France\""))?.contains("ISO 3166") == true)
         #expect(problem(Self.valid.replacingOccurrences(of: "path = \"root\"", with: "path = \"taxii2\"")) != nil)
     }
 
     @Test func accessFollowsTheReadAndWriteLists() throws {
         let c = try #require(try NodeConfiguration.parse(Self.valid).collections?.first)
-        let a = CollectionAccess(collection: c, principal: Principal(org: "a", user: "u", groups: ["g"]))
-        let b = CollectionAccess(collection: c, principal: Principal(org: "b", user: "v", groups: ["g"]))
-        let outsider = CollectionAccess(collection: c, principal: Principal(org: "z", user: "w", groups: []))
-        let anonymous = CollectionAccess(collection: c, principal: .anonymous)
+        let partnership = try NodeConfiguration.parse(Self.valid).partnership
+        let a = partnership.access(.organization("a"), to: c.rule)
+        let b = partnership.access(.organization("b"), to: c.rule)
+        let outsider = partnership.access(.organization("z"), to: c.rule)
+        let anonymous = partnership.access(.anonymous, to: c.rule)
         #expect((a.canRead, a.canWrite) == (true, true))
         #expect((b.canRead, b.canWrite) == (true, false))
         #expect(!outsider.isVisible)
@@ -74,9 +76,10 @@ import Testing
     @Test func aPublicCollectionIsReadableByAnyoneButWritableOnlyByItsWriters() throws {
         var c = try #require(try NodeConfiguration.parse(Self.valid).collections?.first)
         c.public = true
-        #expect(CollectionAccess(collection: c, principal: .anonymous) == CollectionAccess(collection: c, principal: Principal(org: "z", user: nil, groups: [])))
-        #expect(CollectionAccess(collection: c, principal: .anonymous).canRead)
-        #expect(!CollectionAccess(collection: c, principal: .anonymous).canWrite)
+        let partnership = try NodeConfiguration.parse(Self.valid).partnership
+        #expect(partnership.access(.anonymous, to: c.rule) == partnership.access(.organization("z"), to: c.rule))
+        #expect(partnership.access(.anonymous, to: c.rule).canRead)
+        #expect(!partnership.access(.anonymous, to: c.rule).canWrite)
     }
 
     @Test func tokensHaveAnIdAndASecret() {

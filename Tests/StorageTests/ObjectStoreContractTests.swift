@@ -16,7 +16,7 @@ import Testing
                        markings: [String] = []) -> IncomingObject {
         let body = #"{"type":"\#(type)","id":"\#(id)","modified":"\#(modified ?? "")"}"#
         return IncomingObject(id: id, type: type, specVersion: "2.1", version: modified.flatMap(Timestamp.init), revoked: false,
-                              markingRefs: markings, bytes: Array(body.utf8))
+                              markings: MarkingRefs(objectRefs: markings), bytes: Array(body.utf8))
     }
 
     static let everyone: @Sendable (StoredVersion) -> Bool = { _ in true }
@@ -110,7 +110,7 @@ import Testing
             try await store.ensureCollection("c")
             _ = try await store.add((0..<10).map { Self.object("indicator--\($0)", markings: $0 % 2 == 0 ? [] : ["secret"]) },
                                     to: "c", provenance: Self.submitter)
-            let visible: @Sendable (StoredVersion) -> Bool = { !$0.markingRefs.contains("secret") }
+            let visible: @Sendable (StoredVersion) -> Bool = { !$0.markings.objectRefs.contains("secret") }
             let page = try await store.page("c", query: ObjectQuery(), limit: 5, withBytes: false, isVisible: visible)
             #expect(page.versions.map(\.id) == ["indicator--0", "indicator--2", "indicator--4", "indicator--6", "indicator--8"])
             #expect(page.more == false)

@@ -1,3 +1,4 @@
+import STIX
 import Storage
 import TAXII
 import Testing

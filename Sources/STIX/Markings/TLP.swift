@@ -65,3 +65,22 @@ public enum TLP: String, Sendable, CaseIterable, Comparable {
     /// Ordered from least to most restrictive.
     public static func < (lhs: TLP, rhs: TLP) -> Bool { lhs.rank < rhs.rank }
 }
+
+extension TLP {
+    /// Why a marking-definition object that uses one of the nine fixed TLP ids is not that TLP marking, or nil when
+    /// it is (or does not use a TLP id). No object may redefine a TLP id.
+    public static func redefinition(in object: JSONObject) -> String? {
+        guard object["type"]?.stringValue == "marking-definition", let id = object["id"]?.stringValue else { return nil }
+        if let level = v1IDs[id] {
+            let color = level == .clear ? "white" : level.rawValue
+            guard object["definition_type"]?.stringValue == "tlp", object["definition"]?["tlp"]?.stringValue == color,
+                object["extensions"] == nil
+            else { return "\(id) is the fixed id of TLP:\(color.uppercased()) (TLP 1.0); an object may not redefine it" }
+        } else if let level = v2IDs[id] {
+            guard object["definition_type"] == nil, object["definition"] == nil,
+                object["extensions"]?[extensionDefinitionID]?["tlp_2_0"]?.stringValue == level.rawValue
+            else { return "\(id) is the fixed id of \(level.name) (TLP 2.0); an object may not redefine it" }
+        }
+        return nil
+    }
+}

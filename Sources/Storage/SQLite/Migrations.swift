@@ -55,6 +55,34 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v3: sharing policy, marking definitions, audit log") { db in
+            try db.execute(sql: """
+                ALTER TABLE object_version ADD COLUMN granular_markings TEXT;
+                ALTER TABLE object_version ADD COLUMN markings_malformed INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE user ADD COLUMN is_admin INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE marking_definition (
+                  id TEXT NOT NULL,
+                  source TEXT NOT NULL,
+                  definition BLOB NOT NULL,
+                  registered_at INTEGER NOT NULL,
+                  UNIQUE (id, source, definition)
+                );
+                CREATE TABLE audit_entry (
+                  seq INTEGER PRIMARY KEY NOT NULL,
+                  entry BLOB NOT NULL,
+                  hash BLOB NOT NULL
+                );
+                CREATE TABLE node_state (
+                  key TEXT PRIMARY KEY NOT NULL,
+                  value TEXT NOT NULL
+                );
+                CREATE TABLE audit_head (
+                  one INTEGER PRIMARY KEY CHECK (one = 1),
+                  seq INTEGER NOT NULL,
+                  hash BLOB NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -49,8 +49,8 @@ public final class SQLiteObjectStore: ObjectStore {
             outcomes.reserveCapacity(objects.count)
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO object_version (collection, date_added, id, type, spec_version, version_us, version_text,
-                  revoked, markings, submitted_by, received_from, is_first, is_last, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  revoked, markings, granular_markings, markings_malformed, submitted_by, received_from, is_first, is_last, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let bounds = try db.cachedStatement(sql: """
                 SELECT MIN(version_us), MAX(version_us) FROM object_version WHERE collection = ? AND id = ?
@@ -72,7 +72,8 @@ public final class SQLiteObjectStore: ObjectStore {
                 let dateAdded = max(now, last + 1)
                 try insert.execute(arguments: [
                     collection, dateAdded, object.id, object.type, object.specVersion, version, object.version?.text,
-                    object.revoked, SQLiteObjectStore.encode(object.markingRefs), provenance.submittedBy,
+                    object.revoked, SQLiteObjectStore.encode(object.markings.objectRefs),
+                    SQLiteObjectStore.encode(object.markings.granularRefs), object.markings.malformed, provenance.submittedBy,
                     provenance.receivedFrom, isFirst, isLast, Data(object.bytes),
                 ])
                 guard db.changesCount > 0 else {
@@ -80,6 +81,12 @@ public final class SQLiteObjectStore: ObjectStore {
                     continue
                 }
                 last = dateAdded
+                if object.type == "marking-definition" {
+                    // Known to the node from now on (SHARING.md: "stored in any of its collections").
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO marking_definition (id, source, definition, registered_at) VALUES (?, 'object', ?, ?)
+                        """, arguments: [object.id, Data(object.bytes), now])
+                }
                 if isLast && maximum != nil { try clearLast.execute(arguments: [collection, object.id, version]) }
                 if isFirst && minimum != nil { try clearFirst.execute(arguments: [collection, object.id, version]) }
                 outcomes.append(.stored(dateAdded: dateAdded))
@@ -94,18 +101,55 @@ public final class SQLiteObjectStore: ObjectStore {
         isVisible: @Sendable (StoredVersion) -> Bool
     ) async throws -> ObjectPage {
         precondition(limit > 0)
-        let (whereSQL, baseArguments) = SQLiteObjectStore.whereClause(collection: collection, query: query)
+        // `first` and `last` mean the first and last versions the caller may see (SHARING.md: "`last` is the latest
+        // version *it* may see"), so they are decided here, after visibility, not by the stored flags alone.
+        let (wantFirst, wantLast, exact): (Bool, Bool, Set<Int64>) = switch query.versions {
+        case .first: (true, false, [])
+        case .last: (false, true, [])
+        case .all: (false, false, [])
+        case .some(let timestamps, let first, let last): (first, last, timestamps)
+        }
+        var candidates = query
+        if wantFirst || wantLast { candidates.versions = .all }
+        let (whereSQL, baseArguments) = SQLiteObjectStore.whereClause(collection: collection, query: candidates)
         // Without statistics SQLite may walk the date_added order and test each row's type or id; these filters are
         // selective, so their index is always the better plan.
         let index = query.ids != nil ? " INDEXED BY object_version_identity" : query.types != nil ? " INDEXED BY object_version_type" : ""
-        let columns = "date_added, id, type, spec_version, version_text, revoked, markings, submitted_by, received_from"
-            + (withBytes ? ", body" : "")
+        let columns = "date_added, id, type, spec_version, version_text, revoked, markings, granular_markings, markings_malformed, "
+            + "submitted_by, received_from, version_us, is_first, is_last" + (withBytes ? ", body" : "")
         return try await pool.read { db in
             var found: [StoredVersion] = []
             var after = query.addedAfter ?? Int64.min
             // Fetch in batches until limit + 1 visible versions are found (the extra one only tells `more`), so
             // versions the caller may not see neither count against the limit nor reveal themselves through `more`.
             let batch = min(max(limit + 1, 64), 2000)
+            // Most versions of a collection share a few marking lists: each distinct text is decoded once.
+            var decoded: [String: [String]] = [:]
+            func refs(_ text: String?) -> [String] {
+                guard let text else { return [] }
+                if let known = decoded[text] { return known }
+                let value = SQLiteObjectStore.decode(text)
+                decoded[text] = value
+                return value
+            }
+            func version(_ row: Row) throws -> StoredVersion {
+                let body: [UInt8] = withBytes ? (try row.withUnsafeData(atIndex: 14) { data in data.map { Array($0) } ?? [] }) : []
+                return StoredVersion(
+                    dateAdded: row[0], id: row[1], type: row[2], specVersion: row[3], version: row[4], revoked: row[5],
+                    markings: MarkingRefs(objectRefs: refs(row[6]), granularRefs: refs(row[7]), malformed: row[8]),
+                    provenance: Provenance(submittedBy: row[9], receivedFrom: row[10]),
+                    bytes: body)
+            }
+            // Whether a visible version is the first (or last) the caller may see: no older (newer) version of the
+            // same object is visible. Stored flags answer at once in the common case.
+            let neighbours = "SELECT \(columns) FROM object_version WHERE collection = ? AND id = ? AND version_us "
+            func noneVisible(_ id: String, _ comparison: String, _ versionUS: Int64) throws -> Bool {
+                let rows = try Row.fetchCursor(db, sql: neighbours + comparison + " ?", arguments: [collection, id, versionUS])
+                while let row = try rows.next() {
+                    if isVisible(try version(row)) { return false }
+                }
+                return true
+            }
             while found.count <= limit {
                 var arguments = baseArguments
                 _ = arguments.append(contentsOf: [after, batch])
@@ -116,16 +160,19 @@ public final class SQLiteObjectStore: ObjectStore {
                 while let row = try rows.next() {
                     count += 1
                     after = row[0]
-                    let body: [UInt8] = withBytes ? (try row.withUnsafeData(atIndex: 9) { data in data.map { Array($0) } ?? [] }) : []
-                    let version = StoredVersion(
-                        dateAdded: row[0], id: row[1], type: row[2], specVersion: row[3], version: row[4], revoked: row[5],
-                        markingRefs: SQLiteObjectStore.decode(row[6]),
-                        provenance: Provenance(submittedBy: row[7], receivedFrom: row[8]),
-                        bytes: body)
-                    if isVisible(version) {
-                        found.append(version)
-                        if found.count > limit { break }
+                    let v = try version(row)
+                    guard isVisible(v) else { continue }
+                    if wantFirst || wantLast {
+                        let versionUS: Int64 = row[11]
+                        let isFirst: Bool = row[12]
+                        let isLast: Bool = row[13]
+                        var selected = exact.contains(versionUS)
+                        if !selected && wantFirst { selected = try isFirst || noneVisible(v.id, "<", versionUS) }
+                        if !selected && wantLast { selected = try isLast || noneVisible(v.id, ">", versionUS) }
+                        guard selected else { continue }
                     }
+                    found.append(v)
+                    if found.count > limit { break }
                 }
                 if count < batch { break }
             }
@@ -152,6 +199,11 @@ public final class SQLiteObjectStore: ObjectStore {
                       is_last = (version_us = (SELECT MAX(version_us) FROM object_version WHERE collection = ?1 AND id = ?2))
                     WHERE collection = ?1 AND id = ?2
                     """, arguments: [collection, id])
+                // A marking-definition no collection stores any more is no longer known to the node.
+                try db.execute(sql: """
+                    DELETE FROM marking_definition WHERE id = ?1 AND source = 'object'
+                      AND NOT EXISTS (SELECT 1 FROM object_version WHERE id = ?1)
+                    """, arguments: [id])
             }
             return deleted
         }
@@ -170,6 +222,53 @@ public final class SQLiteObjectStore: ObjectStore {
             try Row.fetchOne(db, sql: "SELECT id, api_root, owner, json, created_at FROM status WHERE id = ?", arguments: [id]).map {
                 StatusRecord(id: $0[0], apiRoot: $0[1], owner: $0[2], json: Array($0[3] as Data), createdAt: $0[4])
             }
+        }
+    }
+
+    // MARK: - Marking definitions
+
+    /// A marking-definition known to the node, as stored or registered.
+    public struct MarkingDefinitionRecord: Sendable {
+        public let id: String
+        /// `object` (stored in a collection) or `admin` (registered by an admin).
+        public let source: String
+        public let definition: [UInt8]
+    }
+
+    /// Every marking-definition known to the node, in the order they became known.
+    public func markingDefinitions() async throws -> [MarkingDefinitionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, source, definition FROM marking_definition ORDER BY rowid").map {
+                MarkingDefinitionRecord(id: $0[0], source: $0[1], definition: Array($0[2] as Data))
+            }
+        }
+    }
+
+    /// Registers a marking-definition as an admin's decision.
+    public func registerMarkingDefinition(id: String, definition: [UInt8]) async throws {
+        let now = clock()
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO marking_definition (id, source, definition, registered_at) VALUES (?, 'admin', ?, ?)
+                """, arguments: [id, Data(definition), now])
+        }
+    }
+
+    /// A number that changes whenever the known marking-definitions change (cheap to poll).
+    public func markingDefinitionsGeneration() async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(rowid), 0) * 1000003 + COUNT(*) FROM marking_definition") ?? 0
+        }
+    }
+
+    /// A value the node keeps between runs (such as the configuration last recorded in the audit log).
+    public func state(_ key: String) async throws -> String? {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM node_state WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setState(_ key: String, _ value: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO node_state (key, value) VALUES (?, ?)", arguments: [key, value])
         }
     }
 

@@ -1,4 +1,4 @@
-import STIX
+
 
 /// TAXII timestamps (§2.1.1): RFC 3339 in UTC with microseconds, which `date_added` values are written in.
 public enum TAXIITimestamp {

@@ -1,0 +1,168 @@
+import Crypto
+import Foundation
+import GRDB
+import STIX
+
+/// One thing that happened, as the audit log records it.
+public struct AuditEvent: Sendable {
+    /// When, in microseconds since 1970.
+    public let at: Int64
+    /// The org that acted (nil for the node itself or an operator at the console).
+    public let org: String?
+    public let user: String?
+    /// What kind of event: `read`, `write`, `delete`, `admin`, ...
+    public let action: String
+    /// What it touched (collection, object ids and versions, the admin change); never object content or secrets.
+    public let detail: JSONObject
+
+    public init(at: Int64, org: String?, user: String?, action: String, detail: JSONObject) {
+        self.at = at
+        self.org = org
+        self.user = user
+        self.action = action
+        self.detail = detail
+    }
+}
+
+/// The append-only, hash-chained audit log, in the node's database.
+///
+/// Each entry is stored as the exact JSON bytes that were hashed: `{"seq":N,"at":...,"org":...,"user":...,
+/// "action":...,"detail":{...},"prev":"<hex SHA-256 of entry N-1>"}`, and its hash is SHA-256 of those bytes. A head
+/// row holds the last sequence number and hash, so removing entries from the end is detected too. Anyone holding the
+/// database can check the chain (`meridian audit verify`); anchoring the head hash elsewhere makes rewriting the
+/// whole chain detectable as well.
+public final class AuditLog: Sendable {
+    let pool: DatabasePool
+
+    public init(_ store: SQLiteObjectStore) {
+        pool = store.database
+    }
+
+    /// The hash the first entry commits to.
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// Appends events in order, in one transaction.
+    public func append(_ events: [AuditEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await pool.write { db in
+            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
+            var seq: Int64 = head?[0] ?? 0
+            var previous: [UInt8] = head.map { Array($0[1] as Data) } ?? AuditLog.genesis
+            let insert = try db.cachedStatement(sql: "INSERT INTO audit_entry (seq, entry, hash) VALUES (?, ?, ?)")
+            for event in events {
+                seq += 1
+                let entry = AuditLog.entryBytes(event, seq: seq, previous: previous)
+                let hash = Array(SHA256.hash(data: entry))
+                try insert.execute(arguments: [seq, Data(entry), Data(hash)])
+                previous = hash
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO audit_head (one, seq, hash) VALUES (1, ?, ?)", arguments: [seq, Data(previous)])
+        }
+    }
+
+    static func entryBytes(_ event: AuditEvent, seq: Int64, previous: [UInt8]) -> [UInt8] {
+        var o = JSONObject()
+        o["seq"] = .number(JSONNumber(seq))
+        o["at"] = .string(TAXIITimestamp.format(event.at))
+        o["org"] = event.org.map(JSONValue.string) ?? .null
+        o["user"] = event.user.map(JSONValue.string) ?? .null
+        o["action"] = .string(event.action)
+        o["detail"] = .object(event.detail)
+        o["prev"] = .string(hex(previous))
+        return Array(JSONValue.object(o).serialized().utf8)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The outcome of checking the chain.
+    public struct Verification: Sendable, Equatable {
+        /// How many entries were checked and found sound.
+        public let verified: Int64
+        /// The hash of the last entry (hex), to anchor elsewhere.
+        public let headHash: String
+        /// The first entry that breaks the chain, and why; nil when the chain is intact.
+        public let broken: (seq: Int64, reason: String)?
+
+        public static func == (a: Verification, b: Verification) -> Bool {
+            a.verified == b.verified && a.headHash == b.headHash && a.broken?.seq == b.broken?.seq && a.broken?.reason == b.broken?.reason
+        }
+    }
+
+    /// Walks the chain from the first entry and names the first one that does not hold.
+    public func verify() async throws -> Verification {
+        try await pool.read { db in
+            let parser = JSONParser()
+            var expectedSeq: Int64 = 1
+            var previous = AuditLog.genesis
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, entry, hash FROM audit_entry ORDER BY seq")
+            func broken(_ seq: Int64, _ reason: String) -> Verification {
+                Verification(verified: expectedSeq - 1, headHash: AuditLog.hex(previous), broken: (seq, reason))
+            }
+            while let row = try rows.next() {
+                let seq: Int64 = row[0]
+                let entry = Array(row[1] as Data)
+                let stored = Array(row[2] as Data)
+                guard seq == expectedSeq else {
+                    return broken(expectedSeq, "entry \(expectedSeq) is missing (the next stored entry is \(seq))")
+                }
+                guard Array(SHA256.hash(data: entry)) == stored else {
+                    return broken(seq, "entry \(seq) was altered: its content does not match its hash")
+                }
+                guard let value = try? parser.parse(entry), value["seq"]?.numberValue?.integer == seq else {
+                    return broken(seq, "entry \(seq) is out of place: its content names another sequence number")
+                }
+                guard value["prev"]?.stringValue == AuditLog.hex(previous) else {
+                    return broken(seq, "entry \(seq) does not follow entry \(seq - 1): the chain was cut, reordered or rewritten here")
+                }
+                previous = stored
+                expectedSeq += 1
+            }
+            let last = expectedSeq - 1
+            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
+            let headSeq: Int64 = head?[0] ?? 0
+            if headSeq != last || (head.map { Array($0[1] as Data) } ?? AuditLog.genesis) != previous {
+                return broken(last + 1, headSeq > last
+                    ? "entries \(last + 1) to \(headSeq) are missing from the end of the log"
+                    : "the log's head (entry \(headSeq)) does not match its last entry (\(last))")
+            }
+            return Verification(verified: last, headHash: AuditLog.hex(previous), broken: nil)
+        }
+    }
+
+    /// Every entry in order as JSON Lines (the hashed entry with its `hash` added), handed to `write` in chunks.
+    public func export(_ write: ([UInt8]) throws -> Void) async throws {
+        var after: Int64 = 0
+        while true {
+            let start = after
+            let chunk: [(Int64, [UInt8])] = try await pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT seq, entry, hash FROM audit_entry WHERE seq > ? ORDER BY seq LIMIT 2000",
+                                 arguments: [start]).map { row in
+                    var line = Array(row[1] as Data)
+                    if line.last == UInt8(ascii: "}") { line.removeLast() }
+                    line += Array(#","hash":"\#(AuditLog.hex(Array(row[2] as Data)))"}"#.utf8)
+                    line.append(UInt8(ascii: "\n"))
+                    return (row[0], line)
+                }
+            }
+            guard let last = chunk.last else { return }
+            var out: [UInt8] = []
+            for (_, line) in chunk { out += line }
+            try write(out)
+            after = last.0
+        }
+    }
+
+    /// How many entries the log holds.
+    public func count() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_entry") ?? 0 }
+    }
+}

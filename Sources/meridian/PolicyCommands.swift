@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import MeridianServer
+import Policy
+import STIX
+import Storage
+
+struct Marking: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage marking-definitions.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a releasability (REL TO) marking-definition and register it with the node; prints it as STIX JSON.")
+
+        @OptionGroup var data: DataOption
+        @Option(help: "The marking's name, such as \"REL TO nato, AUS\".") var name: String
+        @Option(name: .customLong("releasable-to"), help: "Org ids, group names and country codes (comma-separated).")
+        var releasableTo: String
+
+        func run() async throws {
+            try await failing("marking create") {
+                let node = try await data.directory.open()
+                let entries = releasableTo.split(separator: ",", omittingEmptySubsequences: false).map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }
+                let definition = try await node.createReleasabilityMarking(name: name, releasableTo: entries, by: nil)
+                Terminal.print(definition.serialized())
+            }
+        }
+    }
+}
+
+struct PolicyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Ask the sharing policy.", subcommands: [Explain.self])
+
+    struct Explain: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Explain why an org can or cannot read each stored version of an object, naming the rule.",
+            discussion: "Exit status: 0 when the org can read at least one version, 1 when it can read none, 2 on error.")
+
+        @OptionGroup var data: DataOption
+        @Option(help: "The object's id.") var object: String
+        @Option(help: "The org asking to read (omit for anonymous).") var org: String?
+
+        func run() async throws {
+            let anyAllowed = try await failing("policy explain") { () -> Bool in
+                let node = try await data.directory.open()
+                if let org, !node.configuration.orgs.contains(where: { $0.id == org }) {
+                    throw NodeConfiguration.Problem(description: "--org: '\(org)' is not an org of the configuration")
+                }
+                let explanations = try await node.explain(objectID: object, org: org)
+                guard !explanations.isEmpty else {
+                    throw NodeConfiguration.Problem(description: "no collection of this node stores \(object)")
+                }
+                for e in explanations {
+                    let from = e.receivedFrom.map { "received from \($0)" } ?? "submitted by \(e.submittedBy ?? "the node")"
+                    Terminal.print("\(e.collection) \(e.version ?? "unversioned") (\(from)): \(e.decision)")
+                }
+                return explanations.contains { $0.decision.allowed }
+            }
+            if !anyAllowed { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check and export the audit log.", subcommands: [Verify.self, Export.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the hash chain of the audit log; names the first broken entry.",
+            discussion: "Exit status: 0 intact, 1 broken, 2 error.")
+
+        @OptionGroup var data: DataOption
+
+        func run() async throws {
+            let result = try await failing("audit verify") {
+                try await data.directory.auditLog().verify()
+            }
+            if let broken = result.broken {
+                Terminal.error("audit log BROKEN at entry \(broken.seq): \(broken.reason) (\(result.verified) entries before it verified)")
+                throw ExitCode(1)
+            }
+            Terminal.print("audit log intact: \(result.verified) entries, head hash \(result.headHash)")
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the audit log to standard output as JSON Lines.")
+
+        @OptionGroup var data: DataOption
+
+        func run() async throws {
+            try await failing("audit export") {
+                let out = FileHandle.standardOutput
+                try await data.directory.auditLog().export { out.write(Data($0)) }
+            }
+        }
+    }
+}
