@@ -55,7 +55,7 @@ public enum Releasability {
         o["name"] = .string("Meridian releasability")
         o["description"] = .string(
             "Adds releasable_to to a marking-definition: the org ids, group names and ISO 3166-1 alpha-3 country codes (INT for international bodies) an object carrying the marking may be released to. An org matches an entry equal to its id, the name of a group it belongs to, or its country code; with several such markings, a reader must match every one.")
-        o["schema"] = .string("https://github.com/meridian-exchange/meridian/blob/main/docs/extensions/releasability.schema.json")
+        o["schema"] = .string("The JSON schema in docs/extensions/releasability.schema.json of the Meridian source (property releasable_to: a list of org ids, group names and ISO 3166-1 alpha-3 country codes).")
         o["version"] = .string("1.0.0")
         o["extension_types"] = .array([.string("property-extension")])
         return .object(o)

@@ -310,3 +310,13 @@ def test_reads_and_writes_are_in_the_audit_log_and_tampering_is_detected(node):
     broken = run(node.data, "audit", "verify")
     assert broken.returncode == 1 and f"entry {reads[0]['seq']}" in broken.stderr
     node.proc, node.base, _ = start_server(node.data)  # the fixture's teardown stops it again
+
+
+def test_the_published_releasability_extension_is_valid_stix_for_the_reference_validator():
+    from stix2validator import ValidationOptions, validate_file
+    from conftest import REPO
+    path = os.path.join(REPO, "docs", "extensions", "releasability-extension.json")
+    result = validate_file(path, ValidationOptions(version="2.1"))
+    assert result.is_valid, [str(e) for o in result.object_results for e in o.errors]
+    out = subprocess.run([MERIDIAN, "validate", path], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout

@@ -1,5 +1,7 @@
+import Foundation
 import Policy
 import STIX
+import TestSupport
 import Testing
 
 /// What the node makes of marking-definitions and of objects' marking properties.
@@ -85,5 +87,17 @@ import Testing
         #expect(!p.matches("cert", releasableTo: ["jpn", "IP4", "Cert"]))
         #expect(!p.matches("cert", releasableTo: []))
         #expect(!p.matches("unknown-org", releasableTo: ["unknown-org"]))
+    }
+}
+
+/// The extension-definition the project publishes is the one the code recognises.
+@Suite struct PublishedExtensionTests {
+    @Test func thePublishedExtensionDefinitionMatchesTheCode() throws {
+        let bundle = try TestData.json("docs/extensions/releasability-extension.json")
+        let objects = try #require(bundle["objects"]?.arrayValue)
+        let published = try #require(objects.first { $0["type"]?.stringValue == "extension-definition" })
+        #expect(published == Releasability.extensionDefinition)
+        let example = try #require(objects.first { $0["type"]?.stringValue == "marking-definition" })
+        #expect(MarkingKind.classify(example) == .releasability(["nato", "AUS", "NZL"]))
     }
 }

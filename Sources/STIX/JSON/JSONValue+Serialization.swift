@@ -34,8 +34,30 @@ extension JSONValue {
         }
     }
 
+    /// True when `s` can be written between quotes as it is (no quote, backslash or control character).
+    static func needsNoEscaping(_ s: String) -> Bool {
+        !s.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+    }
+
+    /// Appends `s` as a JSON string literal to UTF-8 bytes, escaping what RFC 8259 requires.
+    public static func writeEscaped(_ s: String, to out: inout [UInt8]) {
+        if needsNoEscaping(s) {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+        } else {
+            out.append(contentsOf: quoted(s).utf8)
+        }
+    }
+
     /// Appends `s` as a JSON string literal, escaping what RFC 8259 requires.
     public static func writeEscaped(_ s: String, to out: inout String) {
+        if needsNoEscaping(s) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -3,31 +3,36 @@ import Foundation
 import GRDB
 import STIX
 
-/// One thing that happened, as the audit log records it.
+/// One thing that happened, as the audit log records it: when, who (org and user), what kind of event, and what
+/// it touched (collection, object ids and versions, the admin change), never object content or secrets.
 public struct AuditEvent: Sendable {
-    /// When, in microseconds since 1970.
-    public let at: Int64
-    /// The org that acted (nil for the node itself or an operator at the console).
-    public let org: String?
-    public let user: String?
-    /// What kind of event: `read`, `write`, `delete`, `admin`, ...
-    public let action: String
-    /// What it touched (collection, object ids and versions, the admin change); never object content or secrets.
-    public let detail: JSONObject
+    /// The entry's members after `seq` and `prev`, as JSON text: `"at":…,"org":…,"user":…,"action":…,"detail":{…}`.
+    let members: [UInt8]
+
+    /// An event whose detail is already a serialized JSON object (the fast path of reads).
+    public init(at: Int64, org: String?, user: String?, action: String, detailJSON: [UInt8]) {
+        var m: [UInt8] = []
+        m.reserveCapacity(detailJSON.count + 128)
+        m += Array(#""at":""#.utf8) + Array(TAXIITimestamp.format(at).utf8) + Array(#"","org":"#.utf8)
+        if let org { JSONValue.writeEscaped(org, to: &m) } else { m += Array("null".utf8) }
+        m += Array(#","user":"#.utf8)
+        if let user { JSONValue.writeEscaped(user, to: &m) } else { m += Array("null".utf8) }
+        m += Array(#","action":"#.utf8)
+        JSONValue.writeEscaped(action, to: &m)
+        m += Array(#","detail":"#.utf8)
+        m += detailJSON
+        members = m
+    }
 
     public init(at: Int64, org: String?, user: String?, action: String, detail: JSONObject) {
-        self.at = at
-        self.org = org
-        self.user = user
-        self.action = action
-        self.detail = detail
+        self.init(at: at, org: org, user: user, action: action, detailJSON: Array(JSONValue.object(detail).serialized().utf8))
     }
 }
 
 /// The append-only, hash-chained audit log, in the node's database.
 ///
-/// Each entry is stored as the exact JSON bytes that were hashed: `{"seq":N,"at":...,"org":...,"user":...,
-/// "action":...,"detail":{...},"prev":"<hex SHA-256 of entry N-1>"}`, and its hash is SHA-256 of those bytes. A head
+/// Each entry is stored as the exact JSON bytes that were hashed: `{"seq":N,"prev":"<hex SHA-256 of entry N-1>",
+/// "at":...,"org":...,"user":...,"action":...,"detail":{...}}`, and its hash is SHA-256 of those bytes. A head
 /// row holds the last sequence number and hash, so removing entries from the end is detected too. Anyone holding the
 /// database can check the chain (`meridian audit verify`); anchoring the head hash elsewhere makes rewriting the
 /// whole chain detectable as well.
@@ -61,15 +66,12 @@ public final class AuditLog: Sendable {
     }
 
     static func entryBytes(_ event: AuditEvent, seq: Int64, previous: [UInt8]) -> [UInt8] {
-        var o = JSONObject()
-        o["seq"] = .number(JSONNumber(seq))
-        o["at"] = .string(TAXIITimestamp.format(event.at))
-        o["org"] = event.org.map(JSONValue.string) ?? .null
-        o["user"] = event.user.map(JSONValue.string) ?? .null
-        o["action"] = .string(event.action)
-        o["detail"] = .object(event.detail)
-        o["prev"] = .string(hex(previous))
-        return Array(JSONValue.object(o).serialized().utf8)
+        var entry: [UInt8] = []
+        entry.reserveCapacity(event.members.count + 110)
+        entry += Array(#"{"seq":\#(seq),"prev":"\#(hex(previous))","#.utf8)
+        entry += event.members
+        entry.append(UInt8(ascii: "}"))
+        return entry
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
