@@ -6,12 +6,13 @@ public struct Pattern: Sendable, Equatable {
     /// The text the pattern was parsed from.
     public let text: String
 
-    /// Parses `text` with the STIX 2.1 grammar and checks the rules the grammar cannot express.
-    public init(_ text: String) throws(PatternError) {
+    /// Parses `text` with the STIX 2.1 grammar and, unless `checkingRules` is false, checks the rules the grammar
+    /// cannot express (as stix2-patterns' validator does; its matcher parses with the grammar alone).
+    public init(_ text: String, checkingRules: Bool = true) throws(PatternError) {
         var parser = try PatternParser(text)
         self.root = try parser.parsePattern()
         self.text = text
-        try PatternRules.check(root)
+        if checkingRules { try PatternRules.check(root) }
     }
 }
 

@@ -77,12 +77,20 @@ struct PatternParser {
         var e: ObservationExpression
         if at(.leftBracket) {
             _ = advance()
+            observationCount += 1
+            guard observationCount <= Self.maxObservations else {
+                throw PatternError(offset: current.offset, message: "a pattern may hold at most \(Self.maxObservations) observation expressions")
+            }
+            try enter()
             e = .observation(try comparisonOr())
             try expect(.rightBracket)
+            nesting -= 1
         } else if at(.leftParen) {
             _ = advance()
+            try enter()
             e = .group(try observationExpressions())
             try expect(.rightParen)
+            nesting -= 1
         } else {
             throw fail("'[' or '('")
         }
@@ -120,29 +128,54 @@ struct PatternParser {
         }
     }
 
+    // Chains of AND or OR between comparisons are built as balanced trees: both are associative, and a list of
+    // thousands of alternatives (a common indicator) then stays a shallow tree.
+    private static func balanced(_ items: ArraySlice<ComparisonExpression>,
+                                 _ combine: (ComparisonExpression, ComparisonExpression) -> ComparisonExpression) -> ComparisonExpression {
+        if items.count == 1 { return items.first! }
+        let middle = items.startIndex + items.count / 2
+        return combine(balanced(items[..<middle], combine), balanced(items[middle...], combine))
+    }
+
     private mutating func comparisonOr() throws(PatternError) -> ComparisonExpression {
-        var left = try comparisonAnd()
+        var items = [try comparisonAnd()]
         while at(.or) {
             _ = advance()
-            left = .or(left, try comparisonAnd())
+            items.append(try comparisonAnd())
         }
-        return left
+        return Self.balanced(items[...], ComparisonExpression.or)
     }
 
     private mutating func comparisonAnd() throws(PatternError) -> ComparisonExpression {
-        var left = try propertyTest()
+        var items = [try propertyTest()]
         while at(.and) {
             _ = advance()
-            left = .and(left, try propertyTest())
+            items.append(try propertyTest())
         }
-        return left
+        return Self.balanced(items[...], ComparisonExpression.and)
+    }
+
+    /// Parentheses may nest this deep; deeper input is refused rather than risk the stack.
+    static let maxNesting = 200
+    /// Observation expressions a pattern may hold (they combine left to right, so this bounds the tree's depth).
+    static let maxObservations = 1000
+    private var nesting = 0
+    private var observationCount = 0
+
+    private mutating func enter() throws(PatternError) {
+        nesting += 1
+        guard nesting <= Self.maxNesting else {
+            throw PatternError(offset: current.offset, message: "parentheses and brackets nest more than \(Self.maxNesting) deep")
+        }
     }
 
     private mutating func propertyTest() throws(PatternError) -> ComparisonExpression {
         if at(.leftParen) {
             _ = advance()
+            try enter()
             let e = try comparisonOr()
             try expect(.rightParen)
+            nesting -= 1
             return .group(e)
         }
         if at(.not) || at(.exists) {
