@@ -183,10 +183,37 @@ final class FilterStream: BindingStream {
 
 final class EmptyStream: BindingStream {}
 
+/// A constraint on a whole combination that only gets harder as bindings are added (WITHIN's window): a partial
+/// combination that breaks it cannot be completed, so the search skips it. Passing combinations come out in the same
+/// order as without it; only hopeless branches are cut.
+struct Window {
+    /// The latest first_observed and the earliest last_observed so far.
+    struct State { var latestFirst: Int64; var earliestLast: Int64 }
+
+    let length: Int64
+    let first: [Int64]
+    let last: [Int64]
+
+    static let empty = State(latestFirst: .min, earliestLast: .max)
+
+    func adding(_ b: Binding, to state: State) -> State? {
+        var s = state
+        for i in b {
+            let o = observationIndex(i)
+            s.latestFirst = max(s.latestFirst, first[o])
+            s.earliestLast = min(s.earliestLast, last[o])
+        }
+        // Some interval of the window's length touches them all.
+        return s.latestFirst <= s.earliestLast &+ length ? s : nil
+    }
+}
+
 /// REPEATS n TIMES: groups of n pairwise disjoint bindings, flattened (the matcher's `_filtered_combinations`).
 final class RepeatStream: BindingStream {
     let inner: BindingStream
     let size: Int
+    /// Set when a WITHIN qualifies this REPEATS directly.
+    var window: Window?
     var generated: [Binding] = []
     var started = false
     var current: ListCombinations?
@@ -218,9 +245,17 @@ final class RepeatStream: BindingStream {
             }
             guard let value = try inner.next() else { return nil }
             try budget.spend(generated.count)
-            let filtered = generated.filter { disjoint($0, value) }
             currentLast = value
-            current = ListCombinations(filtered, size: size - 1, budget: budget)
+            var state = Window.empty
+            if let window {
+                guard let s = window.adding(value, to: state) else {
+                    generated.append(value)
+                    continue
+                }
+                state = s
+            }
+            let filtered = generated.filter { disjoint($0, value) && (window == nil || window!.adding($0, to: state) != nil) }
+            current = ListCombinations(filtered, size: size - 1, budget: budget, window: window, state: state)
         }
     }
 }
@@ -233,15 +268,19 @@ final class ListCombinations {
     let values: [Binding]
     let size: Int
     let budget: Budget
+    let window: Window?
+    let state: Window.State
     var started = false
     var i = 0
     var sub: ListCombinations?
     var yielded = false
 
-    init(_ values: [Binding], size: Int, budget: Budget) {
+    init(_ values: [Binding], size: Int, budget: Budget, window: Window? = nil, state: Window.State = Window.empty) {
         self.values = values
         self.size = size
         self.budget = budget
+        self.window = window
+        self.state = state
     }
 
     /// The next combination; throws NotEnoughValues (before producing any) when none can exist.
@@ -259,8 +298,18 @@ final class ListCombinations {
         while i < values.count + 1 - size {
             if sub == nil {
                 try budget.spend(values.count - i)
-                let filtered = values[(i + 1)...].filter { disjoint(values[i], $0) }
-                sub = ListCombinations(Array(filtered), size: size - 1, budget: budget)
+                var next = state
+                if let window {
+                    guard let s = window.adding(values[i], to: state) else {
+                        i += 1
+                        continue
+                    }
+                    next = s
+                }
+                let filtered = values[(i + 1)...].filter {
+                    disjoint(values[i], $0) && (window == nil || window!.adding($0, to: next) != nil)
+                }
+                sub = ListCombinations(Array(filtered), size: size - 1, budget: budget, window: window, state: next)
                 yielded = false
             }
             do {

@@ -145,7 +145,10 @@ enum MatchTimestamp {
     /// Microseconds since 1970 of a timestamp as the matcher reads it: `YYYY-MM-DDTHH:MM:SS[.f]Z`, upper case, any
     /// fraction truncated to microseconds; nil when it is not one.
     static func parse(_ text: String) -> Int64? {
-        guard !text.contains(where: { $0.isLowercase }), let t = Timestamp(text), !text.hasPrefix("-") else { return nil }
+        // Upper-case `T` and `Z` only (Python's strptime would take either; the matcher refuses lower case).
+        guard !text.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }), let t = Timestamp(text) else {
+            return nil
+        }
         // Python's datetime has no leap second.
         let b = Array(text.utf8)
         if b[17] == UInt8(ascii: "6") { return nil }

@@ -91,6 +91,9 @@ struct Evaluation {
             case .within(let seconds, _):
                 guard seconds > 0 else { throw MatchError(.evaluation, "invalid WITHIN value (must be positive): \(seconds)") }
                 let window = Int64((seconds * 1_000_000).rounded())
+                if let repeated = stream as? RepeatStream {
+                    repeated.window = Window(length: window, first: items.map(\.firstObserved), last: items.map(\.lastObserved))
+                }
                 // An interval of that length touching every observation's [first, last] exists iff it does when it
                 // starts at the earliest last_observed.
                 return FilterStream(stream, budget: budget) { binding in
