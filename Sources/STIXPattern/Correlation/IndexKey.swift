@@ -1,0 +1,67 @@
+import STIX
+
+/// A key of the correlation index: an object type (or `*` when reached through a reference), a property path with
+/// every list index written `[*]`, and a value in a canonical form, folded into 64 bits (FNV-1a). Two keys that
+/// collide only cost a needless evaluation; they never decide a match.
+struct IndexKey: Hashable {
+    let hash: UInt64
+
+    static let anyType = "*"
+
+    init(type: String, path: String, value: String) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        @inline(__always) func mix(_ s: String) {
+            for b in s.utf8 {
+                h ^= UInt64(b)
+                h = h &* 0x100_0000_01b3
+            }
+            h ^= 0xff
+            h = h &* 0x100_0000_01b3
+        }
+        mix(type)
+        mix(path)
+        mix(value)
+        hash = h
+    }
+
+    /// The key every object of a type gives: patterns anchored only on their object type use it.
+    static func type(_ type: String) -> IndexKey { IndexKey(type: type, path: "", value: "t:") }
+
+    /// The key of a CIDR block (`address/length`, address masked to the block).
+    static func block(type: String, path: String, address: UInt32, length: Int) -> IndexKey {
+        let mask: UInt32 = length == 32 ? .max : ~(UInt32.max >> UInt32(length))
+        return IndexKey(type: type, path: path, value: "c:\(length):\(address & mask)")
+    }
+
+    /// The canonical text of a JSON leaf, as equality in the matcher sees it: strings by their code points, numbers by
+    /// value (42 and 42.0 alike), booleans apart from numbers. Booleans also give their numeric form, since IN
+    /// compares them with numbers.
+    static func canonical(_ value: JSONValue) -> [String] {
+        switch value {
+        case .string(let s): return ["s:" + s]
+        case .number(let n): return [number(n.double, integer: n.integer)]
+        case .bool(let b): return [b ? "b:true" : "b:false", b ? "n:1" : "n:0"]
+        default: return []
+        }
+    }
+
+    static func number(_ d: Double, integer: Int64?) -> String {
+        if let i = integer { return "n:\(i)" }
+        if d.rounded() == d, abs(d) < 9.0e18 { return "n:\(Int64(d))" }
+        return "n:\(d)"
+    }
+
+    /// The canonical text of a pattern constant, or nil when equality with it cannot be anchored on a JSON value
+    /// (binary and timestamp constants compare after conversions).
+    static func canonical(_ literal: Literal) -> String? {
+        switch literal {
+        case .string(let s): return "s:" + s
+        case .integer(let text):
+            if let i = Int64(text) { return "n:\(i)" }
+            return nil
+        case .float(let d, _): return number(d, integer: nil)
+        case .bool(let b): return b ? "b:true" : "b:false"
+        case .binary, .hex, .timestamp: return nil
+        }
+    }
+}
