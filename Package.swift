@@ -100,6 +100,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "correlation-bench",
+            dependencies: ["STIX", "STIXPattern"],
+            path: "bench/CorrelationBench",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["STIX"],

@@ -109,7 +109,7 @@ public struct CorrelationIndex: Sendable {
     /// The indicators an observation (its observable objects) could match: anchored ones whose keys it contains,
     /// and the scan list.
     public func candidates(_ observables: [JSONValue]) -> [Int32] {
-        var found = Set<Int32>(scan)
+        var found = Array(scan)
         var emitter = KeyEmitter(wildcard: !wildcard.isEmpty, blockLengths: blockLengths.keys.sorted())
         for object in observables {
             guard let type = object["type"]?.stringValue else { continue }
@@ -118,47 +118,110 @@ public struct CorrelationIndex: Sendable {
         }
         let keys = emitter.keys
         for k in keys {
-            if let list = multiple[k] {
-                found.formUnion(list)
-            } else if let h = single[k] {
-                found.insert(h)
+            if let h = single[k] {
+                if let list = multiple[k] { found += list } else { found.append(h) }
             }
         }
-        return found.sorted()
+        if found.count > 1 {
+            found.sort()
+            var unique = 1
+            for i in 1..<found.count where found[i] != found[unique - 1] {
+                found[unique] = found[i]
+                unique += 1
+            }
+            found.removeLast(found.count - unique)
+        }
+        return found
     }
 
     /// The keys of an observation's objects: each leaf value under its path, and for addresses and blocks the
-    /// block keys of every prefix length in use.
+    /// block keys of every prefix length in use. Paths are hashed as they are walked (see `IndexKey.FNV`).
     struct KeyEmitter {
         let wildcard: Bool
         let blockLengths: [Int]
         var keys: [UInt64] = []
 
+        /// The hash states of a path under its object's type and, for keys reached through references, under `*`.
+        struct PathState {
+            var typed: IndexKey.FNV
+            var any: IndexKey.FNV
+            /// The path as text, kept only when block keys need it.
+            var text: String?
+            var empty = true
+        }
+
         mutating func object(_ value: JSONValue, type: String, prefix: String, depth: Int) {
+            var typed = IndexKey.FNV()
+            typed.field(type)
+            var any = IndexKey.FNV()
+            any.field(IndexKey.anyType)
+            members(value, PathState(typed: typed, any: any, text: blockLengths.isEmpty ? nil : ""), type: type, depth: depth)
+        }
+
+        mutating func members(_ value: JSONValue, _ state: PathState, type: String, depth: Int) {
             guard depth < 16, case .object(let o) = value else { return }
             for member in o {
-                leaf(member.value, type: type, path: prefix.isEmpty ? member.key : prefix + "." + member.key, depth: depth)
+                var next = state
+                if !state.empty {
+                    next.typed.byte(UInt8(ascii: "."))
+                    if wildcard { next.any.byte(UInt8(ascii: ".")) }
+                }
+                next.typed.bytes(member.key)
+                if wildcard { next.any.bytes(member.key) }
+                if let t = state.text { next.text = t.isEmpty ? member.key : t + "." + member.key }
+                next.empty = false
+                leaf(member.value, next, type: type, depth: depth)
             }
         }
 
-        mutating func leaf(_ value: JSONValue, type: String, path: String, depth: Int) {
+        mutating func leaf(_ value: JSONValue, _ state: PathState, type: String, depth: Int) {
             switch value {
             case .object:
-                object(value, type: type, prefix: path, depth: depth + 1)
+                members(value, state, type: type, depth: depth + 1)
             case .array(let items):
                 guard depth < 16 else { return }
-                for item in items { leaf(item, type: type, path: path + "[*]", depth: depth + 1) }
-            default:
-                for text in IndexKey.canonical(value) {
-                    keys.append(IndexKey(type: type, path: path, value: text).hash)
-                    if wildcard { keys.append(IndexKey(type: IndexKey.anyType, path: path, value: text).hash) }
+                var next = state
+                for b in "[*]".utf8 {
+                    next.typed.byte(b)
+                    if wildcard { next.any.byte(b) }
                 }
-                if !blockLengths.isEmpty, case .string(let s) = value, let first = s.utf8.first, first >= 48, first <= 57,
-                    let (address, length) = try? IPv4.block(s, allowBareAddress: true) {
-                    for l in blockLengths where l <= length {
-                        keys.append(IndexKey.block(type: type, path: path, address: address, length: l).hash)
-                        if wildcard { keys.append(IndexKey.block(type: IndexKey.anyType, path: path, address: address, length: l).hash) }
+                next.text = state.text.map { $0 + "[*]" }
+                for item in items { leaf(item, next, type: type, depth: depth + 1) }
+            default:
+                var typed = state.typed
+                typed.byte(0xff)
+                var any = state.any
+                any.byte(0xff)
+                func emit(_ prefix: String, _ text: String) {
+                    var t = typed
+                    t.bytes(prefix)
+                    t.field(text)
+                    keys.append(t.state)
+                    if wildcard {
+                        var a = any
+                        a.bytes(prefix)
+                        a.field(text)
+                        keys.append(a.state)
                     }
+                }
+                switch value {
+                case .string(let s):
+                    emit("s:", s)
+                    // An address or block is at most 18 bytes (`255.255.255.255/32`) and contains a dot.
+                    if !blockLengths.isEmpty, let path = state.text, s.utf8.count <= 18, let first = s.utf8.first, first >= 48,
+                        first <= 57, s.utf8.contains(UInt8(ascii: ".")), let (address, length) = try? IPv4.block(s, allowBareAddress: true) {
+                        for l in blockLengths where l <= length {
+                            keys.append(IndexKey.block(type: type, path: path, address: address, length: l).hash)
+                            if wildcard { keys.append(IndexKey.block(type: IndexKey.anyType, path: path, address: address, length: l).hash) }
+                        }
+                    }
+                case .number(let n):
+                    emit("", IndexKey.number(n.double, integer: n.integer))
+                case .bool(let b):
+                    emit("", b ? "b:true" : "b:false")
+                    emit("", b ? "n:1" : "n:0")
+                default:
+                    break
                 }
             }
         }
@@ -172,6 +235,11 @@ public struct CorrelationIndex: Sendable {
     /// Evaluates the candidate's full pattern on one observation (an observed-data bundle, STIX 2.1), with the
     /// compiled pattern cached. Returns false for an indicator past its `valid_until` at `now`.
     public mutating func matches(_ handle: Int32, observation: JSONValue, now: Int64) throws(MatchError) -> Bool {
+        try matches(handle, observations: Observations([observation], stixVersion: "2.1"), now: now)
+    }
+
+    /// The same, on an observation prepared once for all its candidates.
+    public mutating func matches(_ handle: Int32, observations: Observations, now: Int64) throws(MatchError) -> Bool {
         guard let entry = entry(handle) else { return false }
         if let until = entry.validUntil, until <= now { return false }
         let matcher: PatternMatcher
@@ -184,6 +252,6 @@ public struct CorrelationIndex: Sendable {
             compiled[handle] = m
             matcher = m
         }
-        return try matcher.matches([observation])
+        return try matcher.matches(observations)
     }
 }

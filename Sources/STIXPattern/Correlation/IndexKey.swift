@@ -9,19 +9,34 @@ struct IndexKey: Hashable {
     static let anyType = "*"
 
     init(type: String, path: String, value: String) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        @inline(__always) func mix(_ s: String) {
-            for b in s.utf8 {
-                h ^= UInt64(b)
-                h = h &* 0x100_0000_01b3
-            }
-            h ^= 0xff
-            h = h &* 0x100_0000_01b3
+        var h = FNV()
+        h.field(type)
+        h.field(path)
+        h.field(value)
+        hash = h.state
+    }
+
+    init(hash: UInt64) { self.hash = hash }
+
+    /// FNV-1a over the key's fields, each closed by a 0xff byte (which UTF-8 never contains), so that a path can be
+    /// hashed piece by piece as an object is walked, without building its text.
+    struct FNV {
+        var state: UInt64 = 0xcbf2_9ce4_8422_2325
+
+        @inline(__always) mutating func byte(_ b: UInt8) {
+            state ^= UInt64(b)
+            state = state &* 0x100_0000_01b3
         }
-        mix(type)
-        mix(path)
-        mix(value)
-        hash = h
+
+        @inline(__always) mutating func bytes(_ s: String) {
+            var s = s
+            s.withUTF8 { for b in $0 { byte(b) } }
+        }
+
+        mutating func field(_ s: String) {
+            bytes(s)
+            byte(0xff)
+        }
     }
 
     /// The key every object of a type gives: patterns anchored only on their object type use it.

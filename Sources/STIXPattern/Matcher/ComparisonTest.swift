@@ -43,11 +43,11 @@ struct ComparisonTest {
             test = .set(values, timestamps: timestamps)
         case .like:
             guard case .string(let operand) = c.values[0] else { throw MatchError(.evaluation, "LIKE needs a string") }
-            let scalars = operand.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value)
+            let scalars = ComparisonTest.nfcScalars(operand)
             test = .like(try MatchRegex(like: scalars), binaryConvertible: scalars.allSatisfy { $0 < 256 })
         case .matches:
             guard case .string(let operand) = c.values[0] else { throw MatchError(.evaluation, "MATCHES needs a string") }
-            let scalars = operand.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value)
+            let scalars = ComparisonTest.nfcScalars(operand)
             let text = try MatchRegex(scalars, ascii: false)
             // Binary values are searched with the same expression read as bytes, when it can be.
             let binary = scalars.allSatisfy { $0 < 256 } ? try MatchRegex(scalars, ascii: true) : nil
@@ -58,6 +58,12 @@ struct ComparisonTest {
         case .exists:
             test = .exists
         }
+    }
+
+    /// The code points of `s` in Unicode Normalization Form C (ASCII text already is).
+    static func nfcScalars(_ s: String) -> [UInt32] {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s.utf8.map(UInt32.init) }
+        return s.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value)
     }
 
     /// A pattern constant as a value.
@@ -116,17 +122,17 @@ struct ComparisonTest {
             result = MatchValue.setContains(members, v)
         case .like(let regex, let binaryConvertible):
             switch value {
-            case .string(let s): result = regex.search(s.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value))
+            case .string(let s): result = regex.search(ComparisonTest.nfcScalars(s))
             case .bytes(let b) where binaryConvertible:
                 guard let s = String(validating: b, as: UTF8.self) else {
                     throw MatchError(.evaluation, "binary value compared with LIKE is not valid UTF-8")
                 }
-                result = regex.search(s.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value))
+                result = regex.search(ComparisonTest.nfcScalars(s))
             default: result = false
             }
         case .matches(let text, let binary):
             switch value {
-            case .string(let s): result = text.search(s.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value))
+            case .string(let s): result = text.search(ComparisonTest.nfcScalars(s))
             case .bytes(let b): result = binary?.search(b.map(UInt32.init)) ?? false
             default: result = false
             }

@@ -213,6 +213,39 @@ enum BinaryText {
 enum IPv4 {
     /// An address as `inet_aton` reads it (one to four parts, each decimal, octal with a leading 0, or hex with 0x).
     static func address(_ text: String) -> UInt32? {
+        if let quad = dottedQuad(text) { return quad }
+        return lenientAddress(text)
+    }
+
+    /// The common form, `a.b.c.d` in decimal without leading zeros, read byte by byte.
+    static func dottedQuad(_ text: String) -> UInt32? {
+        var result: UInt32 = 0
+        var part: UInt32 = 0
+        var digits = 0
+        var parts = 0
+        var leadingZero = false
+        for b in text.utf8 {
+            if b == UInt8(ascii: ".") {
+                guard digits > 0, parts < 3 else { return nil }
+                result = result << 8 | part
+                parts += 1
+                part = 0
+                digits = 0
+                leadingZero = false
+            } else if b >= 48 && b <= 57 {
+                if digits == 0 && b == 48 { leadingZero = true } else if leadingZero { return nil }
+                part = part * 10 + UInt32(b - 48)
+                digits += 1
+                guard part < 256, digits <= 3 else { return nil }
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, parts == 3 else { return nil }
+        return result << 8 | part
+    }
+
+    static func lenientAddress(_ text: String) -> UInt32? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...4).contains(parts.count) else { return nil }
         var values: [UInt64] = []

@@ -5,8 +5,8 @@ import STIX
 /// STIX 2.1: the inputs are bundles (or objects holding an `objects` list); their objects are pooled, and each
 /// observed-data becomes one observation holding itself and the objects its `object_refs` name. STIX 2.0: each
 /// input is an observed-data with its cyber observables embedded in `objects`, keyed by local ids.
-struct Observations {
-    struct Observation {
+public struct Observations: Sendable {
+    struct Observation: Sendable {
         /// The observed-data object.
         let sdo: JSONValue
         /// The objects of the observation by id (2.1) or key (2.0), in order; the observed-data itself comes first in
@@ -18,9 +18,10 @@ struct Observations {
     }
 
     let items: [Observation]
-    let stixVersion: String
+    public let stixVersion: String
 
-    init(_ inputs: [JSONValue], stixVersion: String) throws(MatchError) {
+    /// Prepares observed-data (see above) for matching; fails as the reference matcher does on malformed input.
+    public init(_ inputs: [JSONValue], stixVersion: String) throws(MatchError) {
         self.stixVersion = stixVersion
         var prepared: [(JSONValue, [(String, JSONValue)])] = []
         if stixVersion == "2.1" {

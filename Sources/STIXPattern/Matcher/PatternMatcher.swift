@@ -13,6 +13,10 @@ public struct PatternMatcher: Sendable {
     public let stixVersion: String
     /// The most binding steps one match may take (a guard against hostile patterns and data).
     public var budget = 2_000_000
+    /// The pattern with each comparison's test prepared once (constants converted, expressions compiled); a
+    /// comparison whose constants are unusable keeps its error, raised when the pattern is matched, as the reference
+    /// matcher does.
+    let compiled: CompiledObservation
 
     /// Parses `text` with the grammar of `stixVersion` ("2.1" or "2.0"). Like the reference matcher, it does not apply
     /// the validator's extra rules (such as repeated qualifiers), which are `meridian pattern check`'s business.
@@ -26,13 +30,27 @@ public struct PatternMatcher: Sendable {
             throw MatchError(.parse, error.description)
         }
         self.stixVersion = stixVersion
+        compiled = CompiledObservation(pattern.root)
     }
 
     /// The observed-data objects of the first binding found, in input order; empty when the pattern does not match.
     public func match(_ observedData: [JSONValue]) throws(MatchError) -> [JSONValue] {
-        let observations = try Observations(observedData, stixVersion: stixVersion)
+        try match(Observations(observedData, stixVersion: stixVersion))
+    }
+
+    /// The same, on observations prepared once (to match many patterns against the same data).
+    public func match(_ observations: Observations) throws(MatchError) -> [JSONValue] {
+        guard observations.stixVersion == stixVersion else {
+            throw MatchError(.evaluation, "observations prepared for STIX \(observations.stixVersion), pattern for \(stixVersion)")
+        }
         var evaluation = Evaluation(observations: observations, budget: Budget(budget))
-        let stream = try evaluation.bindings(pattern.root)
+        // One bracketed observation without qualifiers (most indicators): its first binding is the first instance
+        // of the first observation it matched, so no binding needs to be built.
+        if case .observation(let comparison) = compiled {
+            guard let first = try evaluation.evaluate(comparison).keys.first else { return [] }
+            return [observations.items[first].sdo]
+        }
+        let stream = try evaluation.bindings(compiled)
         guard let first = try stream.next() else { return [] }
         // The matcher reports the observations of the first binding's first instances only.
         let indices = Set(first.filter { copyIndex($0) == 0 }.map(observationIndex)).sorted()
@@ -42,6 +60,46 @@ public struct PatternMatcher: Sendable {
     /// Whether the pattern matches the observed-data.
     public func matches(_ observedData: [JSONValue]) throws(MatchError) -> Bool {
         !(try match(observedData)).isEmpty
+    }
+
+    /// Whether the pattern matches prepared observations.
+    public func matches(_ observations: Observations) throws(MatchError) -> Bool {
+        !(try match(observations)).isEmpty
+    }
+}
+
+/// A pattern's observation expressions with their comparisons' tests prepared.
+indirect enum CompiledObservation: Sendable {
+    case observation(CompiledComparison)
+    case and(CompiledObservation, CompiledObservation)
+    case or(CompiledObservation, CompiledObservation)
+    case followedBy(CompiledObservation, CompiledObservation)
+    case qualified(CompiledObservation, Qualifier)
+
+    init(_ e: ObservationExpression) {
+        switch e {
+        case .observation(let c): self = .observation(CompiledComparison(c))
+        case .group(let inner): self = CompiledObservation(inner)
+        case .and(let a, let b): self = .and(CompiledObservation(a), CompiledObservation(b))
+        case .or(let a, let b): self = .or(CompiledObservation(a), CompiledObservation(b))
+        case .followedBy(let a, let b): self = .followedBy(CompiledObservation(a), CompiledObservation(b))
+        case .qualified(let inner, let q): self = .qualified(CompiledObservation(inner), q)
+        }
+    }
+}
+
+indirect enum CompiledComparison: Sendable {
+    case test(Comparison, Result<ComparisonTest, MatchError>)
+    case and(CompiledComparison, CompiledComparison)
+    case or(CompiledComparison, CompiledComparison)
+
+    init(_ e: ComparisonExpression) {
+        switch e {
+        case .group(let inner): self = CompiledComparison(inner)
+        case .and(let a, let b): self = .and(CompiledComparison(a), CompiledComparison(b))
+        case .or(let a, let b): self = .or(CompiledComparison(a), CompiledComparison(b))
+        case .comparison(let c): self = .test(c, Result { () throws(MatchError) -> ComparisonTest in try ComparisonTest(c) })
+        }
     }
 }
 
@@ -60,13 +118,11 @@ struct Evaluation {
 
     // MARK: - Observation expressions
 
-    mutating func bindings(_ e: ObservationExpression) throws(MatchError) -> BindingStream {
+    mutating func bindings(_ e: CompiledObservation) throws(MatchError) -> BindingStream {
         switch e {
         case .observation(let comparison):
             let matched = try evaluate(comparison)
             return InstanceStream(observations: matched.keys, counts: observations.items.map(\.numberObserved), budget: budget)
-        case .group(let inner):
-            return try bindings(inner)
         case .and(let a, let b):
             return JoinStream(try bindings(a), try bindings(b), budget: budget) { _, _ in true }
         case .or(let a, let b):
@@ -132,9 +188,8 @@ struct Evaluation {
         }
     }
 
-    mutating func evaluate(_ e: ComparisonExpression) throws(MatchError) -> Matched {
+    mutating func evaluate(_ e: CompiledComparison) throws(MatchError) -> Matched {
         switch e {
-        case .group(let inner): return try evaluate(inner)
         case .or(let a, let b):
             var left = try evaluate(a)
             let right = try evaluate(b)
@@ -150,8 +205,8 @@ struct Evaluation {
                 if !common.isEmpty { out.add(k, common) }
             }
             return out
-        case .comparison(let c):
-            return try evaluate(c)
+        case .test(let c, let test):
+            return try evaluate(c, try test.get())
         }
     }
 
@@ -171,18 +226,18 @@ struct Evaluation {
     /// The values `path` selects, per observation (in order) and root object (in order).
     func select(_ path: ObjectPath) throws(MatchError) -> [(observation: Int, roots: [(root: Int, values: [PathValue])])] {
         if observations.stixVersion == "2.1" && Evaluation.nonObservableTypes.contains(path.objectType) { return [] }
-        var out: [(Int, [(Int, [PathValue])])] = []
+        var out: [(observation: Int, roots: [(root: Int, values: [PathValue])])] = []
         for (o, observation) in observations.items.enumerated() {
-            var roots: [(Int, [PathValue])] = []
+            var roots: [(root: Int, values: [PathValue])] = []
             for (r, entry) in observation.objects.enumerated() where entry.object["type"]?.stringValue == path.objectType {
                 var values: [PathValue] = [.json(entry.object)]
                 for step in path.steps {
                     values = try self.step(values, step, in: observation)
                     if values.isEmpty { break }
                 }
-                if !values.isEmpty { roots.append((r, values)) }
+                if !values.isEmpty { roots.append((root: r, values: values)) }
             }
-            if !roots.isEmpty { out.append((o, roots)) }
+            if !roots.isEmpty { out.append((observation: o, roots: roots)) }
         }
         return out
     }
@@ -247,9 +302,8 @@ struct Evaluation {
         return .json(value)
     }
 
-    func evaluate(_ c: Comparison) throws(MatchError) -> Matched {
+    func evaluate(_ c: Comparison, _ test: ComparisonTest) throws(MatchError) -> Matched {
         let selected = try select(c.path)
-        let test = try ComparisonTest(c)
         var out = Matched()
         if c.op == .exists {
             // EXISTS: the roots for which the path selects something (NOT EXISTS: the roots of the type for which

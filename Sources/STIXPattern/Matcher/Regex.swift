@@ -30,6 +30,9 @@ struct MatchRegex: Sendable {
     let ascii: Bool
 
     static let maxInstructions = 20_000
+    /// Code points every match must start with at the beginning of the subject (an expression starting `^abc`),
+    /// checked before running the machine.
+    let requiredPrefix: [UInt32]
 
     /// The regular expression a LIKE operand stands for: `%` any run, `_` any one code point, anchored at both ends
     /// the way the matcher's `^...$` is (a final newline may follow).
@@ -51,6 +54,7 @@ struct MatchRegex: Sendable {
         dotAll = false
         multiLine = false
         ascii = false
+        requiredPrefix = MatchRegex.anchoredPrefix(.concat(items))
     }
 
     /// Compiles `pattern` (code points) for text (`ascii: false`) or for binary data read as Latin-1 (`ascii: true`).
@@ -65,12 +69,28 @@ struct MatchRegex: Sendable {
         dotAll = parser.dotAll
         multiLine = parser.multiLine
         self.ascii = ascii
+        requiredPrefix = ignoreCase || multiLine ? [] : MatchRegex.anchoredPrefix(node)
+    }
+
+    /// The literal code points right after a leading `^` or `\A`, when the expression has no alternative that
+    /// could start otherwise.
+    static func anchoredPrefix(_ node: Node) -> [UInt32] {
+        guard case .concat(let items) = node, let first = items.first, case .assert(let a) = first,
+            a == .lineStart || a == .textStart
+        else { return [] }
+        var prefix: [UInt32] = []
+        for item in items.dropFirst() {
+            guard case .char(.scalar(let c)) = item else { break }
+            prefix.append(c)
+        }
+        return prefix
     }
 
     // MARK: - Matching
 
     /// Whether the expression matches anywhere in `subject` (Python's `search`).
     func search(_ subject: [UInt32]) -> Bool {
+        if !requiredPrefix.isEmpty && !subject.starts(with: requiredPrefix) { return false }
         var current = ThreadList(count: program.count)
         var next = ThreadList(count: program.count)
         var generation = 1
