@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "MeridianServerTests",
             dependencies: [
-                "MeridianServer", "Policy", "Storage", "STIX", "TestSupport",
+                "MeridianServer", "Policy", "Storage", "STIX", "STIXValidation", "TAXII", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],

@@ -19,6 +19,8 @@ public struct MeridianNode: Sendable {
     let auditLog: AuditLog
     let policyState: PolicyState
     let validator: Validator
+    /// Correlation of observations with indicators, when the configuration names a sightings collection.
+    public let correlator: Correlator?
 
     public init(configuration: NodeConfiguration, store: SQLiteObjectStore) async throws {
         self.configuration = configuration
@@ -33,6 +35,7 @@ public struct MeridianNode: Sendable {
             try await store.ensureCollection(collection.id.lowercased())
         }
         self.policyState = try await PolicyState(store: store, configuration: configuration)
+        self.correlator = Correlator(store: store, configuration: configuration, policyState: policyState, audit: audit)
         try await recordConfigurationChange()
     }
 
@@ -166,6 +169,7 @@ public struct MeridianNode: Sendable {
         detail["received_from"] = provenance.receivedFrom.map(JSONValue.string) ?? .null
         detail["versions"] = .array(stored.map { .array([.string($0.id), $0.version.map { .string($0.text) } ?? .null]) })
         try await audit.record(AuditEvent(at: SQLiteObjectStore.now(), org: principal?.org, user: principal?.user, action: "write", detail: detail))
+        await correlator?.submit(stored, collection: collection, provenance: provenance)
     }
 
     /// Records the orgs, groups and collections in the audit log when they differ from those last recorded.

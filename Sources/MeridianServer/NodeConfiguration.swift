@@ -17,6 +17,19 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var non_restrictive_markings: [String]?
     }
 
+    public struct Correlation: Sendable, Decodable {
+        /// Correlate incoming observations with stored indicators (on by default when a sightings collection is set).
+        public var enabled: Bool?
+        /// The id or alias of the collection sightings are written to.
+        public var sightings_collection: String
+        /// New indicators are matched against observed-data stored in the last this many days.
+        public var retro_window_days: Int?
+        /// An observation matching more indicators than this is over-correlated: no sightings, logged.
+        public var max_matches_per_observation: Int?
+        /// Values (and IPv4 CIDR blocks) that never correlate.
+        public var warning_list: [String]?
+    }
+
     public struct Audit: Sendable, Decodable {
         /// Record every read (which org received which object versions). On by default.
         public var reads: Bool?
@@ -76,6 +89,7 @@ public struct NodeConfiguration: Sendable, Decodable {
     public var api_roots: [APIRoot]
     public var collections: [Collection]?
     public var audit: Audit?
+    public var correlation: Correlation?
 
     public var maxContentLength: Int { node.max_content_length ?? 100 * 1024 * 1024 }
     public var maxPageSize: Int { node.max_page_size ?? 1000 }
@@ -152,6 +166,12 @@ public struct NodeConfiguration: Sendable, Decodable {
             guard !root.path.isEmpty, root.path.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
                 roots.insert(root.path).inserted, root.path != "taxii2"
             else { throw fail("api_roots: path '\(root.path)' must be letters, digits, - or _, unique, and not taxii2") }
+        }
+        if let c = correlation {
+            let known = (collections ?? []).contains { $0.id.lowercased() == c.sightings_collection.lowercased() || $0.alias == c.sightings_collection }
+            guard known else { throw fail("correlation.sightings_collection '\(c.sightings_collection)' is not a declared collection") }
+            if let d = c.retro_window_days, d < 0 || d > 3650 { throw fail("correlation.retro_window_days must be between 0 and 3650") }
+            if let m = c.max_matches_per_observation, m < 1 { throw fail("correlation.max_matches_per_observation must be at least 1") }
         }
         var ids = Set<String>()
         var aliases = Set<String>()

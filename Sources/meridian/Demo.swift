@@ -48,6 +48,7 @@ struct Demo: AsyncParsableCommand {
             Stop with Ctrl-C.
             """)
         try await application.runService()
+        await node.correlator?.idle()
         try await node.audit.flush()
     }
 }

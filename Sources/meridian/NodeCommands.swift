@@ -114,6 +114,7 @@ struct Import: AsyncParsableCommand {
             let bar = ProgressBar(enabled: isatty(2) != 0)
             let summary = try await Importer(node: node).run(bytes, collection: collection) { bar.update($0, of: $1) }
             bar.finish()
+            await node.correlator?.idle()
             Terminal.print("\(file): \(summary.stored) stored, \(summary.duplicates) already present, \(summary.rejected.count) rejected")
             for r in summary.rejected.prefix(50) { Terminal.print("  rejected \(r.id): \(r.reason)") }
             if summary.rejected.count > 50 { Terminal.print("  ... and \(summary.rejected.count - 50) more") }

@@ -22,6 +22,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let (application, _, node) = try await failing("serve") { try await Self.application(self) }
         try await application.runService()
+        await node.correlator?.idle()
         try await node.audit.flush()
     }
 
@@ -33,6 +34,7 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "meridian")
         logger.logLevel = .info
         let node = try await options.data.directory.open()
+        try await node.correlator?.prepare()
         let server = node.configuration.server
         let host = options.host ?? server?.host ?? "127.0.0.1"
         let port = options.port ?? server?.port ?? 8080
