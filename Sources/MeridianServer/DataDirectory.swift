@@ -116,6 +116,28 @@ public struct DataDirectory: Sendable {
         read = ["partnership"]
         write = ["partnership"]
 
+        [[collections]]
+        id = "7b3c3a57-6f8a-4c55-9a4a-1b9f0a6e0004"
+        api_root = "partnership"
+        alias = "sightings"
+        title = "Sightings"
+        description = "Matches of partners' indicators against partners' observations, made by the node"
+        read = ["partnership"]
+        write = ["\(owner)"]
+
+        # Correlation: every stored indicator with a STIX pattern is matched against observations as they arrive,
+        # and each match becomes a sighting in this collection, visible only to readers of every input.
+        [correlation]
+        sightings_collection = "sightings"
+        # New indicators are also matched against observed-data stored in the last this many days.
+        retro_window_days = 30
+        # An observation matching more indicators than this is over-correlated: no sightings, a warning in the log.
+        max_matches_per_observation = 50
+        # Values that never correlate (addresses, names, IPv4 CIDR blocks); this is the default list.
+        warning_list = ["8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "208.67.222.222", "localhost",
+          "localhost.localdomain", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+          "0.0.0.0/8", "255.255.255.255", "::1", "example.com", "example.org", "example.net"]
+
         """
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import MeridianServer
+@testable import MeridianServer
 import Policy
 import Testing
 
@@ -41,7 +41,15 @@ import Testing
     @Test func theTemplateThatInitWritesIsValid() throws {
         let c = try NodeConfiguration.parse(DataDirectory.template(owner: "cert-x", title: "T"))
         #expect(c.node.owner == "cert-x")
-        #expect(c.collections?.count == 3)
+        #expect(c.collections?.count == 4)
+        #expect(c.correlation?.sightings_collection == "sightings")
+        #expect(c.correlation?.warning_list == WarningList.defaults)
+    }
+
+    @Test func correlationMustNameADeclaredCollection() {
+        let text = DataDirectory.template(owner: "cert-x", title: "T").replacingOccurrences(of: #"sightings_collection = "sightings""#,
+                                                                                          with: #"sightings_collection = "nowhere""#)
+        #expect(throws: NodeConfiguration.Problem.self) { try NodeConfiguration.parse(text) }
     }
 
     @Test func aValidConfigurationLoads() throws {
