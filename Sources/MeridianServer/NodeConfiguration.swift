@@ -30,6 +30,47 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var warning_list: [String]?
     }
 
+    /// Another node (any TAXII 2.1 server) this one exchanges with (docs/FEDERATION.md).
+    public struct Peer: Sendable, Decodable {
+        public struct Pull: Sendable, Decodable {
+            /// The peer's collection id.
+            public var remote: String
+            /// The local collection (id or alias) it feeds.
+            public var local: String
+        }
+
+        public struct Push: Sendable, Decodable {
+            /// The local collection (id or alias) whose objects are sent.
+            public var local: String
+            /// The peer's collection id they are posted to.
+            public var remote: String
+        }
+
+        public var name: String
+        /// The local org, flagged `node`, that stands for the peer: the provenance of what it sends, the reader of
+        /// what it is sent.
+        public var org: String
+        /// The peer's API root URL, such as `https://node.example:8443/partnership/`.
+        public var api_root: String
+        public var username: String?
+        /// A file holding the password (relative paths are inside the data directory).
+        public var password_file: String?
+        /// A file holding a bearer token.
+        public var token_file: String?
+        /// PEM certificates to trust for this peer instead of the system's.
+        public var ca_file: String?
+        /// A PEM certificate that alone is trusted for this peer.
+        public var pinned_certificate: String?
+        /// Seconds between synchronisations inside `meridian serve` (default 60).
+        public var interval_seconds: Int?
+        /// Objects per page when pulling (default 1000).
+        public var page_size: Int?
+        /// Seconds a request to the peer may take (default 60).
+        public var timeout_seconds: Int?
+        public var pull: [Pull]?
+        public var push: [Push]?
+    }
+
     public struct Audit: Sendable, Decodable {
         /// Record every read (which org received which object versions). On by default.
         public var reads: Bool?
@@ -90,6 +131,7 @@ public struct NodeConfiguration: Sendable, Decodable {
     public var collections: [Collection]?
     public var audit: Audit?
     public var correlation: Correlation?
+    public var peers: [Peer]?
 
     public var maxContentLength: Int { node.max_content_length ?? 100 * 1024 * 1024 }
     public var maxPageSize: Int { node.max_page_size ?? 1000 }
@@ -172,6 +214,28 @@ public struct NodeConfiguration: Sendable, Decodable {
             guard known else { throw fail("correlation.sightings_collection '\(c.sightings_collection)' is not a declared collection") }
             if let d = c.retro_window_days, d < 0 || d > 3650 { throw fail("correlation.retro_window_days must be between 0 and 3650") }
             if let m = c.max_matches_per_observation, m < 1 { throw fail("correlation.max_matches_per_observation must be at least 1") }
+        }
+        var peerNames = Set<String>()
+        for peer in peers ?? [] {
+            guard !peer.name.isEmpty, peerNames.insert(peer.name).inserted else { throw fail("peers: name '\(peer.name)' is empty or repeated") }
+            guard let org = orgs.first(where: { $0.id == peer.org }), org.node == true else {
+                throw fail("peer '\(peer.name)': org '\(peer.org)' must be one of the orgs, with node = true")
+            }
+            guard peer.api_root.hasPrefix("https://") || peer.api_root.hasPrefix("http://") else {
+                throw fail("peer '\(peer.name)': api_root must be an http(s) URL")
+            }
+            if peer.token_file != nil && (peer.username != nil || peer.password_file != nil) {
+                throw fail("peer '\(peer.name)': give either token_file or username and password_file")
+            }
+            if (peer.username == nil) != (peer.password_file == nil) {
+                throw fail("peer '\(peer.name)': username and password_file go together")
+            }
+            for local in (peer.pull ?? []).map(\.local) + (peer.push ?? []).map(\.local)
+            where !(collections ?? []).contains(where: { $0.id.lowercased() == local.lowercased() || $0.alias == local }) {
+                throw fail("peer '\(peer.name)': local collection '\(local)' is not declared")
+            }
+            if let i = peer.interval_seconds, i < 1 { throw fail("peer '\(peer.name)': interval_seconds must be at least 1") }
+            if let p = peer.page_size, p < 1 || p > 10_000 { throw fail("peer '\(peer.name)': page_size must be between 1 and 10000") }
         }
         var ids = Set<String>()
         var aliases = Set<String>()

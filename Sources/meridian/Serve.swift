@@ -21,7 +21,12 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let (application, _, node) = try await failing("serve") { try await Self.application(self) }
+        // Peers are synchronised in the background for as long as the node serves.
+        let synchronizer = Synchronizer(node: node, dataDirectory: data.directory.path)
+        let federation = (node.configuration.peers ?? []).isEmpty ? nil : Task { await synchronizer.run() }
         try await application.runService()
+        federation?.cancel()
+        await synchronizer.shutdown()
         await node.correlator?.idle()
         try await node.audit.flush()
     }

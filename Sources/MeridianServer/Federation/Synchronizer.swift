@@ -1,0 +1,242 @@
+import Federation
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import Policy
+import STIX
+import Storage
+import TAXII
+
+/// Federation with peers: pulls their collections into local ones and pushes local collections to them, with
+/// cursors persisted in the database so a sync resumes where it stopped, after a crash at any point, with nothing
+/// duplicated (versions are stored by id and version) and nothing missed (a resumed pull re-reads the last instant).
+///
+/// What a peer receives is what the sharing policy lets its org read (pushes read through the node's read gate as
+/// that org); what it sends is validated object by object and stored as received from it.
+public actor Synchronizer {
+    let node: MeridianNode
+    let dataDirectory: String
+    let logger = Logger(label: "meridian.federation")
+    private var clients: [String: TAXIIClient] = [:]
+    private var failures: [String: Int] = [:]
+
+    public init(node: MeridianNode, dataDirectory: String) {
+        self.node = node
+        self.dataDirectory = dataDirectory
+    }
+
+    /// What one synchronisation with a peer did.
+    public struct Report: Sendable, CustomStringConvertible {
+        public let peer: String
+        public var stored = 0
+        public var duplicates = 0
+        public var rejected = 0
+        public var pushed = 0
+        public var errors: [String] = []
+
+        public var description: String {
+            "\(peer): \(stored) stored, \(duplicates) already present, \(rejected) rejected, \(pushed) pushed"
+                + (errors.isEmpty ? "" : "; errors: " + errors.joined(separator: "; "))
+        }
+    }
+
+    var peers: [NodeConfiguration.Peer] { node.configuration.peers ?? [] }
+
+    /// Synchronises with every peer (or the one named) once.
+    public func syncOnce(peer name: String? = nil) async -> [Report] {
+        var reports: [Report] = []
+        for peer in peers where name == nil || peer.name == name {
+            reports.append(await sync(peer))
+        }
+        return reports
+    }
+
+    /// Synchronises with each peer every `interval_seconds`, backing off exponentially (up to 5 minutes) after
+    /// failures, until the task is cancelled.
+    public func run() async {
+        var due: [String: ContinuousClock.Instant] = [:]
+        while !Task.isCancelled {
+            let now = ContinuousClock.now
+            for peer in peers where (due[peer.name] ?? now) <= now {
+                let report = await sync(peer)
+                let interval = Double(peer.interval_seconds ?? 60)
+                let failed = !report.errors.isEmpty
+                failures[peer.name] = failed ? (failures[peer.name] ?? 0) + 1 : 0
+                let delay = failed ? min(300, interval * pow(2, Double(min(failures[peer.name]!, 8)))) : interval
+                due[peer.name] = ContinuousClock.now + .milliseconds(Int(delay * 1000))
+            }
+            let next = due.values.min() ?? (ContinuousClock.now + .seconds(60))
+            try? await Task.sleep(until: next, clock: .continuous)
+        }
+    }
+
+    public func shutdown() async {
+        for client in clients.values { await client.shutdown() }
+        clients = [:]
+    }
+
+    func sync(_ peer: NodeConfiguration.Peer) async -> Report {
+        var report = Report(peer: peer.name)
+        let dimensions = [("peer", peer.name)]
+        do {
+            let client = try self.client(for: peer)
+            for mapping in peer.pull ?? [] {
+                do {
+                    try await pull(peer, mapping, client, into: &report)
+                } catch {
+                    report.errors.append("pull \(mapping.remote) → \(mapping.local): \(error)")
+                }
+            }
+            for mapping in peer.push ?? [] {
+                do {
+                    try await push(peer, mapping, client, into: &report)
+                } catch {
+                    report.errors.append("push \(mapping.local) → \(mapping.remote): \(error)")
+                }
+            }
+        } catch {
+            report.errors.append("\(error)")
+        }
+        Counter(label: "meridian_federation_objects_in_total", dimensions: dimensions).increment(by: report.stored)
+        Counter(label: "meridian_federation_objects_out_total", dimensions: dimensions).increment(by: report.pushed)
+        Counter(label: "meridian_federation_rejected_total", dimensions: dimensions).increment(by: report.rejected)
+        if report.errors.isEmpty {
+            Gauge(label: "meridian_federation_last_success_seconds", dimensions: dimensions).record(Date().timeIntervalSince1970)
+            logger.info("synchronised", metadata: ["peer": .string(peer.name), "stored": .stringConvertible(report.stored),
+                                                   "pushed": .stringConvertible(report.pushed), "rejected": .stringConvertible(report.rejected)])
+        } else {
+            Counter(label: "meridian_federation_errors_total", dimensions: dimensions).increment(by: report.errors.count)
+            logger.warning("synchronisation failed", metadata: ["peer": .string(peer.name), "errors": .string(report.errors.joined(separator: "; "))])
+        }
+        return report
+    }
+
+    func client(for peer: NodeConfiguration.Peer) throws -> TAXIIClient {
+        if let c = clients[peer.name] { return c }
+        func path(_ p: String) -> String { p.hasPrefix("/") ? p : (dataDirectory as NSString).appendingPathComponent(p) }
+        func secret(_ file: String) throws -> String {
+            guard let text = try? String(contentsOfFile: path(file), encoding: .utf8) else {
+                throw FederationError(.transport, "peer '\(peer.name)': cannot read \(path(file))")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let credentials: PeerCredentials
+        if let token = peer.token_file {
+            credentials = .bearer(try secret(token))
+        } else if let user = peer.username, let file = peer.password_file {
+            credentials = .basic(user: user, password: try secret(file))
+        } else {
+            credentials = .none
+        }
+        let client = try TAXIIClient(apiRoot: peer.api_root, credentials: credentials, caFile: peer.ca_file.map(path),
+                                     pinnedCertificate: peer.pinned_certificate.map(path),
+                                     timeout: .seconds(Int64(peer.timeout_seconds ?? 60)))
+        clients[peer.name] = client
+        return client
+    }
+
+    // MARK: - Pull
+
+    func pull(_ peer: NodeConfiguration.Peer, _ mapping: NodeConfiguration.Peer.Pull, _ client: TAXIIClient,
+              into report: inout Report) async throws {
+        guard let local = node.collection(mapping.local) else { return }
+        let key = "federation.pull.\(peer.name).\(mapping.remote)"
+        // Resume one microsecond before the newest date_added stored, so versions added at that same instant (which
+        // some servers give a whole request) are read again rather than missed; storing them again changes nothing.
+        var addedAfter = try await node.store.state(key).flatMap(TAXIITimestamp.parse).map { TAXIITimestamp.format($0 - 1) }
+        var next: String? = nil
+        let parser = JSONParser()
+        let provenance = Provenance(submittedBy: peer.org, receivedFrom: peer.org)
+        var pages = 0
+        while true {
+            let response = try await client.objects(collection: mapping.remote, addedAfter: addedAfter, next: next,
+                                                    limit: peer.page_size ?? 1000)
+            let document: JSONDocument
+            do {
+                document = try parser.parseDocument(response.body, retainElements: false)
+            } catch {
+                throw FederationError(.malformed, "the page is not valid JSON")
+            }
+            guard case .object(let envelope) = document.root else { throw FederationError(.malformed, "the page is not a TAXII envelope") }
+            if let objects = envelope["objects"], objects.arrayValue == nil { throw FederationError(.malformed, "'objects' is not a list") }
+            var accepted: [IncomingObject] = []
+            for (i, range) in document.elementRanges.enumerated() {
+                switch ObjectCheck.check(response.body, range: range, index: i, parser: parser, validator: node.validator) {
+                case .success(let incoming): accepted.append(incoming)
+                case .failure(let rejection):
+                    report.rejected += 1
+                    logger.warning("object from peer rejected", metadata: ["peer": .string(peer.name), "id": .string(rejection.id),
+                                                                           "reason": .string(rejection.reason)])
+                }
+            }
+            if !accepted.isEmpty {
+                let outcomes = try await node.store.add(accepted, to: local.id.lowercased(), provenance: provenance)
+                for o in outcomes { if o == .duplicate { report.duplicates += 1 } else { report.stored += 1 } }
+                try await node.recordWrite(accepted, outcomes, collection: local.id.lowercased(), by: Principal(org: peer.org, user: nil),
+                                           provenance: provenance)
+            }
+            let last = response.header("X-TAXII-Date-Added-Last")
+            if let last, TAXIITimestamp.parse(last) != nil { try await node.store.setState(key, last) }
+            pages += 1
+            guard envelope["more"]?.boolValue == true else { break }
+            if let n = envelope["next"]?.stringValue {
+                next = n
+            } else if let last, let t = TAXIITimestamp.parse(last) {
+                let resumed = TAXIITimestamp.format(t - 1)
+                // A full page of one instant without `next` cannot be paged past.
+                guard resumed != addedAfter else { throw FederationError(.malformed, "the peer cannot page past objects added at \(last)") }
+                addedAfter = resumed
+                next = nil
+            } else {
+                throw FederationError(.malformed, "the page says more but gives neither next nor X-TAXII-Date-Added-Last")
+            }
+            if pages > 100_000 { throw FederationError(.malformed, "too many pages") }
+        }
+    }
+
+    // MARK: - Push
+
+    func push(_ peer: NodeConfiguration.Peer, _ mapping: NodeConfiguration.Peer.Push, _ client: TAXIIClient,
+              into report: inout Report) async throws {
+        guard let local = node.collection(mapping.local) else { return }
+        let key = "federation.push.\(peer.name).\(local.id.lowercased()).\(mapping.remote)"
+        var cursor = try await node.store.state(key).flatMap { Int64($0) }
+        // The peer receives what its org may read: the read gate decides every version and audits what is sent.
+        let reader = Principal(org: peer.org, user: "sync:" + peer.name)
+        while true {
+            let page: ObjectPage
+            do {
+                page = try await node.read(local, query: ObjectQuery(addedAfter: cursor, versions: .all), limit: 500, withBytes: true,
+                                           for: reader, endpoint: "federation-push")
+            } catch is MeridianNode.ReadRefused {
+                throw FederationError(.http, "org '\(peer.org)' has no read access to collection '\(mapping.local)'")
+            }
+            guard let last = page.versions.last else { break }
+            // Nothing goes back to the peer it came from.
+            let outgoing = page.versions.filter { $0.provenance.receivedFrom != peer.org }
+            if !outgoing.isEmpty {
+                var envelope = Array(#"{"objects":["#.utf8)
+                for (i, v) in outgoing.enumerated() {
+                    if i > 0 { envelope.append(UInt8(ascii: ",")) }
+                    envelope += v.bytes
+                }
+                envelope += Array("]}".utf8)
+                var status = try await client.add(collection: mapping.remote, envelope: envelope)
+                var polls = 0
+                while status["status"]?.stringValue != "complete", let id = status["id"]?.stringValue, polls < 120 {
+                    try await Task.sleep(for: .milliseconds(500))
+                    status = try await client.status(id)
+                    polls += 1
+                }
+                report.pushed += Int(status["success_count"]?.numberValue?.integer ?? 0)
+                if let failed = status["failure_count"]?.numberValue?.integer, failed > 0 {
+                    report.errors.append("the peer refused \(failed) object(s) of collection \(mapping.local)")
+                }
+            }
+            cursor = last.dateAdded
+            try await node.store.setState(key, String(last.dateAdded))
+            if !page.more { break }
+        }
+    }
+}

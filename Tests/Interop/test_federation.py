@@ -1,0 +1,285 @@
+"""Federation between real nodes on loopback (separate processes, ports and databases): a chain A→B→C and a
+triangle, what crosses each boundary by TLP, resuming after SIGKILL, misbehaving peers, and a pull from medallion."""
+import datetime
+import http.server
+import json
+import os
+import signal
+import sys
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+
+from conftest import MERIDIAN, TAXII, free_port, start_server
+
+PASSWORD = "a long enough password"
+TLP = {
+    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "amber": "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+    "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+}
+
+
+def collection_id(node):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "meridian-test-" + node))
+
+
+class Node:
+    """A node `name` (owner org cert-NAME) whose collection `shared` the listed peer orgs may read."""
+
+    def __init__(self, name, readers, peers=()):
+        self.name = name
+        self.data = tempfile.mkdtemp(prefix=f"meridian-fed-{name}-")
+        self.port = free_port()
+        self.readers = readers
+        self.peers = list(peers)
+        self.proc = None
+
+    def config(self):
+        orgs = {f"cert-{self.name}"} | set(self.readers) | {p["org"] for p in self.peers}
+        text = f'[node]\ntitle = "{self.name}"\nowner = "cert-{self.name}"\n'
+        for org in sorted(orgs):
+            text += f'[[orgs]]\nid = "{org}"\nname = "{org}"\ncountry = "FRA"\nnode = {"true" if org.startswith("node-") else "false"}\n'
+        text += '[[api_roots]]\npath = "p"\ntitle = "p"\n'
+        read = ", ".join(f'"{r}"' for r in [f"cert-{self.name}"] + list(self.readers))
+        text += (f'[[collections]]\nid = "{collection_id(self.name)}"\napi_root = "p"\nalias = "shared"\ntitle = "shared"\n'
+                 f'read = [{read}]\nwrite = ["cert-{self.name}"]\n')
+        for p in self.peers:
+            with open(os.path.join(self.data, p["name"] + ".password"), "w") as f:
+                f.write(PASSWORD)
+            text += (f'[[peers]]\nname = "{p["name"]}"\norg = "{p["org"]}"\napi_root = "{p["url"]}"\nusername = "{p["user"]}"\n'
+                     f'password_file = "{p["name"]}.password"\npage_size = {p.get("page_size", 1000)}\ntimeout_seconds = 5\n'
+                     f'[[peers.pull]]\nremote = "{p["remote"]}"\nlocal = "shared"\n')
+        return text
+
+    def init(self, users):
+        with open(os.path.join(self.data, "meridian.toml"), "w") as f:
+            f.write(self.config())
+        for user, org in users:
+            subprocess.run([MERIDIAN, "user", "add", user, "--org", org, "--data", self.data], input=PASSWORD + "\n", text=True,
+                           check=True, capture_output=True)
+
+    def start(self):
+        self.proc, self.base, _ = start_server(self.data)
+        return self
+
+    @property
+    def api_root(self):
+        return f"http://127.0.0.1:{self.port}/p/"
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+    def sync(self):
+        return subprocess.run([MERIDIAN, "sync", "--once", "--data", self.data], capture_output=True, text=True, timeout=120)
+
+    def names(self):
+        out = subprocess.run([MERIDIAN, "export", "--collection", "shared", "--version", "all", "--data", self.data],
+                             capture_output=True, text=True, check=True)
+        return sorted(o.get("name", o["id"]) for o in json.loads(out.stdout).get("objects", []))
+
+
+def serve(node):
+    """Starts `meridian serve` on the node's own port."""
+    proc = subprocess.Popen([MERIDIAN, "serve", "--data", node.data, "--port", str(node.port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    import requests
+    for _ in range(100):
+        try:
+            requests.get(f"http://127.0.0.1:{node.port}/health", timeout=1)
+            node.proc = proc
+            return
+        except requests.exceptions.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("serve did not start")
+
+
+def indicator(name, marking):
+    return {"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid5(uuid.NAMESPACE_URL, name)}",
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": name,
+            "pattern": "[ipv4-addr:value = '198.51.100.1']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+            "object_marking_refs": [TLP[marking]]}
+
+
+def post(node, user, objects):
+    import requests
+    r = requests.post(f"{node.api_root}collections/shared/objects/", auth=(user, PASSWORD),
+                      headers={"Accept": TAXII, "Content-Type": TAXII}, data=json.dumps({"objects": objects}), timeout=60)
+    assert r.status_code == 202 and r.json()["failure_count"] == 0, r.text
+
+
+@pytest.fixture
+def chain():
+    """A → B → C: B pulls A's shared collection, C pulls B's."""
+    a = Node("a", readers=["node-b", "node-c"])
+    b = Node("b", readers=["node-c"], peers=[{"name": "a", "org": "node-a", "url": "", "user": "b-sync", "remote": collection_id("a")}])
+    c = Node("c", readers=[], peers=[{"name": "b", "org": "node-b", "url": "", "user": "c-sync", "remote": collection_id("b")}])
+    b.peers[0]["url"] = a.api_root
+    c.peers[0]["url"] = b.api_root
+    a.init([("analyst", "cert-a"), ("b-sync", "node-b"), ("c-sync", "node-c")])
+    b.init([("analyst", "cert-b"), ("c-sync", "node-c")])
+    c.init([("analyst", "cert-c")])
+    serve(a)
+    serve(b)
+    post(a, "analyst", [indicator(level, level) for level in TLP])
+    yield a, b, c
+    for n in (a, b, c):
+        n.stop()
+
+
+def test_a_chain_carries_clear_and_green_but_never_amber_amber_strict_or_red_to_the_third_node(chain):
+    a, b, c = chain
+    first = b.sync()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "3 stored" in first.stdout
+    # B, a peer node, received what A lets a peer pull: CLEAR, GREEN and AMBER.
+    assert b.names() == ["amber", "clear", "green"]
+    second = c.sync()
+    assert second.returncode == 0, second.stdout + second.stderr
+    # AMBER received by B from a peer is never forwarded; AMBER+STRICT and RED never left A.
+    assert c.names() == ["clear", "green"]
+    # Nothing new: a second round stores nothing.
+    again = b.sync()
+    assert "0 stored" in again.stdout
+
+
+def test_a_cycle_does_not_duplicate(chain):
+    a, b, c = chain
+    assert b.sync().returncode == 0
+    # A now also pulls B's collection: what came from A comes back and is recognised.
+    a.stop()
+    a.peers = [{"name": "b", "org": "node-b", "url": b.api_root, "user": "a-sync", "remote": collection_id("b")}]
+    with open(os.path.join(a.data, "meridian.toml"), "w") as f:
+        f.write(a.config())
+    subprocess.run([MERIDIAN, "user", "add", "a-sync", "--org", "node-a", "--data", b.data], input=PASSWORD + "\n", text=True,
+                   check=True, capture_output=True)
+    b.stop()
+    with open(os.path.join(b.data, "meridian.toml"), "w") as f:
+        f.write(b.config().replace('read = ["cert-b", "node-c"]', 'read = ["cert-b", "node-c", "node-a"]'))
+    serve(b)
+    before = a.names()
+    report = a.sync()
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "0 stored" in report.stdout
+    assert a.names() == before
+
+
+def test_a_sync_killed_mid_way_resumes_without_losing_or_duplicating(chain):
+    a, b, c = chain
+    post(a, "analyst", [dict(indicator(f"bulk-{n}", "green")) for n in range(3000)])
+    b.stop()
+    with open(os.path.join(b.data, "meridian.toml"), "w") as f:
+        f.write(b.config().replace("page_size = 1000", "page_size = 50"))
+    proc = subprocess.Popen([MERIDIAN, "sync", "--once", "--data", b.data], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = len(b.names())
+    resumed = b.sync()
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    names = b.names()
+    assert len(names) == 3003 and len(set(names)) == 3003, (partial, len(names))
+
+
+class Misbehaving(http.server.BaseHTTPRequestHandler):
+    mode = "malformed"
+
+    def do_GET(self):
+        if self.mode == "slow":
+            time.sleep(8)
+        if self.mode == "error":
+            self.send_response(500)
+            self.end_headers()
+            return
+        body = {"malformed": b'{"more": false, "objects": [{"type": "indicator",',
+                "invalid": json.dumps({"more": False, "objects": [{"type": "indicator", "id": "indicator--nonsense"},
+                                                                   indicator("valid-one", "green")]}).encode(),
+                "slow": b'{"more": false}'}[self.mode]
+        self.send_response(200)
+        self.send_header("Content-Type", TAXII)
+        self.send_header("X-TAXII-Date-Added-First", "2026-01-01T00:00:00.000000Z")
+        self.send_header("X-TAXII-Date-Added-Last", "2026-01-01T00:00:00.000000Z")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("mode", ["malformed", "error", "invalid", "slow"])
+def test_a_misbehaving_peer_does_not_corrupt_the_store_and_is_reported(mode):
+    port = free_port()
+    handler = type("H", (Misbehaving,), {"mode": mode})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        b = Node("b", readers=[], peers=[{"name": "bad", "org": "node-bad", "url": f"http://127.0.0.1:{port}/p/",
+                                          "user": "x", "remote": "5f0c0a1e-0000-4000-8000-000000000001"}])
+        b.init([])
+        result = b.sync()
+        if mode == "invalid":
+            # The valid object is stored; the invalid one is rejected and counted.
+            assert "1 stored" in result.stdout and "1 rejected" in result.stdout
+            assert b.names() == ["valid-one"]
+            assert "rejected" in result.stderr
+        else:
+            assert result.returncode == 1, result.stdout
+            assert "bad" in result.stdout and "errors" in result.stdout
+            assert b.names() == []
+            assert "synchronisation failed" in result.stderr
+    finally:
+        server.shutdown()
+
+
+def test_a_pull_from_medallion_works():
+    # medallion is installed in the test virtualenv, beside the interpreter running the tests.
+    venv_medallion = os.path.join(os.path.dirname(sys.executable), "medallion")
+    objects = [indicator(f"from-medallion-{n}", "green") for n in range(25)]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # medallion gives every object of this file the same date_added: paging must still get them all.
+    added = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    coll = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+    data = {"/discovery": {"title": "medallion", "default": "http://127.0.0.1/m/", "api_roots": ["http://127.0.0.1/m/"]},
+            "m": {"information": {"title": "m", "versions": [TAXII], "max_content_length": 104857600}, "status": [],
+                  "collections": [{"id": coll, "title": "m", "can_read": True, "can_write": True,
+                                   "media_types": ["application/stix+json;version=2.1"], "objects": objects,
+                                   "manifest": [{"id": o["id"], "date_added": added, "version": o["modified"],
+                                                 "media_type": "application/stix+json;version=2.1"} for o in objects]}]}}
+    work = tempfile.mkdtemp(prefix="medallion-")
+    with open(os.path.join(work, "data.json"), "w") as f:
+        json.dump(data, f)
+    with open(os.path.join(work, "config.json"), "w") as f:
+        json.dump({"backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend",
+                               "filename": os.path.join(work, "data.json")},
+                   "users": {"admin": PASSWORD}, "taxii": {"max_page_size": 10}}, f)
+    port = free_port()
+    proc = subprocess.Popen([venv_medallion, "--host", "127.0.0.1", "--port", str(port), os.path.join(work, "config.json")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import requests
+        for _ in range(100):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/taxii2/", auth=("admin", PASSWORD), headers={"Accept": TAXII}, timeout=1)
+                break
+            except requests.exceptions.ConnectionError:
+                time.sleep(0.2)
+        b = Node("b", readers=[], peers=[{"name": "medallion", "org": "node-medallion", "url": f"http://127.0.0.1:{port}/m/",
+                                          "user": "admin", "remote": coll, "page_size": 10}])
+        b.init([])
+        result = b.sync()
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert len(b.names()) == 25
+        assert "0 stored" in b.sync().stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
