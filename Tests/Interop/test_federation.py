@@ -42,20 +42,25 @@ class Node:
         self.proc = None
 
     def config(self):
-        orgs = {f"cert-{self.name}"} | set(self.readers) | {p["org"] for p in self.peers}
+        orgs = {f"cert-{self.name}"} | set(self.readers) | set(getattr(self, "writers", [])) | {p["org"] for p in self.peers}
         text = f'[node]\ntitle = "{self.name}"\nowner = "cert-{self.name}"\n'
         for org in sorted(orgs):
             text += f'[[orgs]]\nid = "{org}"\nname = "{org}"\ncountry = "FRA"\nnode = {"true" if org.startswith("node-") else "false"}\n'
         text += '[[api_roots]]\npath = "p"\ntitle = "p"\n'
         read = ", ".join(f'"{r}"' for r in [f"cert-{self.name}"] + list(self.readers))
+        write = ", ".join(f'"{w}"' for w in [f"cert-{self.name}"] + list(getattr(self, "writers", [])))
         text += (f'[[collections]]\nid = "{collection_id(self.name)}"\napi_root = "p"\nalias = "shared"\ntitle = "shared"\n'
-                 f'read = [{read}]\nwrite = ["cert-{self.name}"]\n')
+                 f'read = [{read}]\nwrite = [{write}]\n')
         for p in self.peers:
             with open(os.path.join(self.data, p["name"] + ".password"), "w") as f:
                 f.write(PASSWORD)
             text += (f'[[peers]]\nname = "{p["name"]}"\norg = "{p["org"]}"\napi_root = "{p["url"]}"\nusername = "{p["user"]}"\n'
-                     f'password_file = "{p["name"]}.password"\npage_size = {p.get("page_size", 1000)}\ntimeout_seconds = 5\n'
-                     f'[[peers.pull]]\nremote = "{p["remote"]}"\nlocal = "shared"\n')
+                     f'password_file = "{p["name"]}.password"\npage_size = {p.get("page_size", 1000)}\ntimeout_seconds = 5\n')
+            if p.get("push"):
+                text += f'[[peers.push]]\nlocal = "shared"\nremote = "{p["remote"]}"\n'
+            else:
+                text += f'[[peers.pull]]\nremote = "{p["remote"]}"\nlocal = "shared"\n'
+
         return text
 
     def init(self, users):
@@ -109,6 +114,14 @@ def indicator(name, marking):
             "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z", "name": name,
             "pattern": "[ipv4-addr:value = '198.51.100.1']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
             "object_marking_refs": [TLP[marking]]}
+
+
+def load(node, objects):
+    """Stores objects in a node's shared collection with `meridian import` (the node's owner submits them)."""
+    path = os.path.join(node.data, f"load-{uuid.uuid4()}.json")
+    with open(path, "w") as f:
+        json.dump({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}, f)
+    subprocess.run([MERIDIAN, "import", path, "--collection", "shared", "--data", node.data], check=True, capture_output=True)
 
 
 def post(node, user, objects):
@@ -283,3 +296,32 @@ def test_a_pull_from_medallion_works():
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_push_sends_what_the_peer_may_read_and_revocations_follow():
+    """A node that cannot be reached from outside pushes to its peer: the peer gets what A's policy lets it read,
+    stored as received from A; a revocation on A reaches it with the next push."""
+    b = Node("b", readers=[])
+    b.writers = ["node-a"]
+    a = Node("a", readers=["node-b"], peers=[{"name": "b", "org": "node-b", "url": b.api_root, "user": "a-sync",
+                                              "remote": collection_id("b"), "push": True}])
+    b.init([("a-sync", "node-a")])
+    a.init([("analyst", "cert-a")])
+    serve(b)
+    try:
+        load(a, [indicator(level, level) for level in TLP])
+        first = a.sync()
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "3 pushed" in first.stdout
+        assert b.names() == ["amber", "clear", "green"]
+        revoked = dict(indicator("green", "green"), modified="2026-03-01T00:00:00.000Z", revoked=True)
+        load(a, [revoked])
+        second = a.sync()
+        assert "1 pushed" in second.stdout, second.stdout
+        out = subprocess.run([MERIDIAN, "export", "--collection", "shared", "--id", revoked["id"], "--data", b.data],
+                             capture_output=True, text=True, check=True)
+        assert json.loads(out.stdout)["objects"][0].get("revoked") is True
+        # Pushing again sends nothing new.
+        assert "0 pushed" in a.sync().stdout
+    finally:
+        b.stop()
