@@ -38,7 +38,7 @@ def test_taxii2_client_reads_over_https(tls_node, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     server = Server(tls_node["base"] + "/taxii2/", user="alice", password="a long enough password", verify=tls_node["cert"])
     assert server.title == "Meridian node"
-    assert [c.alias for c in server.api_roots[0].collections] == ["attack-enterprise", "disarm", "shared"]
+    assert [c.alias for c in server.api_roots[0].collections] == ["attack-enterprise", "disarm", "shared", "sightings"]
 
 
 def test_tls_1_1_is_refused_and_1_2_accepted(tls_node):

@@ -149,9 +149,19 @@ public actor Synchronizer {
         let parser = JSONParser()
         let provenance = Provenance(submittedBy: peer.org, receivedFrom: peer.org)
         var pages = 0
+        let limit = peer.page_size ?? 1000
+        // The next page is requested as soon as its cursor is known, so the peer prepares it while this one is
+        // validated and stored.
+        var prefetched: Task<TAXIIClient.Response, any Error>? = nil
+        defer { prefetched?.cancel() }
         while true {
-            let response = try await client.objects(collection: mapping.remote, addedAfter: addedAfter, next: next,
-                                                    limit: peer.page_size ?? 1000)
+            let response: TAXIIClient.Response
+            if let p = prefetched {
+                response = try await p.value
+                prefetched = nil
+            } else {
+                response = try await client.objects(collection: mapping.remote, addedAfter: addedAfter, next: next, limit: limit)
+            }
             let document: JSONDocument
             do {
                 document = try parser.parseDocument(response.body, retainElements: false)
@@ -160,9 +170,20 @@ public actor Synchronizer {
             }
             guard case .object(let envelope) = document.root else { throw FederationError(.malformed, "the page is not a TAXII envelope") }
             if let objects = envelope["objects"], objects.arrayValue == nil { throw FederationError(.malformed, "'objects' is not a list") }
+            if envelope["more"]?.boolValue == true, let n = envelope["next"]?.stringValue {
+                let after = addedAfter
+                prefetched = Task { try await client.objects(collection: mapping.remote, addedAfter: after, next: n, limit: limit) }
+            }
             var accepted: [IncomingObject] = []
-            for (i, range) in document.elementRanges.enumerated() {
-                switch ObjectCheck.check(response.body, range: range, index: i, parser: parser, validator: node.validator) {
+            let ranges = document.elementRanges
+            let body = response.body
+            let validator = node.validator
+            // Each object is parsed and validated on its own, on every core.
+            let checked = concurrentMap(count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount) { i in
+                ObjectCheck.check(body, range: ranges[i], index: i, parser: parser, validator: validator)
+            }
+            for outcome in checked {
+                switch outcome {
                 case .success(let incoming): accepted.append(incoming)
                 case .failure(let rejection):
                     report.rejected += 1

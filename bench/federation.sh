@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Federation (issue 6): node B pulls ATT&CK Enterprise 18.1 (24,771 objects) from node A over loopback, end to end
+# (A serves pages of 1,000 from its store, B validates and stores them); then the steady-state cost of a sync when
+# nothing changed. Release build; both nodes on this machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product meridian >/dev/null
+M="$(swift build -c release --show-bin-path)/meridian"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+PASS="bench password 1234"
+COLL_A="3d1e6a52-8b7f-4c1a-9e0d-5f2b7c4a1e01"
+COLL_B="3d1e6a52-8b7f-4c1a-9e0d-5f2b7c4a1e02"
+mkdir -p "$work/a" "$work/b"
+cat > "$work/a/meridian.toml" <<TOML
+[node]
+title = "A"
+owner = "cert-a"
+[[orgs]]
+id = "cert-a"
+name = "A"
+[[orgs]]
+id = "node-b"
+name = "B"
+node = true
+[[api_roots]]
+path = "p"
+title = "p"
+[[collections]]
+id = "$COLL_A"
+api_root = "p"
+title = "ATT&CK"
+read = ["cert-a", "node-b"]
+write = ["cert-a"]
+default_tlp = "green"
+TOML
+cat > "$work/b/meridian.toml" <<TOML
+[node]
+title = "B"
+owner = "cert-b"
+[[orgs]]
+id = "cert-b"
+name = "B"
+[[orgs]]
+id = "node-a"
+name = "A"
+node = true
+[[api_roots]]
+path = "p"
+title = "p"
+[[collections]]
+id = "$COLL_B"
+api_root = "p"
+title = "from A"
+read = ["cert-b"]
+write = ["cert-b"]
+[[peers]]
+name = "a"
+org = "node-a"
+api_root = "http://127.0.0.1:18301/p/"
+username = "b-sync"
+password_file = "a.password"
+page_size = 1000
+[[peers.pull]]
+remote = "$COLL_A"
+local = "$COLL_B"
+TOML
+printf '%s' "$PASS" > "$work/b/a.password"
+echo "$PASS" | "$M" user add b-sync --org node-b --data "$work/a" >/dev/null
+"$M" import data/attack/enterprise-attack-18.1.json.gz --collection "$COLL_A" --data "$work/a" | tail -1
+"$M" serve --data "$work/a" --port 18301 > "$work/a/serve.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18301/health >/dev/null && break; sleep 0.1; done
+"$M" user add x --org cert-b --data "$work/b" <<< "$PASS" >/dev/null  # creates B's database before timing
+start=$(date +%s.%N)
+"$M" sync --once --data "$work/b"
+end=$(date +%s.%N)
+awk -v s="$start" -v e="$end" 'BEGIN { printf "full pull: 24771 objects in %.2f s = %.0f objects/s (process start included)\n", e - s, 24771 / (e - s) }'
+before=$(grep -c "GET /p/collections" "$work/a/serve.log" || true)
+start=$(date +%s.%N)
+/usr/bin/time -f "%U %S" -o "$work/cpu" "$M" sync --once --data "$work/b"
+end=$(date +%s.%N)
+after=$(grep -c "GET /p/collections" "$work/a/serve.log" || true)
+read -r user sys < "$work/cpu"
+awk -v s="$start" -v e="$end" -v u="$user" -v y="$sys" 'BEGIN { printf "steady state (nothing changed): %.2f s wall, %.2f s CPU for the sync process\n", e - s, u + y }'
+echo "requests to A for the steady-state sync: $((after - before)) (A logs requests at debug level: 0 means not logged)"
