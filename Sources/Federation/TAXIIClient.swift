@@ -121,6 +121,24 @@ public final class TAXIIClient: Sendable {
         return status
     }
 
+    /// Meridian's deletions extension: versions deleted from a collection after a cursor; nil when the peer does not
+    /// offer it (any other TAXII server).
+    public func deletions(collection: String, after: Int64) async throws -> JSONValue? {
+        let url = apiRoot + "collections/\(Self.encode(collection))/deletions/?after=\(after)"
+        let response = try await request(url, method: .GET)
+        if response.status == 404 || response.status == 405 { return nil }
+        guard response.status == 200 else { throw FederationError(.http, "GET \(url): HTTP \(response.status)") }
+        guard let value = try? JSONParser().parse(response.body) else { throw FederationError(.malformed, "GET \(url): not JSON") }
+        return value
+    }
+
+    /// Deletes a version of an object at the peer (TAXII DELETE); returns the HTTP status.
+    public func delete(collection: String, id: String, version: String?) async throws -> Int {
+        var url = apiRoot + "collections/\(Self.encode(collection))/objects/\(Self.encode(id))/"
+        if let version { url += "?match%5Bversion%5D=" + Self.encode(version) }
+        return try await request(url, method: .DELETE).status
+    }
+
     /// A status resource.
     public func status(_ id: String) async throws -> JSONValue {
         let url = apiRoot + "status/\(Self.encode(id))/"

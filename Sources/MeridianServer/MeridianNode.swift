@@ -92,6 +92,30 @@ public struct MeridianNode: Sendable {
         return page
     }
 
+    /// Deletions in `collection` after the cursor `after` that `principal` may learn of: versions it could read
+    /// before they were deleted. Returns them with the cursor to continue from and whether more follow.
+    public func deletions(_ collection: NodeConfiguration.Collection, after: Int64, limit: Int, for principal: Principal) async throws
+        -> (tombstones: [SQLiteObjectStore.Tombstone], next: Int64, more: Bool)
+    {
+        let access = access(principal, to: collection)
+        guard access.canRead else { throw ReadRefused() }
+        let policy = try await policy()
+        let batch = try await store.tombstones(collection.id.lowercased(), after: after, limit: limit)
+        let visible = batch.filter {
+            policy.decide(effectiveReader: access.effectiveReader, markings: $0.markings,
+                          origin: VersionOrigin(submittedBy: $0.provenance.submittedBy, receivedFrom: $0.provenance.receivedFrom),
+                          defaultTLP: collection.rule.defaultTLP).allowed
+        }
+        if !visible.isEmpty {
+            var detail = JSONObject()
+            detail["collection"] = .string(collection.id.lowercased())
+            detail["endpoint"] = .string("deletions")
+            detail["versions"] = .array(visible.map { .array([.string($0.id), $0.version.map(JSONValue.string) ?? .null]) })
+            await audit.recordRead(AuditEvent(at: SQLiteObjectStore.now(), org: principal.org, user: principal.user, action: "read", detail: detail))
+        }
+        return (visible, batch.last?.seq ?? after, batch.count == limit)
+    }
+
     // MARK: - Explain
 
     /// One stored version and what the policy decides about it for an org.

@@ -49,6 +49,10 @@ struct TAXIIRoutes: Sendable {
         router.get("/:root/collections/:collection/objects/:object/versions/") { request, context in
             await respond(request, context) { principal in try await versions(request, context, principal) }
         }
+        // Meridian's extension beside TAXII: the versions deleted from a collection, for peers that copied them.
+        router.get("/:root/collections/:collection/deletions/") { request, context in
+            await respond(request, context) { principal in try await deletions(request, context, principal) }
+        }
         router.get("/:root/collections/:collection/manifest/") { request, context in
             await respond(request, context) { principal in try await manifest(request, context, principal) }
         }
@@ -254,6 +258,32 @@ struct TAXIIRoutes: Sendable {
         let collection = try readable(context, principal)
         let (page, _) = try await self.page(request, collection, principal, endpoint: .manifest, id: nil, withBytes: false)
         return bytes(Resources.manifest(page), headers: dateHeaders(page))
+    }
+
+    func deletions(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+        let collection = try readable(context, principal)
+        var after: Int64 = 0
+        var limit = 1000
+        for (name, value) in try Self.parameters(request) {
+            switch name {
+            case "after":
+                guard let v = Int64(value), v >= 0 else { throw TAXIIError.badRequest("'after' must be a non-negative integer cursor") }
+                after = v
+            case "limit":
+                guard let v = Int(value), v >= 1 else { throw TAXIIError.badRequest("'limit' must be a positive integer") }
+                limit = min(v, node.configuration.maxPageSize)
+            default:
+                throw TAXIIError.badRequest("unknown query parameter '\(name)'; expected after and limit")
+            }
+        }
+        let (tombstones, next, more) = try await node.deletions(collection, after: after, limit: limit, for: principal)
+        var o = JSONObject()
+        o["more"] = .bool(more)
+        o["next"] = .string(String(next))
+        o["deletions"] = .array(tombstones.map { t in
+            .object(JSONObject(["id": .string(t.id), "version": t.version.map(JSONValue.string) ?? .null]))
+        })
+        return json(.object(o))
     }
 
     func delete(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {

@@ -164,6 +164,17 @@ def test_a_chain_carries_clear_and_green_but_never_amber_amber_strict_or_red_to_
     # Nothing new: a second round stores nothing.
     again = b.sync()
     assert "0 stored" in again.stdout
+    # A deletes its GREEN object: B deletes the copy it received from A, and C the copy it received from B.
+    import requests
+    green = indicator("green", "green")["id"]
+    r = requests.delete(f"{a.api_root}collections/shared/objects/{green}/", auth=("analyst", PASSWORD), headers={"Accept": TAXII})
+    assert r.status_code == 200
+    b_sync = b.sync()
+    assert "1 deleted" in b_sync.stdout, b_sync.stdout
+    assert b.names() == ["amber", "clear"]
+    c_sync = c.sync()
+    assert "1 deleted" in c_sync.stdout, c_sync.stdout
+    assert c.names() == ["clear"]
 
 
 def test_a_cycle_does_not_duplicate(chain):
@@ -301,7 +312,7 @@ def test_a_pull_from_medallion_works():
 def test_push_sends_what_the_peer_may_read_and_revocations_follow():
     """A node that cannot be reached from outside pushes to its peer: the peer gets what A's policy lets it read,
     stored as received from A; a revocation on A reaches it with the next push."""
-    b = Node("b", readers=[])
+    b = Node("b", readers=["node-a"])
     b.writers = ["node-a"]
     a = Node("a", readers=["node-b"], peers=[{"name": "b", "org": "node-b", "url": b.api_root, "user": "a-sync",
                                               "remote": collection_id("b"), "push": True}])
@@ -323,5 +334,14 @@ def test_push_sends_what_the_peer_may_read_and_revocations_follow():
         assert json.loads(out.stdout)["objects"][0].get("revoked") is True
         # Pushing again sends nothing new.
         assert "0 pushed" in a.sync().stdout
+        # A deletion on A reaches B with the next push.
+        serve(a)
+        import requests
+        r = requests.delete(f"{a.api_root}collections/shared/objects/{indicator('clear', 'clear')['id']}/", auth=("analyst", PASSWORD),
+                            headers={"Accept": TAXII})
+        assert r.status_code == 200
+        a.sync()
+        assert "clear" not in b.names()
     finally:
         b.stop()
+        a.stop()

@@ -33,10 +33,12 @@ public actor Synchronizer {
         public var duplicates = 0
         public var rejected = 0
         public var pushed = 0
+        /// Versions deleted because the peer deleted them (pull), or deleted at the peer (push).
+        public var deleted = 0
         public var errors: [String] = []
 
         public var description: String {
-            "\(peer): \(stored) stored, \(duplicates) already present, \(rejected) rejected, \(pushed) pushed"
+            "\(peer): \(stored) stored, \(duplicates) already present, \(rejected) rejected, \(pushed) pushed, \(deleted) deleted"
                 + (errors.isEmpty ? "" : "; errors: " + errors.joined(separator: "; "))
         }
     }
@@ -214,6 +216,40 @@ public actor Synchronizer {
             }
             if pages > 100_000 { throw FederationError(.malformed, "too many pages") }
         }
+        try await pullDeletions(peer, mapping, client, local: local, into: &report)
+    }
+
+    /// Deletes the local copies, received from this peer, of versions the peer deleted (a Meridian peer lists them;
+    /// other TAXII servers do not, and nothing happens). Local deletions leave tombstones in turn, so a deletion
+    /// travels down a chain of nodes.
+    func pullDeletions(_ peer: NodeConfiguration.Peer, _ mapping: NodeConfiguration.Peer.Pull, _ client: TAXIIClient,
+                       local: NodeConfiguration.Collection, into report: inout Report) async throws {
+        let key = "federation.deletions.\(peer.name).\(mapping.remote)"
+        var after = try await node.store.state(key).flatMap { Int64($0) } ?? 0
+        while let page = try await client.deletions(collection: mapping.remote, after: after) {
+            for entry in page["deletions"]?.arrayValue ?? [] {
+                guard let id = entry["id"]?.stringValue else { continue }
+                let version = entry["version"]?.stringValue
+                let copies = try await node.store.page(local.id.lowercased(), query: ObjectQuery(ids: [id], versions: .all), limit: 10_000,
+                                                       withBytes: false) { $0.provenance.receivedFrom == peer.org && $0.version == version }
+                for copy in copies.versions {
+                    guard let text = copy.version, let t = TAXIITimestamp.parse(text) else { continue }
+                    let deleted = try await node.store.delete(id: id, from: local.id.lowercased(),
+                                                              query: ObjectQuery(versions: .some(timestamps: [t], first: false, last: false)))
+                    if deleted > 0 {
+                        report.deleted += deleted
+                        try await node.audit.record(AuditTrail.event("delete", by: Principal(org: peer.org, user: nil), [
+                            "collection": .string(local.id.lowercased()), "id": .string(id), "version": .string(text),
+                            "reason": .string("deleted by peer \(peer.name)"),
+                        ]))
+                    }
+                }
+            }
+            guard let next = page["next"]?.stringValue.flatMap({ Int64($0) }), next > after else { break }
+            after = next
+            try await node.store.setState(key, String(after))
+            if page["more"]?.boolValue != true { break }
+        }
     }
 
     // MARK: - Push
@@ -258,6 +294,29 @@ public actor Synchronizer {
             cursor = last.dateAdded
             try await node.store.setState(key, String(last.dateAdded))
             if !page.more { break }
+        }
+        try await pushDeletions(peer, mapping, client, local: local, reader: reader, into: &report)
+    }
+
+    /// Sends TAXII DELETEs to the peer for local versions deleted since the last push that the peer could read.
+    func pushDeletions(_ peer: NodeConfiguration.Peer, _ mapping: NodeConfiguration.Peer.Push, _ client: TAXIIClient,
+                       local: NodeConfiguration.Collection, reader: Principal, into report: inout Report) async throws {
+        let key = "federation.pushdeletions.\(peer.name).\(local.id.lowercased()).\(mapping.remote)"
+        var after = try await node.store.state(key).flatMap { Int64($0) } ?? 0
+        while true {
+            let (tombstones, next, more) = try await node.deletions(local, after: after, limit: 500, for: reader)
+            for t in tombstones where t.provenance.receivedFrom != peer.org {
+                let status = try await client.delete(collection: mapping.remote, id: t.id, version: t.version)
+                // 404: the peer never had it, or already deleted it.
+                guard status == 200 || status == 404 else {
+                    throw FederationError(.http, "DELETE of \(t.id) at the peer: HTTP \(status)")
+                }
+                if status == 200 { report.deleted += 1 }
+            }
+            guard next > after else { break }
+            after = next
+            try await node.store.setState(key, String(after))
+            if !more { break }
         }
     }
 }

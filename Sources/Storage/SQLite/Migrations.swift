@@ -83,6 +83,23 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v4: tombstones of deleted versions") { db in
+            try db.execute(sql: """
+                CREATE TABLE tombstone (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  collection TEXT NOT NULL,
+                  deleted_at INTEGER NOT NULL,
+                  id TEXT NOT NULL,
+                  version_text TEXT,
+                  markings TEXT,
+                  granular_markings TEXT,
+                  markings_malformed INTEGER NOT NULL,
+                  submitted_by TEXT,
+                  received_from TEXT
+                );
+                CREATE INDEX tombstone_collection ON tombstone (collection, seq);
+                """)
+        }
         return migrator
     }
 }

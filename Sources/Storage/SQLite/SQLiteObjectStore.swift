@@ -188,7 +188,17 @@ public final class SQLiteObjectStore: ObjectStore {
         scoped.types = nil
         scoped.addedAfter = nil
         let (whereSQL, arguments) = SQLiteObjectStore.whereClause(collection: collection, query: scoped)
+        let now = clock()
         return try await pool.write { db in
+            // Each deleted version leaves a tombstone, so peers that received it can delete their copy.
+            var tombstoneArguments: StatementArguments = [now]
+            _ = tombstoneArguments.append(contentsOf: arguments)
+            try db.execute(sql: """
+                INSERT INTO tombstone (collection, deleted_at, id, version_text, markings, granular_markings, markings_malformed,
+                  submitted_by, received_from)
+                SELECT collection, ?, id, version_text, markings, granular_markings, markings_malformed, submitted_by, received_from
+                FROM object_version WHERE \(whereSQL) ORDER BY date_added
+                """, arguments: tombstoneArguments)
             try db.execute(sql: "DELETE FROM object_version WHERE \(whereSQL)", arguments: arguments)
             let deleted = db.changesCount
             if deleted > 0 {
@@ -206,6 +216,31 @@ public final class SQLiteObjectStore: ObjectStore {
                     """, arguments: [id])
             }
             return deleted
+        }
+    }
+
+    /// A deleted version, as its tombstone keeps it (no content).
+    public struct Tombstone: Sendable {
+        /// Increasing across the node: the cursor of deletions.
+        public let seq: Int64
+        public let id: String
+        public let version: String?
+        public let markings: MarkingRefs
+        public let provenance: Provenance
+    }
+
+    /// Tombstones of a collection after `seq`, oldest first, at most `limit`.
+    public func tombstones(_ collection: String, after seq: Int64, limit: Int) async throws -> [Tombstone] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT seq, id, version_text, markings, granular_markings, markings_malformed, submitted_by, received_from
+                FROM tombstone WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?
+                """, arguments: [collection, seq, limit]).map {
+                Tombstone(seq: $0[0], id: $0[1], version: $0[2],
+                          markings: MarkingRefs(objectRefs: SQLiteObjectStore.decode($0[3]), granularRefs: SQLiteObjectStore.decode($0[4]),
+                                                malformed: $0[5]),
+                          provenance: Provenance(submittedBy: $0[6], receivedFrom: $0[7]))
+            }
         }
     }
 
