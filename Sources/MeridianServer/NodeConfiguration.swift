@@ -67,6 +67,8 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var page_size: Int?
         /// Seconds a request to the peer may take (default 60).
         public var timeout_seconds: Int?
+        /// The largest response accepted from the peer, in bytes (default 268435456, 256 MiB).
+        public var max_page_bytes: Int?
         public var pull: [Pull]?
         public var push: [Push]?
     }
@@ -236,6 +238,7 @@ public struct NodeConfiguration: Sendable, Decodable {
             }
             if let i = peer.interval_seconds, i < 1 { throw fail("peer '\(peer.name)': interval_seconds must be at least 1") }
             if let p = peer.page_size, p < 1 || p > 10_000 { throw fail("peer '\(peer.name)': page_size must be between 1 and 10000") }
+            if let m = peer.max_page_bytes, m < 1024 { throw fail("peer '\(peer.name)': max_page_bytes must be at least 1024") }
         }
         var ids = Set<String>()
         var aliases = Set<String>()

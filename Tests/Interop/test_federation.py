@@ -55,7 +55,8 @@ class Node:
             with open(os.path.join(self.data, p["name"] + ".password"), "w") as f:
                 f.write(PASSWORD)
             text += (f'[[peers]]\nname = "{p["name"]}"\norg = "{p["org"]}"\napi_root = "{p["url"]}"\nusername = "{p["user"]}"\n'
-                     f'password_file = "{p["name"]}.password"\npage_size = {p.get("page_size", 1000)}\ntimeout_seconds = 5\n')
+                     f'password_file = "{p["name"]}.password"\npage_size = {p.get("page_size", 1000)}\ntimeout_seconds = 5\n'
+                     f'max_page_bytes = {p.get("max_page_bytes", 268435456)}\n')
             if p.get("push"):
                 text += f'[[peers.push]]\nlocal = "shared"\nremote = "{p["remote"]}"\n'
             else:
@@ -177,25 +178,29 @@ def test_a_chain_carries_clear_and_green_but_never_amber_amber_strict_or_red_to_
     assert c.names() == ["clear"]
 
 
-def test_a_cycle_does_not_duplicate(chain):
+def test_a_triangle_does_not_duplicate(chain):
+    """A → B → C → A: what A shared comes back to A through C and is recognised, not stored again."""
     a, b, c = chain
     assert b.sync().returncode == 0
-    # A now also pulls B's collection: what came from A comes back and is recognised.
+    assert c.sync().returncode == 0
+    # C serves its collection to A, and A pulls it.
+    c.readers = ["node-a"]
+    with open(os.path.join(c.data, "meridian.toml"), "w") as f:
+        f.write(c.config())
+    subprocess.run([MERIDIAN, "user", "add", "a-sync", "--org", "node-a", "--data", c.data], input=PASSWORD + "\n", text=True,
+                   check=True, capture_output=True)
+    serve(c)
     a.stop()
-    a.peers = [{"name": "b", "org": "node-b", "url": b.api_root, "user": "a-sync", "remote": collection_id("b")}]
+    a.peers = [{"name": "c", "org": "node-c", "url": c.api_root, "user": "a-sync", "remote": collection_id("c")}]
     with open(os.path.join(a.data, "meridian.toml"), "w") as f:
         f.write(a.config())
-    subprocess.run([MERIDIAN, "user", "add", "a-sync", "--org", "node-a", "--data", b.data], input=PASSWORD + "\n", text=True,
-                   check=True, capture_output=True)
-    b.stop()
-    with open(os.path.join(b.data, "meridian.toml"), "w") as f:
-        f.write(b.config().replace('read = ["cert-b", "node-c"]', 'read = ["cert-b", "node-c", "node-a"]'))
-    serve(b)
     before = a.names()
     report = a.sync()
     assert report.returncode == 0, report.stdout + report.stderr
-    assert "0 stored" in report.stdout
+    assert "0 stored, 2 already present" in report.stdout
     assert a.names() == before
+    # And round again: nothing moves.
+    assert "0 stored" in b.sync().stdout and "0 stored" in c.sync().stdout
 
 
 def test_a_sync_killed_mid_way_resumes_without_losing_or_duplicating(chain):
@@ -228,7 +233,8 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
         body = {"malformed": b'{"more": false, "objects": [{"type": "indicator",',
                 "invalid": json.dumps({"more": False, "objects": [{"type": "indicator", "id": "indicator--nonsense"},
                                                                    indicator("valid-one", "green")]}).encode(),
-                "slow": b'{"more": false}'}[self.mode]
+                "slow": b'{"more": false}',
+                "huge": json.dumps({"more": False, "objects": [indicator(f"big-{n}", "green") for n in range(50)]}).encode()}[self.mode]
         self.send_response(200)
         self.send_header("Content-Type", TAXII)
         self.send_header("X-TAXII-Date-Added-First", "2026-01-01T00:00:00.000000Z")
@@ -240,7 +246,7 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.parametrize("mode", ["malformed", "error", "invalid", "slow"])
+@pytest.mark.parametrize("mode", ["malformed", "error", "invalid", "slow", "huge"])
 def test_a_misbehaving_peer_does_not_corrupt_the_store_and_is_reported(mode):
     port = free_port()
     handler = type("H", (Misbehaving,), {"mode": mode})
@@ -248,7 +254,8 @@ def test_a_misbehaving_peer_does_not_corrupt_the_store_and_is_reported(mode):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         b = Node("b", readers=[], peers=[{"name": "bad", "org": "node-bad", "url": f"http://127.0.0.1:{port}/p/",
-                                          "user": "x", "remote": "5f0c0a1e-0000-4000-8000-000000000001"}])
+                                          "user": "x", "remote": "5f0c0a1e-0000-4000-8000-000000000001",
+                                          "max_page_bytes": 4096}])
         b.init([])
         result = b.sync()
         if mode == "invalid":
@@ -345,3 +352,16 @@ def test_push_sends_what_the_peer_may_read_and_revocations_follow():
     finally:
         b.stop()
         a.stop()
+
+
+def test_serve_synchronises_in_the_background_and_reports_per_peer_metrics(chain):
+    a, b, c = chain
+    serve(c)  # C pulls from B as soon as it starts
+    import requests
+    for _ in range(100):
+        metrics = requests.get(f"http://127.0.0.1:{c.port}/metrics", timeout=5).text
+        if 'meridian_federation_objects_in_total{peer="b"}' in metrics:
+            break
+        time.sleep(0.2)
+    assert 'meridian_federation_last_success_seconds{peer="b"}' in metrics
+    assert "meridian_federation_objects_in_total" in metrics

@@ -132,7 +132,7 @@ public actor Synchronizer {
             credentials = .none
         }
         let client = try TAXIIClient(apiRoot: peer.api_root, credentials: credentials, caFile: peer.ca_file.map(path),
-                                     pinnedCertificate: peer.pinned_certificate.map(path),
+                                     pinnedCertificate: peer.pinned_certificate.map(path), maxBody: peer.max_page_bytes ?? 256 << 20,
                                      timeout: .seconds(Int64(peer.timeout_seconds ?? 60)))
         clients[peer.name] = client
         return client
