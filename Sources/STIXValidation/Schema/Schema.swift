@@ -5,7 +5,11 @@ import STIX
 final class Schema: @unchecked Sendable {
     // @unchecked: built once by SchemaLibrary before any use and never mutated afterwards.
     var isFalse = false
-    var types: [String]?
+    var types: [String]? {
+        didSet { typeMask = types.map(Schema.mask) }
+    }
+    /// `types` as bits, so checking a value's type compares no strings.
+    private(set) var typeMask: UInt8?
     var properties: [String: Schema] = [:]
     var patternProperties: [(SchemaPattern, Schema)] = []
     var additionalProperties: Schema?
@@ -104,7 +108,7 @@ extension Schema {
             if !ref.check(value, violations) { ok = false }
             if stop() { return false }
         }
-        if let types, !Schema.matches(value, types) {
+        if let typeMask, let types, !Schema.matches(value, typeMask) {
             let expected = types.count == 1 ? "'\(types[0])'" : types.map { "'\($0)'" }.joined(separator: ", ")
             if fail("\(Schema.describe(value)) is not of type \(expected)") { return false }
         }
@@ -233,19 +237,21 @@ extension Schema {
         return ok
     }
 
-    static func matches(_ value: JSONValue, _ types: [String]) -> Bool {
-        for t in types {
-            switch (t, value) {
-            case ("string", .string), ("object", .object), ("array", .array), ("boolean", .bool), ("null", .null),
-                ("number", .number):
-                return true
-            case ("integer", .number(let n)) where n.isInteger:
-                return true
-            default:
-                continue
-            }
+    static let typeBits: [String: UInt8] = ["string": 1, "object": 2, "array": 4, "boolean": 8, "null": 16, "number": 32, "integer": 64]
+
+    static func mask(_ types: [String]) -> UInt8 {
+        types.reduce(0) { $0 | (typeBits[$1] ?? 0) }
+    }
+
+    static func matches(_ value: JSONValue, _ mask: UInt8) -> Bool {
+        switch value {
+        case .string: return mask & 1 != 0
+        case .object: return mask & 2 != 0
+        case .array: return mask & 4 != 0
+        case .bool: return mask & 8 != 0
+        case .null: return mask & 16 != 0
+        case .number(let n): return mask & 32 != 0 || (mask & 64 != 0 && n.isInteger)
         }
-        return false
     }
 
     /// JSON Schema equality: numbers by value, and `true` is not `1`.
