@@ -14,7 +14,8 @@ struct Ingest: Sendable {
         let parser = JSONParser()
         let document: JSONDocument
         do {
-            document = try parser.parseDocument(body, retainElements: false)
+            // The objects are only delimited here; each is parsed once, below, on every core.
+            document = try parser.skimDocument(body)
         } catch {
             throw TAXIIError.badRequest("the body is not valid JSON: \(error)")
         }
@@ -28,6 +29,8 @@ struct Ingest: Sendable {
         let checked = concurrentMap(count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount) { i in
             ObjectCheck.check(body, range: ranges[i], index: i, parser: parser, validator: validator)
         }
+        // A document with an object that is not JSON is malformed as a whole: nothing of it is stored.
+        if let problem = ObjectCheck.syntaxError(checked) { throw TAXIIError.badRequest("the body is not valid JSON: \(problem)") }
         var accepted: [(IncomingObject, StatusResource.Entry)] = []
         for outcome in checked {
             switch outcome {

@@ -10,13 +10,26 @@ enum ObjectCheck {
         let id: String
         let version: String?
         let reason: String
+        /// Set when the object is not JSON at all: for a skimmed document, the whole document is then malformed.
+        var syntax: JSONParseError? = nil
+    }
+
+    /// The first object of a skimmed document that is not JSON, as a description naming it and the problem.
+    static func syntaxError(_ outcomes: [Result<IncomingObject, Rejection>]) -> String? {
+        for (i, outcome) in outcomes.enumerated() {
+            if case .failure(let r) = outcome, let e = r.syntax { return "object #\(i) is not valid JSON: \(e)" }
+        }
+        return nil
     }
 
     static func check(_ bytes: [UInt8], range: Range<Int>, index: Int, parser: JSONParser, validator: Validator)
         -> Result<IncomingObject, Rejection>
     {
-        guard let value = try? parser.parse(bytes, range: range) else {
-            return .failure(Rejection(id: "object #\(index)", version: nil, reason: "not valid JSON"))
+        let value: JSONValue
+        do {
+            value = try parser.parse(bytes, range: range)
+        } catch {
+            return .failure(Rejection(id: "object #\(index)", version: nil, reason: "not valid JSON", syntax: error))
         }
         let id = value["id"]?.stringValue ?? ""
         let version = value["modified"]?.stringValue ?? value["created"]?.stringValue

@@ -135,4 +135,20 @@ import Testing
             }
         }
     }
+
+    @Test func anObjectThatIsNotJSONMakesTheWholeBodyMalformedAndStoresNothing() async throws {
+        try await withNode { client in
+            // A valid object, then one with a syntax error inside it: the envelope's structure alone is fine.
+            let valid = String(buffer: Self.envelope(1)).dropFirst(#"{"objects":["#.count).dropLast(2)
+            let body = #"{"objects":[\#(valid),{"type":"identity","name":"x",,"id":"identity--1"}]}"#
+            try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                     body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("object #1 is not valid JSON"))
+            }
+            try await client.execute(uri: "/root/collections/rw/manifest/", method: .get, headers: headers("alice")) { response in
+                #expect(String(buffer: response.body) == #"{"more":false}"#)
+            }
+        }
+    }
 }

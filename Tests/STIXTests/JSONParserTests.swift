@@ -94,3 +94,29 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(20))
     }
 }
+
+/// Skimming finds the same element ranges as parsing, and leaves the elements' own errors to their parse.
+@Suite struct JSONSkimTests {
+    @Test func skimmingFindsTheSameRangesAsParsing() throws {
+        for text in [#"{"type":"bundle","objects":[{"a":"x\"]}"},[1,[2]],"s\\",12.5e3,true,null,{}]}"#,
+                     #"[ {"k": [ {"x": "}"} ] } , 3 , "a,b" ]"#, #"{"objects":[]}"#, #"{"more":true,"objects":[{"x":1}],"next":"n"}"#] {
+            let bytes = Array(text.utf8)
+            let parsed = try JSONParser().parseDocument(bytes, retainElements: false)
+            let skimmed = try JSONParser().skimDocument(bytes)
+            #expect(parsed.elementRanges == skimmed.elementRanges, "\(text)")
+            #expect(skimmed.root["next"]?.stringValue == parsed.root["next"]?.stringValue)
+        }
+    }
+
+    @Test func structuralErrorsAreStillErrors() {
+        for text in [#"{"objects":[{"a":1}"#, #"{"objects":[{"a":1}}]}"#, #"{"objects":[1 2]}"#, #"{"objects":[1],}"#,
+                     #"{"objects":[1],"objects":[2]}"#, #"{"objects":["unterminated]}"#] {
+            #expect(throws: JSONParseError.self, "\(text)") { try JSONParser().skimDocument(Array(text.utf8)) }
+        }
+    }
+
+    @Test func nestingBeyondTheLimitIsRefused() {
+        let deep = "{\"objects\":[" + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "]}"
+        #expect(throws: JSONParseError.self) { try JSONParser().skimDocument(Array(deep.utf8)) }
+    }
+}

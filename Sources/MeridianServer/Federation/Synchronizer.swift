@@ -166,7 +166,7 @@ public actor Synchronizer {
             }
             let document: JSONDocument
             do {
-                document = try parser.parseDocument(response.body, retainElements: false)
+                document = try parser.skimDocument(response.body)
             } catch {
                 throw FederationError(.malformed, "the page is not valid JSON")
             }
@@ -184,6 +184,7 @@ public actor Synchronizer {
             let checked = concurrentMap(count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount) { i in
                 ObjectCheck.check(body, range: ranges[i], index: i, parser: parser, validator: validator)
             }
+            if let problem = ObjectCheck.syntaxError(checked) { throw FederationError(.malformed, "the page is not valid JSON: \(problem)") }
             for outcome in checked {
                 switch outcome {
                 case .success(let incoming): accepted.append(incoming)

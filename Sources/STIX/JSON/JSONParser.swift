@@ -100,6 +100,21 @@ public struct JSONParser: Sendable {
         return try result.get()
     }
 
+    /// Finds the elements of the top-level array (or of the top-level object's `objects` member) without decoding
+    /// them: each is skipped by its brackets and strings, and only its byte range is kept; everything else is parsed
+    /// strictly. The elements themselves are not checked: a caller must parse each range (with
+    /// ``parse(_:range:)``, which it does anyway, on every core) and treat any failure as a malformed document. The
+    /// `objects` member of the root is an empty list.
+    public func skimDocument(_ bytes: [UInt8]) throws(JSONParseError) -> JSONDocument {
+        let result: Result<JSONDocument, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+            var reader = Reader(bytes: buffer, limits: limits)
+            reader.retainElements = false
+            reader.skimElements = true
+            return Result { () throws(JSONParseError) -> JSONDocument in try reader.document() }
+        }
+        return try result.get()
+    }
+
     /// Parses the bytes in `range` of `bytes` as one document (an element found by ``parseDocument(_:retainElements:)``).
     public func parse(_ bytes: [UInt8], range: Range<Int>) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONDocument, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
@@ -122,6 +137,8 @@ private struct Reader {
     var depth = 0
     var ranges: [Range<Int>] = []
     var retainElements = true
+    /// Skip over captured elements instead of parsing them (see `JSONParser.skimDocument`).
+    var skimElements = false
 
     init(bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
         self.bytes = bytes
@@ -245,6 +262,17 @@ private struct Reader {
         while true {
             skipWhitespace()
             let start = pos
+            if capture == .elements && skimElements {
+                try skipValue()
+                ranges.append(start..<pos)
+                skipWhitespace()
+                guard pos < bytes.count else { throw error(.unexpectedEnd) }
+                let c = bytes[pos]
+                pos += 1
+                if c == UInt8(ascii: ",") { continue }
+                if c == UInt8(ascii: "]") { break }
+                throw error(.unexpectedCharacter(c), at: pos - 1)
+            }
             let element = try value(capture: .none)
             if capture == .elements {
                 ranges.append(start..<pos)
@@ -262,6 +290,51 @@ private struct Reader {
         }
         depth -= 1
         return .array(elements)
+    }
+
+    /// Moves past one value by its brackets and strings, without decoding or checking its content.
+    mutating func skipValue() throws(JSONParseError) {
+        guard pos < bytes.count else { throw error(.unexpectedEnd) }
+        let first = bytes[pos]
+        if first != UInt8(ascii: "{") && first != UInt8(ascii: "[") && first != UInt8(ascii: "\"") {
+            // A number or literal: up to the next delimiter.
+            while pos < bytes.count {
+                switch bytes[pos] {
+                case UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), 0x20, 0x0A, 0x0D, 0x09: return
+                default: pos += 1
+                }
+            }
+            return
+        }
+        var level = 0
+        repeat {
+            guard pos < bytes.count else { throw error(.unexpectedEnd, at: bytes.count) }
+            let c = bytes[pos]
+            switch c {
+            case UInt8(ascii: "\""):
+                pos += 1
+                while true {
+                    guard pos < bytes.count else { throw error(.unexpectedEnd, at: bytes.count) }
+                    let d = bytes[pos]
+                    if d == UInt8(ascii: "\"") { break }
+                    pos += d == UInt8(ascii: "\\") ? 2 : 1
+                }
+                pos += 1
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                level += 1
+                if depth + level > limits.maxDepth { throw error(.tooDeep(limit: limits.maxDepth)) }
+                pos += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                guard level > 0 else { throw error(.unexpectedCharacter(c)) }
+                level -= 1
+                pos += 1
+            case UInt8(ascii: ","), 0x20, 0x0A, 0x0D, 0x09:
+                guard level > 0 else { return }
+                pos += 1
+            default:
+                pos += 1
+            }
+        } while level > 0
     }
 
     mutating func string() throws(JSONParseError) -> String {
