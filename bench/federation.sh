@@ -76,10 +76,15 @@ echo "$PASS" | "$M" user add b-sync --org node-b --data "$work/a" >/dev/null
 pids+=($!)
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18301/health >/dev/null && break; sleep 0.1; done
 "$M" user add x --org cert-b --data "$work/b" <<< "$PASS" >/dev/null  # creates B's database before timing
+cpu_a() { awk '{ print $14 + $15 }' "/proc/${pids[0]}/stat"; }
+a_before=$(cpu_a)
 start=$(date +%s.%N)
-$PERF "$M" sync --once --data "$work/b"
+$PERF /usr/bin/time -f "%U %S" -o "$work/cpu-full" "$M" sync --once --data "$work/b"
 end=$(date +%s.%N)
+a_after=$(cpu_a)
 awk -v s="$start" -v e="$end" 'BEGIN { printf "full pull: 24771 objects in %.2f s = %.0f objects/s (process start included)\n", e - s, 24771 / (e - s) }'
+read -r bu bs < "$work/cpu-full"
+awk -v bu="$bu" -v bs="$bs" -v a=$((a_after - a_before)) -v t="$(getconf CLK_TCK)" 'BEGIN { printf "CPU during the pull: B (pulling) %.2f s, A (serving) %.2f s\n", bu + bs, a / t }'
 requests() { curl -s http://127.0.0.1:18301/metrics | awk '/^hb_requests(_total)?[{ ]/ { n += $NF } END { printf "%d", n }'; }
 before=$(requests)
 start=$(date +%s.%N)

@@ -156,6 +156,8 @@ public actor Synchronizer {
         // validated and stored.
         var prefetched: Task<TAXIIClient.Response, any Error>? = nil
         defer { prefetched?.cancel() }
+        var storing: Task<(Int, Int), any Error>? = nil
+        do {
         while true {
             let response: TAXIIClient.Response
             if let p = prefetched {
@@ -194,14 +196,29 @@ public actor Synchronizer {
                                                                            "reason": .string(rejection.reason)])
                 }
             }
-            if !accepted.isEmpty {
-                let outcomes = try await node.store.add(accepted, to: local.id.lowercased(), provenance: provenance)
-                for o in outcomes { if o == .duplicate { report.duplicates += 1 } else { report.stored += 1 } }
-                try await node.recordWrite(accepted, outcomes, collection: local.id.lowercased(), by: Principal(org: peer.org, user: nil),
-                                           provenance: provenance)
+            // The page is stored (and then its cursor saved) while the next one is validated; pages are stored in
+            // order, each after the one before it has committed.
+            if let previous = storing {
+                let (stored, duplicates) = try await previous.value
+                report.stored += stored
+                report.duplicates += duplicates
             }
             let last = response.header("X-TAXII-Date-Added-Last")
-            if let last, TAXIITimestamp.parse(last) != nil { try await node.store.setState(key, last) }
+            let node = self.node
+            let collection = local.id.lowercased()
+            let batch = accepted
+            storing = Task {
+                var stored = 0
+                var duplicates = 0
+                if !batch.isEmpty {
+                    let outcomes = try await node.store.add(batch, to: collection, provenance: provenance)
+                    for o in outcomes { if o == .duplicate { duplicates += 1 } else { stored += 1 } }
+                    try await node.recordWrite(batch, outcomes, collection: collection, by: Principal(org: peer.org, user: nil),
+                                               provenance: provenance)
+                }
+                if let last, TAXIITimestamp.parse(last) != nil { try await node.store.setState(key, last) }
+                return (stored, duplicates)
+            }
             pages += 1
             guard envelope["more"]?.boolValue == true else { break }
             if let n = envelope["next"]?.stringValue {
@@ -216,6 +233,19 @@ public actor Synchronizer {
                 throw FederationError(.malformed, "the page says more but gives neither next nor X-TAXII-Date-Added-Last")
             }
             if pages > 100_000 { throw FederationError(.malformed, "too many pages") }
+        }
+        } catch {
+            // What was validated before the failure is still stored, in order, with its cursor.
+            if let previous = storing, let (stored, duplicates) = try? await previous.value {
+                report.stored += stored
+                report.duplicates += duplicates
+            }
+            throw error
+        }
+        if let previous = storing {
+            let (stored, duplicates) = try await previous.value
+            report.stored += stored
+            report.duplicates += duplicates
         }
         try await pullDeletions(peer, mapping, client, local: local, into: &report)
     }
