@@ -48,18 +48,9 @@ struct IndexKey: Hashable {
         return IndexKey(type: type, path: path, value: "c:\(length):\(address & mask)")
     }
 
-    /// The canonical text of a JSON leaf, as equality in the matcher sees it: strings by their code points, numbers by
-    /// value (42 and 42.0 alike), booleans apart from numbers. Booleans also give their numeric form, since IN
-    /// compares them with numbers.
-    static func canonical(_ value: JSONValue) -> [String] {
-        switch value {
-        case .string(let s): return ["s:" + s]
-        case .number(let n): return [number(n.double, integer: n.integer)]
-        case .bool(let b): return [b ? "b:true" : "b:false", b ? "n:1" : "n:0"]
-        default: return []
-        }
-    }
-
+    /// The canonical text of a number, as equality in the matcher sees it: by value, 42 and 42.0 alike. (JSON leaves
+    /// are hashed by `CorrelationIndex.KeyEmitter`: strings as `s:` and their code points, booleans as `b:true` or
+    /// `b:false` and also as `n:1` or `n:0`, since IN compares them with numbers.)
     static func number(_ d: Double, integer: Int64?) -> String {
         if let i = integer { return "n:\(i)" }
         if d.rounded() == d, abs(d) < 9.0e18 { return "n:\(Int64(d))" }
