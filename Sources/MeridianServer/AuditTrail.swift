@@ -61,25 +61,33 @@ public actor AuditTrail {
     }
 
     /// The event of a read: who received which object versions of which collection, through which endpoint.
-    /// Built as bytes directly: a page can list a thousand versions, and this runs on every read.
     static func readEvent(_ principal: Principal, collection: String, endpoint: String, versions: [StoredVersion]) -> AuditEvent {
-        var detail: [UInt8] = []
+        let detail = versionsDetail([("collection", collection), ("endpoint", endpoint)], versions.map { ($0.id, $0.version) })
+        return AuditEvent(at: SQLiteObjectStore.now(), org: principal.org, user: principal.user, action: "read", detailJSON: detail)
+    }
+
+    /// A detail object of string (or null) fields and a `versions` list of [id, version] pairs, built as bytes
+    /// directly: reads and writes list up to a thousand versions, on every request.
+    static func versionsDetail(_ fields: [(String, String?)], _ versions: [(String, String?)]) -> [UInt8] {
+        var detail: [UInt8] = [UInt8(ascii: "{")]
         detail.reserveCapacity(64 + versions.count * 96)
-        detail += Array(#"{"collection":"#.utf8)
-        JSONValue.writeEscaped(collection, to: &detail)
-        detail += Array(#","endpoint":"#.utf8)
-        JSONValue.writeEscaped(endpoint, to: &detail)
-        detail += Array(#","versions":["#.utf8)
-        for (i, v) in versions.enumerated() {
+        for (key, value) in fields {
+            JSONValue.writeEscaped(key, to: &detail)
+            detail.append(UInt8(ascii: ":"))
+            if let value { JSONValue.writeEscaped(value, to: &detail) } else { detail += Array("null".utf8) }
+            detail.append(UInt8(ascii: ","))
+        }
+        detail += Array(#""versions":["#.utf8)
+        for (i, (id, version)) in versions.enumerated() {
             if i > 0 { detail.append(UInt8(ascii: ",")) }
             detail.append(UInt8(ascii: "["))
-            JSONValue.writeEscaped(v.id, to: &detail)
+            JSONValue.writeEscaped(id, to: &detail)
             detail.append(UInt8(ascii: ","))
-            if let version = v.version { JSONValue.writeEscaped(version, to: &detail) } else { detail += Array("null".utf8) }
+            if let version { JSONValue.writeEscaped(version, to: &detail) } else { detail += Array("null".utf8) }
             detail.append(UInt8(ascii: "]"))
         }
         detail += Array("]}".utf8)
-        return AuditEvent(at: SQLiteObjectStore.now(), org: principal.org, user: principal.user, action: "read", detailJSON: detail)
+        return detail
     }
 
     /// An event with a detail object built from pairs.

@@ -107,11 +107,10 @@ public struct MeridianNode: Sendable {
                           defaultTLP: collection.rule.defaultTLP).allowed
         }
         if !visible.isEmpty {
-            var detail = JSONObject()
-            detail["collection"] = .string(collection.id.lowercased())
-            detail["endpoint"] = .string("deletions")
-            detail["versions"] = .array(visible.map { .array([.string($0.id), $0.version.map(JSONValue.string) ?? .null]) })
-            await audit.recordRead(AuditEvent(at: SQLiteObjectStore.now(), org: principal.org, user: principal.user, action: "read", detail: detail))
+            let detail = AuditTrail.versionsDetail([("collection", collection.id.lowercased()), ("endpoint", "deletions")],
+                                                   visible.map { ($0.id, $0.version) })
+            await audit.recordRead(AuditEvent(at: SQLiteObjectStore.now(), org: principal.org, user: principal.user, action: "read",
+                                              detailJSON: detail))
         }
         return (visible, batch.last?.seq ?? after, batch.count == limit)
     }
@@ -187,12 +186,11 @@ public struct MeridianNode: Sendable {
         let stored = zip(objects, outcomes).filter { $0.1 != .duplicate }.map(\.0)
         guard !stored.isEmpty else { return }
         if stored.contains(where: { $0.type == "marking-definition" }) { try await policyState.reload() }
-        var detail = JSONObject()
-        detail["collection"] = .string(collection)
-        detail["submitted_by"] = provenance.submittedBy.map(JSONValue.string) ?? .null
-        detail["received_from"] = provenance.receivedFrom.map(JSONValue.string) ?? .null
-        detail["versions"] = .array(stored.map { .array([.string($0.id), $0.version.map { .string($0.text) } ?? .null]) })
-        try await audit.record(AuditEvent(at: SQLiteObjectStore.now(), org: principal?.org, user: principal?.user, action: "write", detail: detail))
+        let detail = AuditTrail.versionsDetail(
+            [("collection", collection), ("submitted_by", provenance.submittedBy), ("received_from", provenance.receivedFrom)],
+            stored.map { ($0.id, $0.version?.text) })
+        try await audit.record(AuditEvent(at: SQLiteObjectStore.now(), org: principal?.org, user: principal?.user, action: "write",
+                                          detailJSON: detail))
         await correlator?.submit(stored, collection: collection, provenance: provenance)
     }
 
