@@ -12,6 +12,8 @@ import Storage
 /// sharing policy to every version and records what was received in the audit log.
 public struct MeridianNode: Sendable {
     public let configuration: NodeConfiguration
+    /// The configuration's orgs and groups as the policy sees them, built once (every request asks).
+    public let partnership: Partnership
     let store: SQLiteObjectStore
     public let accounts: AccountStore
     public let authenticator: Authenticator
@@ -24,6 +26,7 @@ public struct MeridianNode: Sendable {
 
     public init(configuration: NodeConfiguration, store: SQLiteObjectStore) async throws {
         self.configuration = configuration
+        self.partnership = configuration.partnership
         self.store = store
         self.accounts = AccountStore(store)
         self.authenticator = Authenticator(accounts: accounts, configuration: configuration)
@@ -34,7 +37,7 @@ public struct MeridianNode: Sendable {
         for collection in configuration.collections ?? [] {
             try await store.ensureCollection(collection.id.lowercased())
         }
-        self.policyState = try await PolicyState(store: store, configuration: configuration)
+        self.policyState = try await PolicyState(store: store, configuration: configuration, partnership: partnership)
         self.correlator = Correlator(store: store, configuration: configuration, policyState: policyState, audit: audit)
         try await recordConfigurationChange()
     }
@@ -49,13 +52,12 @@ public struct MeridianNode: Sendable {
 
     /// What `principal` may do with `collection` (SHARING.md, "Collections").
     public func access(_ principal: Principal, to collection: NodeConfiguration.Collection) -> CollectionAccess {
-        configuration.partnership.access(principal.reader, to: collection.rule)
+        partnership.access(principal.reader, to: collection.rule)
     }
 
     /// The collections of `root` that `principal` can see, in configuration order (a stable sort, §5.1).
     func collections(in root: String, for principal: Principal) -> [(NodeConfiguration.Collection, CollectionAccess)] {
-        let partnership = configuration.partnership
-        return (configuration.collections ?? []).filter { $0.api_root == root }.compactMap { c in
+        (configuration.collections ?? []).filter { $0.api_root == root }.compactMap { c in
             let access = partnership.access(principal.reader, to: c.rule)
             return access.isVisible ? (c, access) : nil
         }
@@ -161,7 +163,6 @@ public struct MeridianNode: Sendable {
     public func createReleasabilityMarking(name: String, releasableTo: [String], by principal: Principal?) async throws -> JSONValue {
         guard !name.isEmpty, name.count <= 256 else { throw AdminProblem(description: "name: must be 1 to 256 characters") }
         if let problem = Releasability.problem(in: .array(releasableTo.map(JSONValue.string))) { throw AdminProblem(description: problem) }
-        let partnership = configuration.partnership
         let unknown = releasableTo.filter { !partnership.knows(releasabilityEntry: $0) }
         guard unknown.isEmpty else {
             throw AdminProblem(description: "releasable_to: \(unknown.map { "'\($0)'" }.joined(separator: ", ")) is not an org id, a group name or the country code of a known org")

@@ -15,9 +15,9 @@ actor PolicyState {
     private var generation: Int64 = -1
     private var checkedAt = ContinuousClock.now
 
-    init(store: SQLiteObjectStore, configuration: NodeConfiguration) async throws {
+    init(store: SQLiteObjectStore, configuration: NodeConfiguration, partnership: Partnership) async throws {
         self.store = store
-        self.partnership = configuration.partnership
+        self.partnership = partnership
         self.nonRestrictive = configuration.nonRestrictiveMarkings
         self.policy = SharingPolicy(partnership: partnership, markings: MarkingRegistry())
         try await reload()

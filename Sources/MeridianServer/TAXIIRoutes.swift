@@ -320,7 +320,7 @@ struct TAXIIRoutes: Sendable {
         }
         let ingest = Ingest(node: node)
         // An org flagged as a peer node that posts here is pushing: what it sends was received from it (SHARING.md).
-        let isPeer = principal.org.map(node.configuration.partnership.isNode) ?? false
+        let isPeer = principal.org.map(node.partnership.isNode) ?? false
         let status = try await ingest.add(Array(buffer: body), to: collection.id.lowercased(), by: principal,
                                           provenance: Provenance(submittedBy: principal.org, receivedFrom: isPeer ? principal.org : nil))
         let record = StatusRecord(id: status.id, apiRoot: collection.api_root, owner: principal.org ?? "", json: status.json,

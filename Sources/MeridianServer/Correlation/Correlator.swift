@@ -300,19 +300,15 @@ public actor Correlator {
 
     /// The indicators of the node's index (or, retroactively, of the new ones) whose patterns match an observation.
     func matchingIndicators(_ prepared: Observations, _ members: [JSONValue], retroactively: Bool) -> [String] {
+        retroactively ? Self.matching(&retroIndex, prepared, members) : Self.matching(&index, prepared, members)
+    }
+
+    static func matching(_ index: inout CorrelationIndex, _ prepared: Observations, _ members: [JSONValue]) -> [String] {
         let now = SQLiteObjectStore.now()
         var matched: [String] = []
-        if retroactively {
-            for handle in retroIndex.candidates(members) {
-                if (try? retroIndex.matches(handle, observations: prepared, now: now)) == true, let entry = retroIndex.entry(handle) {
-                    matched.append(entry.id)
-                }
-            }
-        } else {
-            for handle in index.candidates(members) {
-                if (try? index.matches(handle, observations: prepared, now: now)) == true, let entry = index.entry(handle) {
-                    matched.append(entry.id)
-                }
+        for handle in index.candidates(members) {
+            if (try? index.matches(handle, observations: prepared, now: now)) == true, let entry = index.entry(handle) {
+                matched.append(entry.id)
             }
         }
         return matched

@@ -198,11 +198,7 @@ public actor Synchronizer {
             }
             // The page is stored (and then its cursor saved) while the next one is validated; pages are stored in
             // order, each after the one before it has committed.
-            if let previous = storing {
-                let (stored, duplicates) = try await previous.value
-                report.stored += stored
-                report.duplicates += duplicates
-            }
+            try await finish(storing, into: &report)
             let last = response.header("X-TAXII-Date-Added-Last")
             let node = self.node
             let collection = local.id.lowercased()
@@ -236,18 +232,19 @@ public actor Synchronizer {
         }
         } catch {
             // What was validated before the failure is still stored, in order, with its cursor.
-            if let previous = storing, let (stored, duplicates) = try? await previous.value {
-                report.stored += stored
-                report.duplicates += duplicates
-            }
+            try? await finish(storing, into: &report)
             throw error
         }
-        if let previous = storing {
-            let (stored, duplicates) = try await previous.value
-            report.stored += stored
-            report.duplicates += duplicates
-        }
+        try await finish(storing, into: &report)
         try await pullDeletions(peer, mapping, client, local: local, into: &report)
+    }
+
+    /// Waits for a page's storing to finish and counts what it stored.
+    func finish(_ storing: Task<(Int, Int), any Error>?, into report: inout Report) async throws {
+        guard let storing else { return }
+        let (stored, duplicates) = try await storing.value
+        report.stored += stored
+        report.duplicates += duplicates
     }
 
     /// Deletes the local copies, received from this peer, of versions the peer deleted (a Meridian peer lists them;

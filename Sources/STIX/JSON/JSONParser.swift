@@ -265,20 +265,14 @@ private struct Reader {
             if capture == .elements && skimElements {
                 try skipValue()
                 ranges.append(start..<pos)
-                skipWhitespace()
-                guard pos < bytes.count else { throw error(.unexpectedEnd) }
-                let c = bytes[pos]
-                pos += 1
-                if c == UInt8(ascii: ",") { continue }
-                if c == UInt8(ascii: "]") { break }
-                throw error(.unexpectedCharacter(c), at: pos - 1)
-            }
-            let element = try value(capture: .none)
-            if capture == .elements {
-                ranges.append(start..<pos)
-                if retainElements { elements.append(element) }
             } else {
-                elements.append(element)
+                let element = try value(capture: .none)
+                if capture == .elements {
+                    ranges.append(start..<pos)
+                    if retainElements { elements.append(element) }
+                } else {
+                    elements.append(element)
+                }
             }
             skipWhitespace()
             guard pos < bytes.count else { throw error(.unexpectedEnd) }
