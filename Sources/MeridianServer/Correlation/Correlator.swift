@@ -175,7 +175,10 @@ public actor Correlator {
     func process(_ job: Job) async throws {
         let parser = JSONParser()
         var objects: [(IncomingObject, JSONValue)] = []
-        for o in job.objects {
+        // Only indicators, observed-data and what an observed-data can name are looked at: a batch of ATT&CK
+        // techniques is not decoded at all.
+        for o in job.objects where o.type == "indicator" || o.type == "observed-data"
+            || ![.domainObject, .metaObject].contains(STIXType.category(of: o.type)) {
             guard let value = try? parser.parse(o.bytes) else { continue }
             objects.append((o, value))
         }
