@@ -172,13 +172,19 @@ public actor Correlator {
 
     // MARK: - Correlating a batch
 
+    /// A cyber observable, or a type the specification does not define (a custom observable): what an observed-data
+    /// can name and what a pattern can match. Relationships, sightings and the other SDOs are never decoded.
+    private static func isObservable(_ type: String) -> Bool {
+        let category = STIXType.category(of: type)
+        return category == .cyberObservable || category == nil
+    }
+
     func process(_ job: Job) async throws {
         let parser = JSONParser()
         var objects: [(IncomingObject, JSONValue)] = []
         // Only indicators, observed-data and what an observed-data can name are looked at: a batch of ATT&CK
         // techniques is not decoded at all.
-        for o in job.objects where o.type == "indicator" || o.type == "observed-data"
-            || ![.domainObject, .metaObject].contains(STIXType.category(of: o.type)) {
+        for o in job.objects where o.type == "indicator" || o.type == "observed-data" || Self.isObservable(o.type) {
             guard let value = try? parser.parse(o.bytes) else { continue }
             objects.append((o, value))
         }
@@ -214,10 +220,7 @@ public actor Correlator {
             observations.append(Observation(sdo: value, stored: true, members: members,
                                             input: Input(collection: job.collection, markings: incoming.markings, provenance: job.provenance)))
         }
-        let loose = objects.filter { pair in
-            let category = STIXType.category(of: pair.0.type)
-            return (category == .cyberObservable || category == nil) && !referenced.contains(pair.0.id)
-        }
+        let loose = objects.filter { Self.isObservable($0.0.type) && !referenced.contains($0.0.id) }
         if !loose.isEmpty {
             observations.append(Observation.synthetic(loose.map { ($0.1, Input(collection: job.collection, markings: $0.0.markings, provenance: job.provenance)) }))
         }
