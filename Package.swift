@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "STIXValidationTests",
-            dependencies: ["STIX", "STIXValidation", "TestSupport"],
+            dependencies: ["STIX", "STIXValidation", "STIXPattern", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -4,24 +4,13 @@ import Policy
 import PropertyBased
 import STIX
 import Storage
+import TestSupport
 import Testing
 
 /// For random partnerships, collections, markings, releasability and provenance, every read path returns to every
 /// reader exactly the versions SHARING.md allows: nothing more (no leak), nothing less (no over-filtering), with
 /// `limit`, `more` and `first`/`last` counted over visible versions only.
 @Suite struct ReadPathPropertyTests {
-    /// A small deterministic generator, so a failing seed reproduces the same world.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     struct Version {
         let id: String
         let modified: Int

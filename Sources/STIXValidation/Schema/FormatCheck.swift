@@ -27,6 +27,8 @@ enum FormatCheck {
             && tail.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
     }
 
+    private static let uriPunctuation = Set("-._~:/?#[]@!$&'()*+,;=".utf8)
+
     /// RFC 3986 URI: a scheme, a colon, then only characters a URI may contain (percent-escapes well formed).
     static func isURI(_ s: String) -> Bool {
         let b = Array(s.utf8)
@@ -35,7 +37,6 @@ enum FormatCheck {
         func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
         guard alpha(b[0]) else { return false }
         for c in b[1..<colon] where !(alpha(c) || digit(c) || c == 0x2B || c == 0x2D || c == 0x2E) { return false }
-        let allowed = Set("-._~:/?#[]@!$&'()*+,;=".utf8)
         var i = colon + 1
         var hashes = 0
         while i < b.count {
@@ -46,7 +47,7 @@ enum FormatCheck {
                 continue
             }
             if c == UInt8(ascii: "#") { hashes += 1 }
-            guard alpha(c) || digit(c) || allowed.contains(c), hashes <= 1 else { return false }
+            guard alpha(c) || digit(c) || uriPunctuation.contains(c), hashes <= 1 else { return false }
             i += 1
         }
         return true

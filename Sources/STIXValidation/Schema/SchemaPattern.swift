@@ -4,8 +4,8 @@ import Foundation
 /// A JSON Schema `pattern` (ECMA-262 / Python `re.search` semantics: the match may start anywhere).
 ///
 /// The STIX schemas use a few patterns on nearly every property (type prefixes, identifiers, timestamps); those are
-/// matched by hand-written code, which is far faster than a regular-expression engine. Every other pattern goes
-/// to `NSRegularExpression`, compiled once.
+/// matched by hand-written code, which is far faster than a regular-expression engine; so are those of the simple
+/// shape ``LinearPattern`` reads. Every other pattern goes to `NSRegularExpression`, compiled once.
 struct SchemaPattern: @unchecked Sendable {
     // @unchecked: NSRegularExpression is immutable after creation and documented as safe to use from any thread.
     private enum Matcher {
@@ -18,6 +18,7 @@ struct SchemaPattern: @unchecked Sendable {
         case propertyWithSuffix([UInt8])
         case propertyNameOrID
         case hex(Int)
+        case linear(LinearPattern)
         case regex(NSRegularExpression)
         case invalid
     }
@@ -53,6 +54,8 @@ struct SchemaPattern: @unchecked Sendable {
             source.dropFirst().dropLast().utf8.allSatisfy({ SchemaPattern.isPlainLiteral($0) })
         {
             matcher = .exact(Array(source.utf8.dropFirst().dropLast()))
+        } else if let linear = LinearPattern(source) {
+            matcher = .linear(linear)
         } else if let re = try? NSRegularExpression(pattern: source) {
             matcher = .regex(re)
         } else {
@@ -79,7 +82,8 @@ struct SchemaPattern: @unchecked Sendable {
             return false
         default:
             // Python's `$` also matches just before a final newline; the hand-written matchers honour that too.
-            return s.utf8.last == 0x0A && matchesNative(String(s.dropLast()))
+            // (By scalar: `dropLast()` on the string would drop a final "\r\n" as one character.)
+            return s.utf8.last == 0x0A && matchesNative(String(s.unicodeScalars.dropLast()))
         }
     }
 
@@ -110,6 +114,8 @@ struct SchemaPattern: @unchecked Sendable {
             return b.dropFirst().prefix(2).allSatisfy(SchemaPattern.isLowerDigitUnderscore)
         case .hex(let n):
             return s.utf8.count == n && s.utf8.allSatisfy(\.isHexDigit)
+        case .linear(let linear):
+            return linear.matches(s)
         case .regex(let re):
             let range = NSRange(location: 0, length: s.utf16.count)
             return re.firstMatch(in: s, options: [], range: range) != nil
