@@ -64,12 +64,12 @@ import Testing
     @Test func theCommonSchemaPatternsNeedNoRegularExpressionEngine() {
         let linear = Self.schemaPatterns.filter { LinearPattern($0) != nil }
         for source in [#"^[a-z0-9\-]+$"#, "^(relationship|sighting|bundle|marking-definition|language-content)--.+$",
-                       #"^[a-zA-Z0-9/\.+_:-]{2,250}$"#, #"^CAPEC-\d+$"#, "^(identity|location)--"] {
+                       #"^[a-zA-Z0-9/\.+_:-]{2,250}$"#, #"^CAPEC-\d+$"#, "^(identity|location)--", "^((cve)|(capec))$"] {
             #expect(linear.contains(source), "\(source)")
         }
         // Shapes that would need backtracking or a group count are left to the engine.
         for source in [#"^([0-9a-f]{2}[:]){5}([0-9a-f]{2})$"#, "^HKLM|HKCC|hku", #"^([a-z][a-z0-9]*)+(-[a-z0-9]+)*\-?$"#,
-                       "^[a-z]+[a-z0-9]$", "^[^a]+$", "^a+?$"] {
+                       "^[a-z]+[a-z0-9]$", "^[^a]+$", "^a+?$", "^(statement)|(tlp)$", "^((a)(b)|c)$"] {
             #expect(LinearPattern(source) == nil, "\(source)")
         }
     }

@@ -32,9 +32,12 @@ struct LinearPattern: Sendable {
         p.removeFirst()
         var alternatives: [[Unicode.Scalar]] = [[]]
         if p.first == "(" {
-            guard let close = p.firstIndex(of: ")") else { return nil }
+            guard let close = LinearPattern.closingParenthesis(p) else { return nil }
             let body = p[p.index(after: p.startIndex)..<close]
-            alternatives = body.split(separator: "|", omittingEmptySubsequences: false).map(Array.init)
+            // `(a|b)` or `((a)|(b))`: each alternative a plain literal, in parentheses or not.
+            alternatives = LinearPattern.splitAlternatives(body).map { alternative in
+                alternative.first == "(" && alternative.last == ")" ? Array(alternative.dropFirst().dropLast()) : Array(alternative)
+            }
             guard alternatives.allSatisfy({ !$0.isEmpty && $0.allSatisfy(LinearPattern.isPlain) }) else { return nil }
             p = p[p.index(after: close)...]
             if let next = p.first, "*+?{".unicodeScalars.contains(next) { return nil }
@@ -135,6 +138,41 @@ struct LinearPattern: Sendable {
     /// `\.`, `\-`, `\/` and the like: an escaped punctuation character stands for itself.
     private static func isEscapedLiteral(_ c: Unicode.Scalar) -> Bool {
         c.isASCII && !c.properties.isAlphabetic && !("0"..."9").contains(c)
+    }
+
+    /// The index of the `)` closing the group `p` starts with.
+    private static func closingParenthesis(_ p: ArraySlice<Unicode.Scalar>) -> Int? {
+        var depth = 0
+        for i in p.indices {
+            switch p[i] {
+            case "\\", "[": return nil  // escapes and classes inside a group are left to the engine
+            case "(": depth += 1
+            case ")":
+                depth -= 1
+                if depth == 0 { return i }
+            default: break
+            }
+        }
+        return nil
+    }
+
+    /// The alternatives of a group's body, split at the `|` outside nested parentheses.
+    private static func splitAlternatives(_ body: ArraySlice<Unicode.Scalar>) -> [ArraySlice<Unicode.Scalar>] {
+        var parts: [ArraySlice<Unicode.Scalar>] = []
+        var depth = 0
+        var start = body.startIndex
+        for i in body.indices {
+            switch body[i] {
+            case "(": depth += 1
+            case ")": depth -= 1
+            case "|" where depth == 0:
+                parts.append(body[start..<i])
+                start = i + 1
+            default: break
+            }
+        }
+        parts.append(body[start...])
+        return parts
     }
 
     /// A class after its `[`: ASCII characters and ranges, escaped punctuation and `\d`; no negation.

@@ -37,6 +37,16 @@ final class Schema: @unchecked Sendable {
     var maxContains: Int?
     var format: String?
     var ref: Schema?
+
+    /// A node with nothing but a `$ref`: checking it is checking its target.
+    var isPureReference: Bool {
+        ref != nil && !isFalse && types == nil && properties.isEmpty && patternProperties.isEmpty
+            && additionalProperties == nil && required.isEmpty && enumValues == nil && constValue == nil && pattern == nil
+            && minLength == nil && maxLength == nil && minItems == nil && minProperties == nil && minimum == nil
+            && maximum == nil && items == nil && allOf.isEmpty && anyOf.isEmpty && oneOf.isEmpty && not == nil
+            && ifSchema == nil && thenSchema == nil && elseSchema == nil && propertyNames == nil && contains == nil
+            && minContains == nil && maxContains == nil && format == nil
+    }
 }
 
 /// A place inside a JSON document, for messages: `objects[2].kill_chain_phases[0].phase_name`.

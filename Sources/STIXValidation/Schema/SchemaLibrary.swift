@@ -31,6 +31,7 @@ final class SchemaLibrary: Sendable {
         }
         byName = byBaseName("schemas")
         interopByName = byBaseName("interop")
+        compiler.bypassPureReferences()
     }
 
     /// stix2-validator checks each observable inside observed-data, and each object inside a bundle, against that
@@ -73,6 +74,36 @@ private final class SchemaCompiler {
         }
         fill(node, from: value, file: file, pointer: pointer)
         return node
+    }
+
+    /// Points every child link at the schema its chain of bare `{"$ref": ...}` nodes ends at, so checking a value
+    /// does not walk through nodes that only forward it. (Violations carry value paths, so messages are unchanged.)
+    func bypassPureReferences() {
+        func target(_ schema: Schema) -> Schema {
+            var s = schema
+            for _ in 0..<64 {
+                guard s.isPureReference, let next = s.ref else { break }
+                s = next
+            }
+            return s
+        }
+        func target(_ schema: Schema?) -> Schema? { schema.map { target($0) } }
+        for node in cache.values {
+            node.ref = target(node.ref)
+            node.properties = node.properties.mapValues { target($0) }
+            node.patternProperties = node.patternProperties.map { ($0.0, target($0.1)) }
+            node.additionalProperties = target(node.additionalProperties)
+            node.items = target(node.items)
+            node.allOf = node.allOf.map { target($0) }
+            node.anyOf = node.anyOf.map { target($0) }
+            node.oneOf = node.oneOf.map { target($0) }
+            node.not = target(node.not)
+            node.ifSchema = target(node.ifSchema)
+            node.thenSchema = target(node.thenSchema)
+            node.elseSchema = target(node.elseSchema)
+            node.propertyNames = target(node.propertyNames)
+            node.contains = target(node.contains)
+        }
     }
 
     private func resolve(pointer: String, in doc: JSONValue) -> JSONValue? {
