@@ -137,7 +137,11 @@ public final class SQLiteObjectStore: ObjectStore {
                 return value
             }
             func version(_ row: Row) throws -> StoredVersion {
-                let body: [UInt8] = withBytes ? (try row.withUnsafeData(atIndex: 14) { data in data.map { Array($0) } ?? [] }) : []
+                // One memcpy out of SQLite's buffer (`Array(data)` would walk the bytes one at a time).
+                let body: [UInt8] = withBytes ? try row.withUnsafeData(atIndex: 14) { data in
+                    guard let data else { return [] }
+                    return [UInt8](unsafeUninitializedCapacity: data.count) { buffer, count in count = data.copyBytes(to: buffer) }
+                } : []
                 return StoredVersion(
                     dateAdded: row[0], id: row[1], type: row[2], specVersion: row[3], version: row[4], revoked: row[5],
                     markings: MarkingRefs(objectRefs: refs(row[6]), granularRefs: refs(row[7]), malformed: row[8]),
