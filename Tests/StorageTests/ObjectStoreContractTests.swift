@@ -50,6 +50,43 @@ import Testing
         }
     }
 
+    @Test func versionsOfOneObjectInOneWriteInAnyOrderGetTheRightFirstAndLast() async throws {
+        let stamps = (1...5).map { "2020-01-0\($0)T00:00:00.000Z" }
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            _ = try await store.add([Self.object("indicator--1", modified: stamps[2])], to: "c", provenance: Self.submitter)
+            // The newest, one between it and the stored one, the oldest, one between, the stored one again and the
+            // newest again, all in one write.
+            let batch = [stamps[4], stamps[3], stamps[0], stamps[1], stamps[2], stamps[4]].map { Self.object("indicator--1", modified: $0) }
+            let outcomes = try await store.add(batch, to: "c", provenance: Self.submitter)
+            #expect(outcomes.map { $0 == .duplicate } == [false, false, false, false, true, true])
+            for (versions, expected) in [(ObjectQuery.Versions.first, [stamps[0]]), (.last, [stamps[4]]), (.all, stamps)] {
+                let page = try await store.page("c", query: ObjectQuery(versions: versions), limit: 10, withBytes: false,
+                                                isVisible: Self.everyone)
+                #expect(page.versions.compactMap(\.version).sorted() == expected, "\(versions)")
+            }
+        }
+    }
+
+    @Test func textAndBytesRoundTripExactly() async throws {
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            // Non-ASCII text in every column, a NUL in the markings and the body: nothing is truncated or re-encoded.
+            // (Identifiers cannot hold a NUL: the validator refuses them before they reach a store.)
+            let id = "x-é--1"
+            let body = Array(#"{"type":"x-é","id":"x-é--\u0000 1","name":"日本"}"#.utf8) + [0xFF, 0x00]
+            let object = IncomingObject(id: id, type: "x-é", specVersion: "2.1", version: nil, revoked: false,
+                                        markings: MarkingRefs(objectRefs: ["marking-definition--ü\u{0}"]), bytes: body)
+            _ = try await store.add([object], to: "c", provenance: Provenance(submittedBy: "org-ß", receivedFrom: nil))
+            let page = try await store.page("c", query: ObjectQuery(), limit: 10, withBytes: true, isVisible: Self.everyone)
+            #expect(page.versions.map(\.id) == [id])
+            #expect(page.versions.map(\.type) == ["x-é"])
+            #expect(page.versions.first?.bytes == body)
+            #expect(page.versions.first?.markings.objectRefs == ["marking-definition--ü\u{0}"])
+            #expect(page.versions.first?.provenance.submittedBy == "org-ß")
+        }
+    }
+
     @Test func pagingByDateAddedNeverSkipsOrRepeatsAnObject() async throws {
         for store in try Self.stores(clock: { 42 }) {
             try await store.ensureCollection("c")

@@ -56,48 +56,66 @@ public final class SQLiteObjectStore: ObjectStore {
                   revoked, markings, granular_markings, markings_malformed, submitted_by, received_from, is_first, is_last, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            let bounds = try db.cachedStatement(sql: """
-                SELECT MIN(version_us), MAX(version_us) FROM object_version WHERE collection = ? AND id = ?
-                """)
             let clearLast = try db.cachedStatement(sql: """
                 UPDATE object_version SET is_last = 0 WHERE collection = ? AND id = ? AND is_last = 1 AND version_us <> ?
                 """)
             let clearFirst = try db.cachedStatement(sql: """
                 UPDATE object_version SET is_first = 0 WHERE collection = ? AND id = ? AND is_first = 1 AND version_us <> ?
                 """)
+            // The oldest and newest stored version of each object of the batch, read in a few queries rather than one
+            // per object, and kept up to date as the batch's own versions are inserted.
+            var bounds = try SQLiteObjectStore.versionBounds(db, collection: collection, ids: objects.map(\.id))
             for object in objects {
                 let version = object.version.map(SQLiteObjectStore.microseconds) ?? Int64.min
-                let (minimum, maximum) = try Row.fetchOne(bounds, arguments: [collection, object.id]).map {
-                    (($0[0] as Int64?), ($0[1] as Int64?))
-                } ?? (nil, nil)
+                let stored = bounds[object.id]
                 // The new version is the first and/or last of its object: flag it so, and unflag the one it displaces.
-                let isLast = maximum.map { version > $0 } ?? true
-                let isFirst = minimum.map { version < $0 } ?? true
+                let isLast = stored.map { version > $0.newest } ?? true
+                let isFirst = stored.map { version < $0.oldest } ?? true
                 let dateAdded = max(now, last + 1)
-                try insert.execute(arguments: [
-                    collection, dateAdded, object.id, object.type, object.specVersion, version, object.version?.text,
-                    object.revoked, SQLiteObjectStore.encode(object.markings.objectRefs),
-                    SQLiteObjectStore.encode(object.markings.granularRefs), object.markings.malformed, provenance.submittedBy,
-                    provenance.receivedFrom, isFirst, isLast, Data(object.bytes),
-                ])
-                guard db.changesCount > 0 else {
+                let row = InsertRow(
+                    collection: collection, dateAdded: dateAdded, id: object.id, type: object.type,
+                    specVersion: object.specVersion, versionUS: version, versionText: object.version?.text,
+                    revoked: object.revoked, markings: SQLiteObjectStore.encode(object.markings.objectRefs),
+                    granularMarkings: SQLiteObjectStore.encode(object.markings.granularRefs),
+                    markingsMalformed: object.markings.malformed, submittedBy: provenance.submittedBy,
+                    receivedFrom: provenance.receivedFrom, isFirst: isFirst, isLast: isLast)
+                guard try row.insert(with: insert, body: object.bytes, in: db) else {
                     outcomes.append(.duplicate)
                     continue
                 }
                 last = dateAdded
+                bounds[object.id] = stored.map { (min($0.oldest, version), max($0.newest, version)) } ?? (version, version)
                 if object.type == "marking-definition" {
                     // Known to the node from now on (SHARING.md: "stored in any of its collections").
                     try db.execute(sql: """
                         INSERT OR IGNORE INTO marking_definition (id, source, definition, registered_at) VALUES (?, 'object', ?, ?)
                         """, arguments: [object.id, Data(object.bytes), now])
                 }
-                if isLast && maximum != nil { try clearLast.execute(arguments: [collection, object.id, version]) }
-                if isFirst && minimum != nil { try clearFirst.execute(arguments: [collection, object.id, version]) }
+                if isLast && stored != nil { try clearLast.execute(arguments: [collection, object.id, version]) }
+                if isFirst && stored != nil { try clearFirst.execute(arguments: [collection, object.id, version]) }
                 outcomes.append(.stored(dateAdded: dateAdded))
             }
             try db.execute(sql: "UPDATE collection SET last_added = ? WHERE id = ?", arguments: [last, collection])
             return outcomes
         }
+    }
+
+    /// The oldest and newest stored version (in microseconds) of each of `ids` that has any in `collection`.
+    static func versionBounds(_ db: Database, collection: String, ids: [String]) throws -> [String: (oldest: Int64, newest: Int64)] {
+        var bounds: [String: (oldest: Int64, newest: Int64)] = [:]
+        let unique = Array(Set(ids))
+        // Chunks stay well under SQLite's limit on bound parameters.
+        for start in stride(from: 0, to: unique.count, by: 500) {
+            let chunk = Array(unique[start..<min(unique.count, start + 500)])
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            var arguments: StatementArguments = [collection]
+            _ = arguments.append(contentsOf: StatementArguments(chunk))
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT id, MIN(version_us), MAX(version_us) FROM object_version WHERE collection = ? AND id IN (\(marks)) GROUP BY id
+                """, arguments: arguments)
+            while let row = try rows.next() { bounds[row[0]] = (row[1], row[2]) }
+        }
+        return bounds
     }
 
     public func page(
