@@ -25,6 +25,12 @@ public struct ObjectQuery: Sendable {
         self.versions = versions
         self.specVersions = specVersions
     }
+
+    /// True when a filter lists more than one value (its SQL then has a shape of its own).
+    var hasLists: Bool {
+        let timestamps = if case .some(let t, _, _) = versions { t.count } else { 0 }
+        return (ids?.count ?? 0) > 1 || (types?.count ?? 0) > 1 || (specVersions?.count ?? 0) > 1 || timestamps > 1
+    }
 }
 
 /// One page of a read, in ascending `date_added` order.

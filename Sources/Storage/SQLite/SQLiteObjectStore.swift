@@ -170,18 +170,21 @@ public final class SQLiteObjectStore: ObjectStore {
             // same object is visible. Stored flags answer at once in the common case.
             let neighbours = "SELECT \(columns) FROM object_version WHERE collection = ? AND id = ? AND version_us "
             func noneVisible(_ id: String, _ comparison: String, _ versionUS: Int64) throws -> Bool {
-                let rows = try Row.fetchCursor(db, sql: neighbours + comparison + " ?", arguments: [collection, id, versionUS])
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: neighbours + comparison + " ?"), arguments: [collection, id, versionUS])
                 while let row = try rows.next() {
                     if isVisible(try version(row)) { return false }
                 }
                 return true
             }
+            // Compiled once per connection for the few shapes plain paging uses; a filter listing several ids,
+            // types, spec versions or timestamps is compiled for the request (its shapes are unbounded).
+            let sql = "SELECT \(columns) FROM object_version\(index) WHERE \(whereSQL) AND date_added > ? ORDER BY date_added LIMIT ?"
+            let statement = query.hasLists ? try db.makeStatement(sql: sql) : try db.cachedStatement(sql: sql)
             while found.count <= limit {
                 var arguments = baseArguments
                 _ = arguments.append(contentsOf: [after, batch])
                 // A cursor reads each row in place; the body is copied once, straight out of SQLite.
-                let rows = try Row.fetchCursor(db, sql: "SELECT \(columns) FROM object_version\(index) WHERE \(whereSQL) AND date_added > ? ORDER BY date_added LIMIT ?",
-                                               arguments: arguments)
+                let rows = try Row.fetchCursor(statement, arguments: arguments)
                 var count = 0
                 while let row = try rows.next() {
                     count += 1
