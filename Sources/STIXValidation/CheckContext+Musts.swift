@@ -24,15 +24,17 @@ extension CheckContext {
     }
 
     /// A string that looks like a timestamp must also be a real instant (no February 30, no second 60).
-    private mutating func checkTimestamp(_ value: JSONValue?, path: JSONPath, label: String) {
+    /// (`path` and `label` are built only when the check fails: this runs on every timestamp of every object.)
+    private mutating func checkTimestamp(_ value: JSONValue?, path: @autoclosure () -> JSONPath, label: @autoclosure () -> String) {
         guard case .string(let text)? = value, SchemaPattern.isTimestampText(Array(text.utf8)) else { return }
         let second = Int(text.dropFirst(17).prefix(2)) ?? 0
         if Timestamp(text) == nil || second > 59 {
-            report("\(label)'\(text)' is not a valid timestamp: the date or time does not exist", path: path)
+            report("\(label())'\(text)' is not a valid timestamp: the date or time does not exist", path: path())
         }
     }
 
     mutating func timestampValues() {
+        let type = self.type
         var props = ["created", "modified"]
         if let extra = vocab.entry("TIMESTAMP_PROPERTIES", type)?.arrayValue {
             props += extra.compactMap(\.stringValue)
@@ -354,16 +356,17 @@ extension CheckContext {
     }
 
     /// Observables without ID contributing properties, and every process, must use a random (v4) UUID (§2.9).
+    static let contributingProperties: [String: [String]] = [
+        "artifact": ["hashes", "payload_bin"], "email-message": ["from_ref", "subject", "body"],
+        "user-account": ["account_type", "user_id", "account_login"], "windows-registry-key": ["key", "values"],
+        "x509-certificate": ["hashes", "serial_number"],
+    ]
+
     mutating func uuidVersions() {
         guard let id else { return }
         let uuid = CheckContext.uuidPart(of: id)
         let version = Identifier.version(ofUUID: uuid)
-        let contributing: [String: [String]] = [
-            "artifact": ["hashes", "payload_bin"], "email-message": ["from_ref", "subject", "body"],
-            "user-account": ["account_type", "user_id", "account_login"], "windows-registry-key": ["key", "values"],
-            "x509-certificate": ["hashes", "serial_number"],
-        ]
-        if let props = contributing[type], props.allSatisfy({ !instance.contains($0) }), version != 4 {
+        if let props = CheckContext.contributingProperties[type], props.allSatisfy({ !instance.contains($0) }), version != 4 {
             report("If no Contributing Properties are present, a UUIDv4 must be used", path: JSONPath([.key("id")]))
         }
         if type == "process", version != 4 {
