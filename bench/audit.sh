@@ -3,19 +3,7 @@
 # one collection) differ only by `[audit] reads`; wrk (2 threads, 64 connections, 10 s) reads pages from each in
 # turn, twice, and the best run of each is kept. Every page read with auditing on appends an audit entry listing the
 # id and version of every object it returned.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-swift build -c release --product meridian >/dev/null
-M="$(swift build -c release --show-bin-path)/meridian"
-
-work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-PASS="bench password 1234"
-AUTH="Authorization: Basic $(printf 'bench:%s' "$PASS" | base64 -w0)"
-ACCEPT="Accept: application/taxii+json;version=2.1"
+source "$(dirname "$0")/common.sh"
 COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
 
 node() {  # data-dir port audit-reads
@@ -44,25 +32,18 @@ reads = $3
 TOML
     echo "$PASS" | "$M" user add bench --org bench-org --data "$1" >/dev/null
     "$M" import data/attack/enterprise-attack-18.1.json.gz --collection "$COLL" --data "$1" | tail -1
-    "$M" serve --data "$1" --port "$2" >"$1/serve.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/health" >/dev/null && return; sleep 0.1; done
-    echo "meridian did not start" >&2; exit 1
+    serve_node "$1" "$2"
 }
 
-rate() {  # url -> "req/s p99"
-    curl -s -o /dev/null -H "$AUTH" -H "$ACCEPT" "$1"
-    wrk -t2 -c64 -d10s --latency -H "$AUTH" -H "$ACCEPT" "$1" | awk '/Requests\/sec/ {r=$2} $1 == "99%" {p=$2} END {print r, p}'
-}
 
 node "$work/on" 18201 true
 node "$work/off" 18202 false
 for q in "limit=100" "limit=1000"; do
     best_on=0; best_off=0; p_on=""; p_off=""
     for _ in 1 2; do
-        read -r r p <<<"$(rate "http://127.0.0.1:18202/bench/collections/$COLL/objects/?$q")"
+        read -r r p _ <<<"$(wrk_load "http://127.0.0.1:18202/bench/collections/$COLL/objects/?$q" "$AUTH")"
         if awk -v a="$r" -v b="$best_off" 'BEGIN { exit !(a > b) }'; then best_off=$r; p_off=$p; fi
-        read -r r p <<<"$(rate "http://127.0.0.1:18201/bench/collections/$COLL/objects/?$q")"
+        read -r r p _ <<<"$(wrk_load "http://127.0.0.1:18201/bench/collections/$COLL/objects/?$q" "$AUTH")"
         if awk -v a="$r" -v b="$best_on" 'BEGIN { exit !(a > b) }'; then best_on=$r; p_on=$p; fi
     done
     awk -v q="$q" -v on="$best_on" -v off="$best_off" -v pon="$p_on" -v poff="$p_off" 'BEGIN {

@@ -8,30 +8,17 @@
 # medallion's ingest compares each new object with every stored one, and its `next` paging keeps a copy of the
 # remaining results per page; both are stopped after MEDALLION_SECONDS (default 300) and their rates computed on what
 # they did by then.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 MEDALLION_SECONDS="${MEDALLION_SECONDS:-300}"
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
-swift build -c release --product meridian >/dev/null
-M="$(swift build -c release --show-bin-path)/meridian"
 if [ ! -x .venv-bench/bin/medallion ]; then
     python3 -m venv .venv-bench
     .venv-bench/bin/pip install --quiet --disable-pip-version-check medallion==3.0.0 requests stix2-validator==3.3.2
 fi
 PY=.venv-bench/bin/python
 
-work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 bundle="$work/enterprise.json"
 gzip -dc data/attack/enterprise-attack-18.1.json.gz > "$bundle"
-PASS="bench password 1234"
-AUTH="Authorization: Basic $(printf 'bench:%s' "$PASS" | base64 -w0)"
 MAUTH="Authorization: Basic $(printf 'admin:Password0' | base64 -w0)"
-ACCEPT="Accept: application/taxii+json;version=2.1"
 
 node_config() {
     cat <<TOML
@@ -59,10 +46,7 @@ start_meridian() {  # data-dir port
     mkdir -p "$1"
     [ -f "$1/meridian.toml" ] || node_config > "$1/meridian.toml"
     echo "$PASS" | "$M" user add bench --org bench-org --data "$1" >/dev/null
-    "$M" serve --data "$1" --port "$2" >"$1/serve.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/health" >/dev/null && return; sleep 0.1; done
-    echo "meridian did not start" >&2; exit 1
+    serve_node "$1" "$2"
 }
 
 start_medallion() {  # data-file port
@@ -76,18 +60,18 @@ JSON
 }
 
 wrk_run() {  # name url auth-header
-    curl -s -o /dev/null -H "$3" -H "$ACCEPT" "$2"  # warm up: credentials are checked once, then remembered
-    out=$(wrk -t2 -c64 -d10s --timeout 60s --latency -H "$3" -H "$ACCEPT" "$2")
-    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-    non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-    echo "$1: ${rps} req/s, p99 ${p99}${non2xx:+, non-2xx $non2xx}"
+    read -r rps p99 non2xx <<<"$(wrk_load "$2" "$3")"
+    echo "$1: ${rps} req/s, p99 ${p99}$([ "$non2xx" = 0 ] || echo ", non-2xx $non2xx")"
 }
 
 COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
 echo "== (a) ingest through TAXII POST, envelopes of 1,000 objects"
-start_meridian "$work/meridian" 18101
-echo "meridian:  $($PY bench/taxii_bench.py ingest "http://127.0.0.1:18101/bench/collections/$COLL/objects/" bench "$PASS" "$bundle")"
+# Three runs, each into a fresh node (the machine's speed varies between runs); the last node serves (b) and (c).
+for run in 1 2 3; do
+    [ "$run" -gt 1 ] && kill "${pids[-1]}"
+    start_meridian "$work/meridian$run" 18101
+    echo "meridian run $run: $($PY bench/taxii_bench.py ingest "http://127.0.0.1:18101/bench/collections/$COLL/objects/" bench "$PASS" "$bundle")"
+done
 $PY bench/taxii_bench.py medallion-data <(echo '{"objects":[]}') "$work/medallion-empty.json"
 start_medallion "$work/medallion-empty.json" 18102
 echo "medallion: $($PY bench/taxii_bench.py ingest "http://127.0.0.1:18102/bench/collections/$COLL/objects/" admin Password0 "$bundle" --seconds "$MEDALLION_SECONDS")"
@@ -118,12 +102,20 @@ echo "medallion: $($PY bench/taxii_bench.py walk "http://127.0.0.1:18103/bench/c
 pkill -f "bin/medallion --host 127.0.0.1" || true
 
 echo "== (d) meridian import against a raw SQLite insert of the same rows"
-mkdir -p "$work/imp"; node_config > "$work/imp/meridian.toml"
-start=$(date +%s.%N)
-"$M" import "$bundle" --collection "$COLL" --data "$work/imp" | tail -1
-end=$(date +%s.%N)
-awk -v s="$start" -v e="$end" 'BEGIN { printf "meridian import: %.2f s, %.0f objects/s\n", e - s, 24771 / (e - s) }'
-echo "sqlite floor:    $($PY bench/taxii_bench.py sqlite-floor "$bundle" "$work/floor.sqlite")"
+for run in 1 2 3; do
+    rm -rf "$work/imp"; mkdir -p "$work/imp"; node_config > "$work/imp/meridian.toml"
+    start=$(date +%s.%N)
+    "$M" import "$bundle" --collection "$COLL" --data "$work/imp" | tail -1
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" -v r="$run" 'BEGIN { printf "meridian import run %d: %.2f s, %.0f objects/s\n", r, e - s, 24771 / (e - s) }'
+done
+# The floor with SQLite's default 4 KiB pages, and with the 16 KiB pages Meridian's databases use.
+for page in 4096 16384; do
+    for run in 1 2 3; do
+        rm -f "$work/floor.sqlite"*
+        echo "sqlite floor, $page-byte pages, run $run: $($PY bench/taxii_bench.py sqlite-floor "$bundle" "$work/floor.sqlite" --page-size "$page")"
+    done
+done
 
 if [ "${SKIP_1M:-0}" != 1 ]; then
     echo "== (e) resident memory serving 1,000,000 objects"

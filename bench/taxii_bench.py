@@ -5,7 +5,7 @@
   taxii_bench.py walk URL USER PASSWORD [--limit 1000]
   taxii_bench.py medallion-data BUNDLE OUT.json            # a medallion memory-backend file holding the bundle
   taxii_bench.py generate N OUT.json                        # N generated indicators as a bundle
-  taxii_bench.py sqlite-floor BUNDLE DB                     # raw SQLite insert of the same rows, one transaction
+  taxii_bench.py sqlite-floor BUNDLE DB [--page-size 4096]  # raw SQLite insert of the same rows, one transaction
 """
 import base64
 import datetime
@@ -120,7 +120,7 @@ def generate(n, out):
         f.write("]}")
 
 
-def sqlite_floor(bundle, db):
+def sqlite_floor(bundle, db, page_size=4096):
     raw = open(bundle, "rb").read()
     objects = json.loads(raw)["objects"]
     rows = []
@@ -130,6 +130,7 @@ def sqlite_floor(bundle, db):
         rows.append(("c", base + i, o["id"], o["type"], o.get("spec_version", "2.1"), i, o.get("modified"), 0, None, "org",
                      None, 1, 1, body))
     con = sqlite3.connect(db)
+    con.execute(f"PRAGMA page_size={int(page_size)}")
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("""CREATE TABLE object_version (collection TEXT NOT NULL, date_added INTEGER NOT NULL, id TEXT NOT NULL,
@@ -167,6 +168,6 @@ if __name__ == "__main__":
     elif cmd == "generate":
         generate(int(positional[0]), positional[1])
     elif cmd == "sqlite-floor":
-        sqlite_floor(*positional)
+        sqlite_floor(*positional, page_size=opts.get("page-size", 4096))
     else:
         sys.exit(__doc__)

@@ -1,0 +1,30 @@
+# Sourced by the benchmarks that run `meridian serve`: the release binary in $M, a temporary $work directory whose
+# servers are stopped on exit, the benchmark user's credentials, and helpers to start a node and load it with wrk.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+swift build -c release --product meridian >/dev/null
+M="$(swift build -c release --show-bin-path)/meridian"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+PASS="bench password 1234"
+AUTH="Authorization: Basic $(printf 'bench:%s' "$PASS" | base64 -w0)"
+ACCEPT="Accept: application/taxii+json;version=2.1"
+
+serve_node() {  # data-dir port: starts `meridian serve` on the directory and waits until it answers
+    "$M" serve --data "$1" --port "$2" >"$1/serve.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/health" >/dev/null && return; sleep 0.1; done
+    echo "meridian did not start on port $2 (see $1/serve.log)" >&2
+    exit 1
+}
+
+wrk_load() {  # url auth-header: one warm-up request (credentials are checked once, then remembered), then wrk with
+    # 2 threads and 64 connections for 10 s; prints "req/s p99 non-2xx"
+    curl -s -o /dev/null -H "$2" -H "$ACCEPT" "$1"
+    wrk -t2 -c64 -d10s --timeout 60s --latency -H "$2" -H "$ACCEPT" "$1" \
+        | awk '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } /Non-2xx/ { n = $5 } END { print r, p, n + 0 }'
+}
