@@ -9,6 +9,7 @@ import STIX
 /// collection however many objects arrive at once, and `added_after` paging never skips or repeats a version.
 public final class SQLiteObjectStore: ObjectStore {
     let pool: DatabasePool
+    private let checkpointer: Checkpointer
     /// Where time comes from, in microseconds since 1970 (replaceable in tests).
     let clock: @Sendable () -> Int64
 
@@ -22,11 +23,16 @@ public final class SQLiteObjectStore: ObjectStore {
             // instead of spilling into overflow pages, and a bulk store writes half the pages and syscalls it would
             // with SQLite's default 4 KiB (docs/PERFORMANCE.md).
             try db.execute(sql: "PRAGMA page_size = 16384")
+            // Checkpoints run in the background (Checkpointer); a commit checkpoints only past this size.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Checkpointer.fallbackPages)")
+            // After a burst of writes, the emptied log file is cut back to this size.
+            try db.execute(sql: "PRAGMA journal_size_limit = \(32 << 20)")
         }
         config.busyMode = .timeout(10)
         pool = try DatabasePool(path: path, configuration: config)
         self.clock = clock
         try Migrations.migrator.migrate(pool)
+        checkpointer = try Checkpointer(path: path)
     }
 
     /// The current time in microseconds since 1970.
