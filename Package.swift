@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "MeridianServer",
             dependencies: [
-                "STIX", "STIXValidation", "TAXII", "Storage", "Policy", "Federation",
+                "STIX", "STIXValidation", "TAXII", "Storage", "Policy", "Federation", "DocumentInput",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -1,10 +1,15 @@
+import DocumentInput
 import Foundation
 import STIX
 import STIXValidation
 import Storage
 
-/// Loads a bundle or TAXII envelope into a collection: each object validated, valid ones stored in transactions of
-/// a few thousand, with a summary of what was stored, what was already there, and what was rejected and why.
+/// Loads a bundle or TAXII envelope from a file into a collection, streamed: each object validated, valid ones stored
+/// in transactions of a few thousand, with a summary of what was stored, what was already there, and what was
+/// rejected and why.
+///
+/// The file is read twice, a chunk at a time, so its size does not bound the import: first to check that it is JSON
+/// throughout (a malformed file stores nothing), then to validate and store its objects. Memory holds two batches.
 public struct Importer: Sendable {
 
     public struct Summary: Sendable {
@@ -15,64 +20,110 @@ public struct Importer: Sendable {
 
     let node: MeridianNode
     let batchSize: Int
+    /// A batch also ends once its objects reach this many bytes, so large objects do not pile up.
+    let batchBytes: Int
 
-    public init(node: MeridianNode, batchSize: Int = 5000) {
+    public init(node: MeridianNode, batchSize: Int = 5000, batchBytes: Int = 16 << 20) {
         self.node = node
         self.batchSize = batchSize
+        self.batchBytes = batchBytes
     }
 
-    /// Imports `bytes` into the collection `key` (id or alias); `progress(done, total)` is called as batches finish.
-    public func run(_ bytes: [UInt8], collection key: String, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
+    /// Imports the file at `path` (gzip allowed) into the collection `key` (id or alias); `progress(done, total)`
+    /// is called as batches finish, in bytes of the file read over both passes.
+    public func run(_ path: String, collection key: String, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
         guard let collection = node.collection(key) else {
             throw NodeConfiguration.Problem(description: "no collection with id or alias '\(key)' in the configuration")
         }
         let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
-        let document = try parser.parseDocument(bytes, retainElements: false)
-        guard case .object(let root) = document.root, case .array? = root["objects"] else {
-            throw NodeConfiguration.Problem(description: "the file must be a STIX bundle or a TAXII envelope (an object with an 'objects' list)")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // First pass: every object must parse, and the document around them too; nothing is stored yet.
+        try await forEachBatch(path, firstPass: true) { batch, first, input in
+            let failures = concurrentMap(count: batch.count, concurrency: cores) { k -> String? in
+                do {
+                    _ = try parser.parse(batch[k], range: 0..<batch[k].count)
+                    return nil
+                } catch {
+                    return "object #\(first + k) is not valid JSON: \(error)"
+                }
+            }
+            if let failure = failures.lazy.compactMap({ $0 }).first {
+                throw NodeConfiguration.Problem(description: "\(path): \(failure); nothing was imported")
+            }
+            progress(input.consumed, 2 * input.size)
         }
+        // Second pass: objects are validated on every core, a batch at a time; each batch is stored in one
+        // transaction while the next one is being validated.
         let provenance = Provenance(submittedBy: node.configuration.node.owner, receivedFrom: nil)
-        var summary = Summary()
-        let total = document.elementRanges.count
-        let ranges = document.elementRanges
         let validator = node.validator
         let store = node.store
         let collectionID = collection.id.lowercased()
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        // Objects are parsed and validated on every core, a batch at a time; each batch is stored in one transaction
-        // while the next one is being validated.
         let node = self.node
+        var summary = Summary()
         func record(_ objects: [IncomingObject], _ outcomes: [AddOutcome]) async throws {
             for o in outcomes { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
             try await node.recordWrite(objects, outcomes, collection: collectionID, by: nil, provenance: provenance)
         }
-        func check(_ start: Int) -> [Result<IncomingObject, ObjectCheck.Rejection>] {
-            concurrentMap(count: min(total, start + batchSize) - start, concurrency: cores) { k in
-                ObjectCheck.check(bytes, range: ranges[start + k], index: start + k, parser: parser, validator: validator)
-            }
-        }
         var storing: (objects: [IncomingObject], task: Task<[AddOutcome], any Error>)? = nil
-        var storedUpTo = 0
-        for start in stride(from: 0, to: total, by: batchSize) {
-            var batch: [IncomingObject] = []
-            for outcome in check(start) {
+        try await forEachBatch(path, firstPass: false) { batch, first, input in
+            let checked = concurrentMap(count: batch.count, concurrency: cores) { k in
+                ObjectCheck.check(batch[k], range: 0..<batch[k].count, index: first + k, parser: parser, validator: validator)
+            }
+            var valid: [IncomingObject] = []
+            for outcome in checked {
                 switch outcome {
-                case .success(let incoming): batch.append(incoming)
+                case .success(let incoming): valid.append(incoming)
                 case .failure(let rejection): summary.rejected.append((rejection.id.isEmpty ? "an object without id" : rejection.id, rejection.reason))
                 }
             }
             if let previous = storing {
                 try await record(previous.objects, try await previous.task.value)
-                progress(storedUpTo, total)
             }
-            let toStore = batch
+            let toStore = valid
             storing = (toStore, Task { try await store.add(toStore, to: collectionID, provenance: provenance) })
-            storedUpTo = min(total, start + batchSize)
+            progress(input.size + input.consumed, 2 * input.size)
         }
         if let previous = storing {
             try await record(previous.objects, try await previous.task.value)
         }
-        progress(total, total)
         return summary
+    }
+
+    /// Reads `path` a chunk at a time and calls `body` with each batch of objects of its `objects` list (their
+    /// bytes), the index of the batch's first object, and the input (for progress); then checks the rest of the
+    /// document.
+    private func forEachBatch(
+        _ path: String, firstPass: Bool, _ body: ([[UInt8]], Int, ChunkedInput) async throws -> Void
+    ) async throws {
+        let input = try ChunkedInput(path: path)
+        var scanner = ElementScanner()
+        var batch: [[UInt8]] = []
+        var bytes = 0
+        var first = 0
+        do {
+            while let chunk = try input.next() {
+                var full: [[[UInt8]]] = []
+                try chunk.withUnsafeBufferPointer { buffer in
+                    try scanner.feed(buffer) { element in
+                        batch.append(element)
+                        bytes += element.count
+                        if batch.count >= batchSize || bytes >= batchBytes {
+                            full.append(batch)
+                            batch.removeAll(keepingCapacity: true)
+                            bytes = 0
+                        }
+                    }
+                }
+                for done in full {
+                    try await body(done, first, input)
+                    first += done.count
+                }
+            }
+            _ = try scanner.finish()
+        } catch let failure as ElementScanner.Failure {
+            let consequence = firstPass ? "nothing was imported" : "the file changed during the import; the objects before that point were stored"
+            throw NodeConfiguration.Problem(description: "\(path): \(failure) (at byte \(scanner.offset)); \(consequence)")
+        }
+        if !batch.isEmpty { try await body(batch, first, input) }
     }
 }

@@ -45,7 +45,7 @@ enum ObjectCheck {
         if let redefinition = TLP.redefinition(in: object) {
             return .failure(Rejection(id: id, version: version, reason: "\(redefinition) [tlp-redefinition]"))
         }
-        guard let incoming = IncomingObject(object: object, bytes: Array(bytes[range])) else {
+        guard let incoming = IncomingObject(object: object, bytes: range == bytes.indices ? bytes : Array(bytes[range])) else {
             return .failure(Rejection(id: id, version: version, reason: "an object needs string 'id' and 'type'"))
         }
         return .success(incoming)

@@ -26,7 +26,7 @@ struct Demo: AsyncParsableCommand {
             try await node.accounts.saveUser(name: "analyst", org: configuration.node.owner, passwordHash: Bcrypt.hash(password, cost: 10))
             for (file, collection) in [("attack/enterprise-attack-18.1.json.gz", "attack-enterprise"), ("disarm/DISARM.json.gz", "disarm")] {
                 let path = (samples as NSString).appendingPathComponent(file)
-                let summary = try await Importer(node: node).run(try DocumentInput().read(path), collection: collection)
+                let summary = try await Importer(node: node).run(path, collection: collection)
                 Terminal.print("imported \(path) into \(collection): \(summary.stored) stored, \(summary.rejected.count) rejected")
             }
             let credentials = (directory.path as NSString).appendingPathComponent("demo-credentials.txt")

@@ -110,9 +110,11 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         try await failing("import") {
             let node = try await data.directory.open()
-            let bytes = try DocumentInput().read(file)
+            // The import reads its file twice (a chunk at a time): standard input is saved to a file first.
+            let path = file == "-" ? try spoolStandardInput(into: data.directory.path) : file
+            defer { if file == "-" { try? FileManager.default.removeItem(atPath: path) } }
             let bar = ProgressBar(enabled: isatty(2) != 0)
-            let summary = try await Importer(node: node).run(bytes, collection: collection) { bar.update($0, of: $1) }
+            let summary = try await Importer(node: node).run(path, collection: collection) { bar.update($0, of: $1) }
             bar.finish()
             await node.correlator?.idle()
             Terminal.print("\(file): \(summary.stored) stored, \(summary.duplicates) already present, \(summary.rejected.count) rejected")
@@ -121,6 +123,26 @@ struct Import: AsyncParsableCommand {
             if !summary.rejected.isEmpty { throw ExitCode(1) }
         }
     }
+}
+
+/// Copies standard input, a chunk at a time, into a new file in `directory`, and returns its path.
+func spoolStandardInput(into directory: String) throws -> String {
+    let path = (directory as NSString).appendingPathComponent(".import-\(UUID().uuidString).json")
+    guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+        let out = FileHandle(forWritingAtPath: path)
+    else {
+        throw ValidationError("cannot create a temporary file in \(directory) to hold standard input")
+    }
+    defer { try? out.close() }
+    do {
+        while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
+            try out.write(contentsOf: chunk)
+        }
+    } catch {
+        try? FileManager.default.removeItem(atPath: path)
+        throw ValidationError("cannot save standard input to \(path): \(error.localizedDescription)")
+    }
+    return path
 }
 
 /// A one-line progress bar on standard error, drawn only on a terminal.
@@ -133,7 +155,7 @@ final class ProgressBar: @unchecked Sendable {
         guard enabled, total > 0 else { return }
         let width = 40
         let filled = done * width / total
-        FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)".utf8))
+        FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done * 100 / total) %".utf8))
     }
 
     func finish() {

@@ -45,6 +45,37 @@ import Testing
         #expect(throws: InputError.self) { try DocumentInput().read(self.temporaryFile(corrupt)) }
     }
 
+    static func readChunked(_ path: String, chunkSize: Int) throws -> [UInt8] {
+        let input = try ChunkedInput(path: path, chunkSize: chunkSize)
+        var out: [UInt8] = []
+        while let chunk = try input.next() {
+            #expect(chunk.count <= chunkSize)
+            out += chunk
+        }
+        #expect(input.consumed == input.size)
+        return out
+    }
+
+    @Test func chunkedReadsGiveTheSameBytesPlainOrGzipped() throws {
+        let gzPath = Self.dataRoot.appendingPathComponent("disarm/DISARM.json.gz").path
+        let whole = try DocumentInput().read(gzPath)
+        for size in [1000, 65536, 1 << 20] {
+            #expect(try Self.readChunked(gzPath, chunkSize: size) == whole)
+        }
+        let plain = try temporaryFile(whole)
+        #expect(try Self.readChunked(plain, chunkSize: 4096) == whole)
+        #expect(try Self.readChunked(try temporaryFile([]), chunkSize: 4096) == [])
+    }
+
+    @Test func chunkedReadsRefuseTruncatedOrCorruptGzip() throws {
+        let gz = Array(try Data(contentsOf: Self.dataRoot.appendingPathComponent("disarm/DISARM.json.gz")))
+        #expect(throws: InputError.self) { _ = try Self.readChunked(self.temporaryFile(Array(gz.prefix(5000))), chunkSize: 4096) }
+        var corrupt = gz
+        for i in 100..<200 { corrupt[i] ^= 0xFF }
+        #expect(throws: InputError.self) { _ = try Self.readChunked(self.temporaryFile(corrupt), chunkSize: 4096) }
+        #expect(throws: InputError.self) { _ = try ChunkedInput(path: "/nonexistent/bundle.json") }
+    }
+
     @Test func namesAMissingFileOrADirectory() {
         do {
             _ = try DocumentInput().read("/nonexistent/bundle.json")

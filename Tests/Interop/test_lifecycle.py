@@ -1,4 +1,5 @@
 """A node stops cleanly on SIGTERM and keeps what it acknowledged; `import` and `export` round-trip."""
+import gzip
 import json
 import os
 import signal
@@ -68,6 +69,62 @@ def test_import_reports_stored_duplicates_and_rejections_then_export_returns_the
     empty = subprocess.run([MERIDIAN, "export", "--collection", "shared", "--data", data, "--type", "malware"],
                            check=True, capture_output=True)
     assert "objects" not in json.loads(empty.stdout)
+
+
+def export_count(data):
+    out = subprocess.run([MERIDIAN, "export", "--collection", "shared", "--data", data], check=True, capture_output=True)
+    return len(json.loads(out.stdout).get("objects", []))
+
+
+def test_a_file_malformed_after_its_last_object_stores_nothing():
+    data = new_node()
+    path = os.path.join(data, "in.json")
+    text = json.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [identity(n) for n in range(20)]})
+    for broken in [text[:-1] + ', "x": tru}', text.replace('"org 19"', '"org 19'), text[:-2]]:
+        with open(path, "w") as f:
+            f.write(broken)
+        r = subprocess.run([MERIDIAN, "import", path, "--collection", "shared", "--data", data], capture_output=True, text=True)
+        assert r.returncode == 2, (broken[-40:], r.stdout, r.stderr)
+        assert "nothing was imported" in r.stderr, r.stderr
+        assert export_count(data) == 0
+
+
+def test_import_reads_gzip_and_standard_input():
+    data = new_node()
+    objects = [identity(n) for n in range(30)]
+    path = os.path.join(data, "in.json.gz")
+    with gzip.open(path, "wt") as f:
+        json.dump({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects[:20]}, f)
+    r = subprocess.run([MERIDIAN, "import", path, "--collection", "shared", "--data", data], capture_output=True, text=True)
+    assert "20 stored, 0 already present, 0 rejected" in r.stdout, r.stdout + r.stderr
+    envelope = json.dumps({"objects": objects[10:]})
+    r = subprocess.run([MERIDIAN, "import", "-", "--collection", "shared", "--data", data], input=envelope,
+                       capture_output=True, text=True)
+    assert "10 stored, 10 already present, 0 rejected" in r.stdout, r.stdout + r.stderr
+    assert export_count(data) == 30
+    assert not [f for f in os.listdir(data) if f.startswith(".import-")]  # the copy of standard input is removed
+
+
+def test_import_memory_does_not_grow_with_the_file():
+    # 200 objects of 1 MB each: a 200 MB file imported with far less memory than its size (reading it whole would
+    # take more than the file); memory stays near 110 MB from about 100 MB of input upwards.
+    data = new_node()
+    path = os.path.join(data, "big.json")
+    with open(path, "w") as f:
+        f.write('{"type": "bundle", "id": "bundle--%s", "objects": [' % uuid.uuid4())
+        for n in range(200):
+            o = identity(n)
+            o["description"] = "x" * (1 << 20)
+            f.write(("," if n else "") + json.dumps(o))
+        f.write("]}")
+    proc = subprocess.Popen([MERIDIAN, "import", path, "--collection", "shared", "--data", data],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    out = proc.stdout.read()
+    assert os.waitstatus_to_exitcode(status) == 0, out + proc.stderr.read()
+    assert "200 stored" in out
+    peak_mb = usage.ru_maxrss / 1024
+    assert peak_mb < 150, f"peak resident memory {peak_mb:.0f} MB for a 200 MB file"
 
 
 def test_commands_fail_with_a_message_not_a_crash():

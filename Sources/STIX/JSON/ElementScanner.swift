@@ -1,0 +1,264 @@
+/// Finds the elements of a document's top-level `objects` list as the document streams past, a chunk at a time, so a
+/// file of any size is read with a bounded amount of memory.
+///
+/// Each element is handed over as its own bytes, not checked: a caller parses it (``JSONParser/parse(_:range:)``),
+/// which it does anyway. Everything outside the elements (the envelope's other members, the brackets, the commas
+/// between elements) is kept, as the document's *skeleton*, and checked by ``finish()`` with the strict parser, with
+/// the list emptied. Together they check the whole document. The list's own grammar (commas between elements, no
+/// empty or trailing element) is checked here.
+public struct ElementScanner: Sendable {
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Largest element accepted, in bytes.
+    public let maxElementBytes: Int
+    /// Bytes seen so far.
+    public private(set) var offset = 0
+    /// Elements found so far.
+    public private(set) var count = 0
+
+    private var skeleton: [UInt8] = []
+    private var element: [UInt8] = []
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    // Outside the list: the key being read at depth 1, the key whose value comes next, whether `objects` was found.
+    private var key: [UInt8]? = nil
+    private var expectingKey = false
+    private var valueKey: [UInt8]? = nil
+    private var foundObjects = false
+    // Inside the list: where an element stands.
+    private enum ListState { case outside, expectingFirst, expectingNext, inElement, afterElement }
+    private var list = ListState.outside
+    /// For a number or literal element: it ends at a delimiter rather than at a closing bracket.
+    private var scalarElement = false
+
+    public init(maxElementBytes: Int = 64 << 20) {
+        self.maxElementBytes = maxElementBytes
+    }
+
+    /// Scans `chunk`, calling `emit` with each element completed in it.
+    public mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>, emit: ([UInt8]) throws -> Void) throws {
+        var i = 0
+        while i < chunk.count {
+            if list == .inElement && !scalarElement {
+                // Inside an object, list or string element (nearly every byte of a bundle): walk to its end or the
+                // chunk's, then copy the run at once.
+                let start = i
+                var done = false
+                walk: while i < chunk.count {
+                    let c = chunk[i]
+                    i += 1
+                    if inString {
+                        if escaped {
+                            escaped = false
+                        } else if c == UInt8(ascii: "\\") {
+                            escaped = true
+                        } else if c == UInt8(ascii: "\"") {
+                            inString = false
+                            if depth == 2 { done = true; break walk }  // a string element
+                        }
+                        continue
+                    }
+                    switch c {
+                    case UInt8(ascii: "\""):
+                        inString = true
+                    case UInt8(ascii: "{"), UInt8(ascii: "["):
+                        depth += 1
+                    case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                        depth -= 1
+                        // Back at the list's depth: the element is complete. (A stray closing bracket inside it is
+                        // left for the element's parser to refuse.)
+                        if depth <= 2 {
+                            depth = 2
+                            done = true
+                            break walk
+                        }
+                    default:
+                        break
+                    }
+                }
+                offset += i - start
+                if element.count + (i - start) > maxElementBytes {
+                    throw Failure(description: "element #\(count) of the 'objects' list is larger than \(maxElementBytes) bytes")
+                }
+                element.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[start..<i]))
+                if done { try complete(emit) }
+                continue
+            }
+            let c = chunk[i]
+            i += 1
+            offset += 1
+            if list == .outside {
+                skeletonByte(c)
+            } else {
+                try listByte(c, emit: emit)
+            }
+        }
+    }
+
+    /// Checks the document once it has all been fed: the skeleton must be a JSON object whose `objects` member is the
+    /// (now empty) list, with nothing malformed around it. Returns the skeleton's value.
+    public mutating func finish() throws -> JSONValue {
+        if list != .outside { throw Failure(description: "the document ends inside its 'objects' list") }
+        guard foundObjects else {
+            throw Failure(description: "the document must be a STIX bundle or a TAXII envelope (an object with an 'objects' list)")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser().parse(skeleton)
+        } catch {
+            throw Failure(description: "the document is not valid JSON around its objects: \(error.reason)")
+        }
+        guard case .object(let root) = value, case .array(let objects)? = root["objects"], objects.isEmpty else {
+            throw Failure(description: "the document must be a STIX bundle or a TAXII envelope (an object with an 'objects' list)")
+        }
+        return value
+    }
+
+    private mutating func skeletonByte(_ c: UInt8) {
+        skeleton.append(c)
+        if inString {
+            if escaped {
+                escaped = false
+            } else if c == UInt8(ascii: "\\") {
+                escaped = true
+            } else if c == UInt8(ascii: "\"") {
+                inString = false
+                if let k = key {
+                    valueKey = nil
+                    key = nil
+                    pendingKey = k
+                }
+                return
+            }
+            if key != nil { key!.append(c) }
+            return
+        }
+        switch c {
+        case UInt8(ascii: "\""):
+            inString = true
+            if depth == 1 && expectingKey {
+                key = []
+                expectingKey = false
+            }
+        case UInt8(ascii: ":"):
+            if depth == 1 { valueKey = pendingKey }
+        case UInt8(ascii: ","):
+            if depth == 1 {
+                expectingKey = true
+                valueKey = nil
+            }
+        case UInt8(ascii: "{"):
+            depth += 1
+            if depth == 1 { expectingKey = true }
+        case UInt8(ascii: "["):
+            depth += 1
+            // The value of the root object's first `objects` member: its elements are handed over, not kept.
+            if depth == 2 && valueKey == Array("objects".utf8) && !foundObjects {
+                foundObjects = true
+                list = .expectingFirst
+            }
+        case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            depth -= 1
+        default:
+            break
+        }
+    }
+
+    private var pendingKey: [UInt8]? = nil
+
+    private static func isWhitespace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+
+    private mutating func listByte(_ c: UInt8, emit: ([UInt8]) throws -> Void) throws {
+        switch list {
+        case .expectingFirst, .expectingNext:
+            if ElementScanner.isWhitespace(c) { return }
+            if c == UInt8(ascii: "]") {
+                guard list == .expectingFirst else { throw Failure(description: "the 'objects' list ends with a comma") }
+                closeList(c)
+                return
+            }
+            if c == UInt8(ascii: ",") { throw Failure(description: "the 'objects' list has an empty element after element #\(count)") }
+            list = .inElement
+            scalarElement = c != UInt8(ascii: "{") && c != UInt8(ascii: "[") && c != UInt8(ascii: "\"")
+            try elementByte(c, emit: emit)
+        case .inElement:
+            try elementByte(c, emit: emit)
+        case .afterElement:
+            if ElementScanner.isWhitespace(c) { return }
+            if c == UInt8(ascii: ",") {
+                list = .expectingNext
+            } else if c == UInt8(ascii: "]") {
+                closeList(c)
+            } else {
+                throw Failure(description: "a comma or the end of the 'objects' list was expected after element #\(count - 1)")
+            }
+        case .outside:
+            break
+        }
+    }
+
+    private mutating func closeList(_ c: UInt8) {
+        list = .outside
+        skeletonByte(c)
+    }
+
+    private mutating func elementByte(_ c: UInt8, emit: ([UInt8]) throws -> Void) throws {
+        if scalarElement {
+            // A number or literal ends at the first delimiter, which belongs to the list.
+            if ElementScanner.isWhitespace(c) || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") {
+                try complete(emit)
+                try listByte(c, emit: emit)
+                return
+            }
+            try append(c)
+            return
+        }
+        try append(c)
+        if inString {
+            if escaped {
+                escaped = false
+            } else if c == UInt8(ascii: "\\") {
+                escaped = true
+            } else if c == UInt8(ascii: "\"") {
+                inString = false
+                if depth == 2 { try complete(emit) }  // a string element
+            }
+            return
+        }
+        switch c {
+        case UInt8(ascii: "\""):
+            inString = true
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            depth += 1
+        case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            depth -= 1
+            if depth == 2 { try complete(emit) }
+            // A closing bracket with nothing open inside the element: left for the element's parser to refuse.
+            if depth < 2 { depth = 2 }
+        default:
+            break
+        }
+    }
+
+    private mutating func append(_ c: UInt8) throws {
+        element.append(c)
+        if element.count > maxElementBytes {
+            throw Failure(description: "element #\(count) of the 'objects' list is larger than \(maxElementBytes) bytes")
+        }
+    }
+
+    private mutating func complete(_ emit: ([UInt8]) throws -> Void) throws {
+        // An exact-size copy: the scanning buffer keeps its capacity (that of the largest element so far), which
+        // every element would otherwise carry with it.
+        let done = [UInt8](unsafeUninitializedCapacity: element.count) { buffer, count in
+            count = element.withUnsafeBufferPointer { buffer.initialize(from: $0).1 }
+        }
+        element.removeAll(keepingCapacity: true)
+        list = .afterElement
+        count += 1
+        try emit(done)
+    }
+}
