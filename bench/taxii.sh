@@ -121,7 +121,9 @@ if [ "${SKIP_1M:-0}" != 1 ]; then
     echo "== (e) resident memory serving 1,000,000 objects"
     $PY bench/taxii_bench.py generate 1000000 "$work/million.json"
     mkdir -p "$work/million"; node_config > "$work/million/meridian.toml"
-    "$M" import "$work/million.json" --collection "$COLL" --data "$work/million" | tail -1
+    ls -l "$work/million.json" | awk '{ printf "generated file: %.0f MB\n", $5 / 1048576 }'
+    /usr/bin/time -f "meridian import of 1,000,000 objects: %e s, peak resident memory %M KB" \
+        "$M" import "$work/million.json" --collection "$COLL" --data "$work/million" 2>&1 | grep -v " info "
     rm -f "$work/million.json"
     start_meridian "$work/million" 18104
     mpid=${pids[-1]}
