@@ -23,9 +23,11 @@ public struct ElementScanner: Sendable {
     private var depth = 0
     private var inString = false
     private var escaped = false
-    // Outside the list: the key being read at depth 1, the key whose value comes next, whether `objects` was found.
+    // Outside the list: the key being read at depth 1, the last key read, the key whose value comes next, whether
+    // `objects` was found.
     private var key: [UInt8]? = nil
     private var expectingKey = false
+    private var pendingKey: [UInt8]? = nil
     private var valueKey: [UInt8]? = nil
     private var foundObjects = false
     // Inside the list: where an element stands.
@@ -167,8 +169,6 @@ public struct ElementScanner: Sendable {
         }
     }
 
-    private var pendingKey: [UInt8]? = nil
-
     private static func isWhitespace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
     private mutating func listByte(_ c: UInt8, emit: ([UInt8]) throws -> Void) throws {
@@ -205,9 +205,10 @@ public struct ElementScanner: Sendable {
         skeletonByte(c)
     }
 
+    /// One byte of an element outside the fast path of `feed`: the opening byte of any element, every byte of a
+    /// number or literal (which ends at the first delimiter, a byte of the list).
     private mutating func elementByte(_ c: UInt8, emit: ([UInt8]) throws -> Void) throws {
         if scalarElement {
-            // A number or literal ends at the first delimiter, which belongs to the list.
             if ElementScanner.isWhitespace(c) || c == UInt8(ascii: ",") || c == UInt8(ascii: "]") {
                 try complete(emit)
                 try listByte(c, emit: emit)
@@ -216,31 +217,9 @@ public struct ElementScanner: Sendable {
             try append(c)
             return
         }
+        // The opening `{`, `[` or `"`: the rest is walked by `feed`.
         try append(c)
-        if inString {
-            if escaped {
-                escaped = false
-            } else if c == UInt8(ascii: "\\") {
-                escaped = true
-            } else if c == UInt8(ascii: "\"") {
-                inString = false
-                if depth == 2 { try complete(emit) }  // a string element
-            }
-            return
-        }
-        switch c {
-        case UInt8(ascii: "\""):
-            inString = true
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            depth += 1
-        case UInt8(ascii: "}"), UInt8(ascii: "]"):
-            depth -= 1
-            if depth == 2 { try complete(emit) }
-            // A closing bracket with nothing open inside the element: left for the element's parser to refuse.
-            if depth < 2 { depth = 2 }
-        default:
-            break
-        }
+        if c == UInt8(ascii: "\"") { inString = true } else { depth += 1 }
     }
 
     private mutating func append(_ c: UInt8) throws {
