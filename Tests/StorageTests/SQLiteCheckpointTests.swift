@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import STIX
 import Storage
 import Testing
@@ -35,6 +36,31 @@ import Testing
         }
         #expect(grown, "the background checkpoint did not copy the log into the database file")
         withExtendedLifetime(store) {}
+    }
+
+    @Test func aLongReadDoesNotHoldWritesBackWhileTheLogIsLarge() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(UUID().uuidString).sqlite").path
+        let store = try SQLiteObjectStore(path: path)
+        try await store.ensureCollection("c")
+        // Another connection keeps an old snapshot open: the log cannot be started over while it reads.
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        let reader = try DatabaseQueue(path: path, configuration: configuration)
+        try reader.inDatabase { db in
+            try db.execute(sql: "BEGIN")
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM object_version")
+        }
+        // About 40 MB of writes: past the size at which the background checkpoint asks for a restart.
+        let provenance = Provenance(submittedBy: "o", receivedFrom: nil)
+        for _ in 0..<20 { _ = try await store.add(Self.objects(1000), to: "c", provenance: provenance) }
+        // Writes keep answering promptly while the restart waits for the reader.
+        for _ in 0..<10 {
+            let start = ContinuousClock.now
+            _ = try await store.add(Self.objects(1), to: "c", provenance: provenance)
+            #expect(ContinuousClock.now - start < .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try reader.inDatabase { try $0.execute(sql: "COMMIT") }
     }
 
     @Test func aClosedStoreLeavesNoLog() async throws {

@@ -21,7 +21,9 @@ final class Checkpointer: Sendable {
 
     init(path: String, interval: Duration = .milliseconds(200)) throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        // A RESTART holds new writers back while it waits for readers of older snapshots: it gives up after 100 ms
+        // (and is tried again next round) rather than stall the node's writes behind a long read.
+        configuration.busyMode = .timeout(0.1)
         configuration.label = "checkpointer"
         let connection = try DatabaseQueue(path: path, configuration: configuration)
         self.connection = connection
