@@ -18,6 +18,7 @@ import uuid
 import requests
 
 TAXII = "application/taxii+json;version=2.1"
+COLLECTION = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"  # the collection bench/taxii.sh configures
 
 
 def session(user, password):
@@ -120,29 +121,50 @@ def generate(n, out):
         f.write("]}")
 
 
+def original_objects(raw):
+    """Each object of the bundle's `objects` list with its exact bytes in the file (what Meridian stores)."""
+    text = raw.decode("utf-8")
+    decoder = json.JSONDecoder()
+    i = text.index("[", text.index('"objects"')) + 1
+    out = []
+    while True:
+        while text[i] in " \t\r\n":
+            i += 1
+        if text[i] == "]":
+            return out
+        obj, end = decoder.raw_decode(text, i)
+        out.append((obj, text[i:end].encode("utf-8")))
+        i = end
+        while text[i] in " \t\r\n":
+            i += 1
+        if text[i] == ",":
+            i += 1
+
+
 def sqlite_floor(bundle, db, page_size=4096):
-    raw = open(bundle, "rb").read()
-    objects = json.loads(raw)["objects"]
+    # The rows Meridian writes for the same objects: its collection id, the exact bytes of each object, its marking
+    # references as JSON text, the same columns and indexes; only validation and bookkeeping are left out.
     rows = []
     base = int(time.time() * 1e6)
-    for i, o in enumerate(objects):
-        body = json.dumps(o).encode()
-        rows.append(("c", base + i, o["id"], o["type"], o.get("spec_version", "2.1"), i, o.get("modified"), 0, None, "org",
-                     None, 1, 1, body))
+    for i, (o, body) in enumerate(original_objects(open(bundle, "rb").read())):
+        markings = json.dumps(o["object_marking_refs"]) if "object_marking_refs" in o else None
+        rows.append((COLLECTION, base + i, o["id"], o["type"], o.get("spec_version", "2.1"), base + i, o.get("modified"),
+                     0, markings, None, 0, "bench-org", None, 1, 1, body))
     con = sqlite3.connect(db)
     con.execute(f"PRAGMA page_size={int(page_size)}")
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("""CREATE TABLE object_version (collection TEXT NOT NULL, date_added INTEGER NOT NULL, id TEXT NOT NULL,
         type TEXT NOT NULL, spec_version TEXT NOT NULL, version_us INTEGER NOT NULL, version_text TEXT, revoked INTEGER NOT NULL,
-        markings TEXT, submitted_by TEXT, received_from TEXT, is_first INTEGER NOT NULL, is_last INTEGER NOT NULL,
-        body BLOB NOT NULL, PRIMARY KEY (collection, date_added)) WITHOUT ROWID""")
+        markings TEXT, granular_markings TEXT, markings_malformed INTEGER NOT NULL, submitted_by TEXT, received_from TEXT,
+        is_first INTEGER NOT NULL, is_last INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (collection, date_added))
+        WITHOUT ROWID""")
     con.execute("CREATE UNIQUE INDEX i1 ON object_version (collection, id, version_us)")
     con.execute("CREATE INDEX i2 ON object_version (collection, type, date_added)")
     con.execute("CREATE INDEX i3 ON object_version (collection, is_last, date_added)")
     start = time.perf_counter()
     with con:
-        con.executemany("INSERT INTO object_version VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        con.executemany("INSERT INTO object_version VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     elapsed = time.perf_counter() - start
     print(json.dumps({"objects": len(rows), "seconds": round(elapsed, 3), "objects_per_second": round(len(rows) / elapsed)}))
 
