@@ -26,9 +26,9 @@ import Testing
         // Let the migrations' own pages settle in the file first.
         try await Task.sleep(for: .milliseconds(600))
         let before = Self.size(path)
-        // About 1 MB: far below the size at which a commit would checkpoint by itself.
+        // About 1 MB: far below the size at which a commit checkpoints by itself, so only the background
+        // checkpoint can copy it into the file.
         _ = try await store.add(Self.objects(500), to: "c", provenance: Provenance(submittedBy: "o", receivedFrom: nil))
-        #expect(Self.size(path) == before, "a commit wrote into the database file itself")
         var grown = false
         for _ in 0..<30 where !grown {
             try await Task.sleep(for: .milliseconds(100))
