@@ -18,13 +18,21 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let directory = data.directory
+        let sampleFiles = [("attack/enterprise-attack-18.1.json.gz", "attack-enterprise"), ("disarm/DISARM.json.gz", "disarm")]
         let password = try await failing("demo") { () -> String? in
             guard !directory.exists else { return nil }
+            // Checked before anything is created, so a failed first start leaves no half-made data directory behind.
+            for (file, _) in sampleFiles where !FileManager.default.fileExists(atPath: (samples as NSString).appendingPathComponent(file)) {
+                throw ValidationError("""
+                    no sample data at \((samples as NSString).appendingPathComponent(file)): run this from the repository's \
+                    root, or pass --samples with the path of its data folder
+                    """)
+            }
             let configuration = try directory.initialize(owner: "cert-example", title: "Meridian demo node")
             let node = try await directory.open()
             let password = "demo-" + UUID().uuidString.prefix(13).lowercased()
             try await node.accounts.saveUser(name: "analyst", org: configuration.node.owner, passwordHash: Bcrypt.hash(password, cost: 10))
-            for (file, collection) in [("attack/enterprise-attack-18.1.json.gz", "attack-enterprise"), ("disarm/DISARM.json.gz", "disarm")] {
+            for (file, collection) in sampleFiles {
                 let path = (samples as NSString).appendingPathComponent(file)
                 let summary = try await Importer(node: node).run(path, collection: collection)
                 Terminal.print("imported \(path) into \(collection): \(summary.stored) stored, \(summary.rejected.count) rejected")
