@@ -51,7 +51,8 @@ public struct DocumentInput: Sendable {
         return raw
     }
 
-    private func readFile(_ path: String) throws(InputError) -> [UInt8] {
+    /// A handle on the file at `path`, or an error naming what is wrong with it.
+    static func open(_ path: String) throws(InputError) -> FileHandle {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw InputError(input: path, reason: "no such file")
@@ -60,6 +61,11 @@ public struct DocumentInput: Sendable {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw InputError(input: path, reason: "cannot be opened for reading (permissions?)")
         }
+        return handle
+    }
+
+    private func readFile(_ path: String) throws(InputError) -> [UInt8] {
+        let handle = try DocumentInput.open(path)
         defer { try? handle.close() }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if size > maxBytes { throw InputError(input: path, reason: "larger than the limit of \(maxBytes) bytes") }
@@ -147,14 +153,7 @@ public final class ChunkedInput {
     private var first = true
 
     public init(path: String, chunkSize: Int = 1 << 20) throws(InputError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw InputError(input: path, reason: "no such file")
-        }
-        guard !isDirectory.boolValue else { throw InputError(input: path, reason: "is a directory, not a file") }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw InputError(input: path, reason: "cannot be opened for reading (permissions?)")
-        }
+        let handle = try DocumentInput.open(path)
         self.name = path
         self.handle = handle
         self.chunkSize = chunkSize

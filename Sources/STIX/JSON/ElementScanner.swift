@@ -53,14 +53,7 @@ public struct ElementScanner: Sendable {
                     let c = chunk[i]
                     i += 1
                     if inString {
-                        if escaped {
-                            escaped = false
-                        } else if c == UInt8(ascii: "\\") {
-                            escaped = true
-                        } else if c == UInt8(ascii: "\"") {
-                            inString = false
-                            if depth == 2 { done = true; break walk }  // a string element
-                        }
+                        if closesString(c) && depth == 2 { done = true; break walk }  // a string element
                         continue
                     }
                     switch c {
@@ -122,20 +115,15 @@ public struct ElementScanner: Sendable {
     private mutating func skeletonByte(_ c: UInt8) {
         skeleton.append(c)
         if inString {
-            if escaped {
-                escaped = false
-            } else if c == UInt8(ascii: "\\") {
-                escaped = true
-            } else if c == UInt8(ascii: "\"") {
-                inString = false
+            if closesString(c) {
                 if let k = key {
                     valueKey = nil
                     key = nil
                     pendingKey = k
                 }
-                return
+            } else if key != nil {
+                key!.append(c)
             }
-            if key != nil { key!.append(c) }
             return
         }
         switch c {
@@ -167,6 +155,20 @@ public struct ElementScanner: Sendable {
         default:
             break
         }
+    }
+
+    /// Takes one byte inside a string, following escapes; true when it is the closing quote.
+    @inline(__always)
+    private mutating func closesString(_ c: UInt8) -> Bool {
+        if escaped {
+            escaped = false
+        } else if c == UInt8(ascii: "\\") {
+            escaped = true
+        } else if c == UInt8(ascii: "\"") {
+            inString = false
+            return true
+        }
+        return false
     }
 
     private static func isWhitespace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
