@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark the TAXII server against medallion 3.0.0 (memory backend), the OASIS reference server, in one run:
 #   (a) ingest ATT&CK Enterprise 18.1 through POST in envelopes of 1,000 objects, waiting for each status;
-#   (b) wrk, 64 connections, 10 s: GET objects/?limit=100 and objects/?match[type]=attack-pattern&limit=100;
+#   (b) wrk, 64 connections, 10 s: GET objects/?limit=100 and objects/?match[type]=attack-pattern&limit=100, and the
+#       ceiling of the first: the same page sent by nginx as a static file and by a Hummingbird server that holds it;
 #   (c) walking the whole collection by `next` with limit=1000;
 #   (d) `meridian import` of the same file against the floor, a raw SQLite insert of the same rows;
 #   (e) resident memory of `meridian serve` under wrk with a store of 1,000,000 generated objects (SKIP_1M=1 skips).
@@ -93,6 +94,34 @@ for q in "limit=100" "match%5Btype%5D=attack-pattern&limit=100" "match%5Btype%5D
         awk -v t="$t" -v q="$q" 'BEGIN { printf "medallion ?%s: one request took %.1f s (%.3f req/s on one connection)\n", q, t, 1 / t }'
     fi
 done
+
+echo "== (b) ceiling: the same ?limit=100 page sent by servers that do nothing but send it"
+# What the two cores, shared with wrk, allow for pages of this size: nginx sending the bytes as a static file, and
+# a Hummingbird server (Meridian's HTTP stack) sending them from memory as they are or after one copy.
+command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light; }
+chmod o+rx "$work"  # nginx's workers read the page as their own user
+curl -s -H "$AUTH" -H "$ACCEPT" -o "$work/page.json" "http://127.0.0.1:18101/bench/collections/$COLL/objects/?limit=100"
+swift build -c release --product page-ceiling >/dev/null
+"$(swift build -c release --show-bin-path)/page-ceiling" "$work/page.json" 18105 >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:18105/shared && break; sleep 0.1; done
+for sendfile in on off; do
+    mkdir -p "$work/nginx-$sendfile"
+    cat > "$work/nginx-$sendfile/nginx.conf" <<NGINX
+worker_processes 2;
+pid $work/nginx-$sendfile/nginx.pid;
+error_log $work/nginx-$sendfile/error.log;
+events { worker_connections 1024; }
+http { access_log off; sendfile $sendfile; server { listen 127.0.0.1:18106; root $work; } }
+NGINX
+    nginx -c "$work/nginx-$sendfile/nginx.conf"
+    wrk_run "nginx 1.22 static file, sendfile $sendfile" "http://127.0.0.1:18106/page.json" "X-None: 0"
+    nginx -c "$work/nginx-$sendfile/nginx.conf" -s stop
+    sleep 0.5
+done
+wrk_run "hummingbird, the page held in memory" "http://127.0.0.1:18105/shared" "X-None: 0"
+wrk_run "hummingbird, the page copied into a new buffer per request" "http://127.0.0.1:18105/copied" "X-None: 0"
+kill "${pids[-1]}"
 
 echo "== (c) walk the whole collection by next, limit=1000"
 echo "meridian:  $($PY bench/taxii_bench.py walk "http://127.0.0.1:18101/bench/collections/$COLL/objects/" bench "$PASS" --limit 1000)"

@@ -208,22 +208,16 @@ struct TAXIIRoutes: Sendable {
         return (page, filter)
     }
 
-    /// The envelope written straight into the response buffer from the stored bytes (no decoding, one copy).
-    static func envelope(_ page: ObjectPage, next: String?) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(page.versions.reduce(64) { $0 + $1.bytes.count + 1 })
-        buffer.writeString(page.more ? #"{"more":true"# : #"{"more":false"#)
-        if page.more, let next { buffer.writeString(#","next":"# + JSONValue.quoted(next)) }
-        if !page.versions.isEmpty {
-            buffer.writeString(#","objects":["#)
-            for (i, v) in page.versions.enumerated() {
-                if i > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                buffer.writeBytes(v.bytes)
-            }
-            buffer.writeInteger(UInt8(ascii: "]"))
+    /// The envelope around the page's stored bytes, which go out as the store read them (no decoding, no copy).
+    static func envelope(_ page: ObjectPage, next: String?) -> ResponseBody {
+        var head = ByteBuffer(string: page.more ? #"{"more":true"# : #"{"more":false"#)
+        if page.more, let next { head.writeString(#","next":"# + JSONValue.quoted(next)) }
+        guard !page.versions.isEmpty else {
+            head.writeInteger(UInt8(ascii: "}"))
+            return ResponseBody(byteBuffer: head)
         }
-        buffer.writeInteger(UInt8(ascii: "}"))
-        return buffer
+        head.writeString(#","objects":["#)
+        return ResponseBody(contentsOf: [head, page.objects, ByteBuffer(string: "]}")])
     }
 
     func dateHeaders(_ page: ObjectPage) -> HTTPFields {
@@ -243,7 +237,7 @@ struct TAXIIRoutes: Sendable {
         let next = page.more ? page.versions.last.map { Cursor.encode($0.dateAdded) } : nil
         var headers = dateHeaders(page)
         headers[.contentType] = MediaType.taxii
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: Self.envelope(page, next: next)))
+        return Response(status: .ok, headers: headers, body: Self.envelope(page, next: next))
     }
 
     func versions(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Which object versions a read wants (TAXII 2.1 §3.4 filters), decoded and checked by the TAXII layer.
 public struct ObjectQuery: Sendable {
     /// Which versions of each object.
@@ -38,4 +40,24 @@ public struct ObjectPage: Sendable {
     public let versions: [StoredVersion]
     /// True when more matching versions follow the last one returned.
     public let more: Bool
+    /// For a read with bytes, the stored JSON of every version in order, separated by commas: the elements of a
+    /// TAXII envelope's `objects` list, read from the store straight into the buffer a response sends. Empty otherwise.
+    public let objects: ByteBuffer
+    /// Where each version's bytes lie in `objects`.
+    private let ranges: [Range<Int>]
+
+    public init(versions: [StoredVersion], more: Bool, objects: ByteBuffer = ByteBuffer(), ranges: [Range<Int>] = []) {
+        precondition(ranges.isEmpty || ranges.count == versions.count, "one range per version")
+        self.versions = versions
+        self.more = more
+        self.objects = objects
+        self.ranges = ranges
+    }
+
+    /// A copy of the stored JSON of `versions[index]`; empty for a read without bytes.
+    public func bytes(at index: Int) -> [UInt8] {
+        guard !ranges.isEmpty else { return [] }
+        let range = ranges[index]
+        return objects.getBytes(at: objects.readerIndex + range.lowerBound, length: range.count)!
+    }
 }

@@ -46,7 +46,7 @@ public struct Provenance: Sendable, Equatable {
     }
 }
 
-/// One stored object version as a read returns it: its indexed fields, provenance, and (for object reads) its bytes.
+/// One stored object version as a read returns it: its indexed fields and provenance (its bytes are in the page).
 public struct StoredVersion: Sendable {
     /// Server-assigned, unique and strictly increasing within the collection, in microseconds since 1970.
     public let dateAdded: Int64
@@ -58,11 +58,9 @@ public struct StoredVersion: Sendable {
     public let revoked: Bool
     public let markings: MarkingRefs
     public let provenance: Provenance
-    /// The object as received; empty for manifest reads.
-    public let bytes: [UInt8]
 
     public init(dateAdded: Int64, id: String, type: String, specVersion: String, version: String?, revoked: Bool,
-                markings: MarkingRefs, provenance: Provenance, bytes: [UInt8]) {
+                markings: MarkingRefs, provenance: Provenance) {
         self.dateAdded = dateAdded
         self.id = id
         self.type = type
@@ -71,7 +69,6 @@ public struct StoredVersion: Sendable {
         self.revoked = revoked
         self.markings = markings
         self.provenance = provenance
-        self.bytes = bytes
     }
 }
 

@@ -41,10 +41,16 @@ public enum MediaType {
 
 extension StringProtocol {
     func trimmingSpaces() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        trimming { $0 == " " || $0 == "\t" }
     }
 
     func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+        trimming { $0 == set }
+    }
+
+    /// Without the leading and trailing characters `isTrimmed` accepts.
+    private func trimming(_ isTrimmed: (Character) -> Bool) -> String {
+        guard let first = firstIndex(where: { !isTrimmed($0) }), let last = lastIndex(where: { !isTrimmed($0) }) else { return "" }
+        return String(self[first ... last])
     }
 }

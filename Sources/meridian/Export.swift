@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeridianServer
+import NIOCore
 import Policy
 import STIX
 import Storage
@@ -44,8 +45,9 @@ struct Export: AsyncParsableCommand {
             var first = true
             while true {
                 let page = try await node.read(c, query: filter.query, limit: filter.limit, withBytes: true, for: principal, endpoint: "export")
-                for v in page.versions {
-                    out.write(Data(Array((first ? #","objects":["# : ",").utf8) + v.bytes))
+                if !page.versions.isEmpty {
+                    out.write(Data((first ? #","objects":["# : ",").utf8))
+                    out.write(Data(page.objects.readableBytesView))
                     first = false
                 }
                 guard page.more, let last = page.versions.last else { break }

@@ -93,7 +93,7 @@ import Testing
         let collection = try #require(node.collection("sightings"))
         let page = try await node.read(collection, query: ObjectQuery(versions: .all), limit: 1000, withBytes: true,
                                        for: Principal(org: org, user: nil), endpoint: "test")
-        return try page.versions.map { try JSONParser().parse($0.bytes) }
+        return try page.versions.indices.map { try JSONParser().parse(page.bytes(at: $0)) }
     }
 
     @Test func aMatchMakesASightingMarkedByItsMostRestrictiveInput() async throws {

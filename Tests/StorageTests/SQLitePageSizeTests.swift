@@ -30,6 +30,6 @@ import Testing
                                     markings: MarkingRefs(objectRefs: []), bytes: Array(body.utf8))
         _ = try await store.add([object], to: "c", provenance: Provenance(submittedBy: "o", receivedFrom: nil))
         let page = try await store.page("c", query: ObjectQuery(), limit: 10, withBytes: true, isVisible: { _ in true })
-        #expect(page.versions.map(\.bytes) == [Array(body.utf8)])
+        #expect(page.versions.indices.map { page.bytes(at: $0) } == [Array(body.utf8)])
     }
 }

@@ -96,8 +96,8 @@ public actor Correlator {
             var query = ObjectQuery(addedAfter: indexedUpTo[id], types: ["indicator"], versions: .all)
             while true {
                 let page = try await store.page(id, query: query, limit: 1000, withBytes: true) { _ in true }
-                for v in page.versions {
-                    if let object = try? JSONParser().parse(v.bytes) {
+                for (i, v) in page.versions.enumerated() {
+                    if let object = try? JSONParser().parse(page.bytes(at: i)) {
                         indexIndicator(object, source: Source(collection: id, modified: v.version ?? "", markings: v.markings,
                                                               provenance: v.provenance))
                     }
@@ -247,8 +247,8 @@ public actor Correlator {
         guard !ids.isEmpty else { return [] }
         let page = try await store.page(collection, query: ObjectQuery(ids: Set(ids), versions: .last), limit: max(ids.count, 1),
                                         withBytes: true) { _ in true }
-        return page.versions.compactMap { v in
-            (try? JSONParser().parse(v.bytes)).map { ($0, Input(collection: collection, markings: v.markings, provenance: v.provenance)) }
+        return page.versions.enumerated().compactMap { i, v in
+            (try? JSONParser().parse(page.bytes(at: i))).map { ($0, Input(collection: collection, markings: v.markings, provenance: v.provenance)) }
         }
     }
 
@@ -261,8 +261,8 @@ public actor Correlator {
             var query = ObjectQuery(addedAfter: since, types: ["observed-data"], versions: .last)
             while true {
                 let page = try await store.page(id, query: query, limit: 500, withBytes: true) { _ in true }
-                for v in page.versions {
-                    guard let sdo = try? JSONParser().parse(v.bytes) else { continue }
+                for (i, v) in page.versions.enumerated() {
+                    guard let sdo = try? JSONParser().parse(page.bytes(at: i)) else { continue }
                     let refs = (sdo["object_refs"]?.arrayValue ?? []).compactMap(\.stringValue)
                     let members = try await storedObjects(refs, in: id)
                     let observation = Observation(sdo: sdo, stored: true, members: members,

@@ -299,12 +299,12 @@ public actor Synchronizer {
             }
             guard let last = page.versions.last else { break }
             // Nothing goes back to the peer it came from.
-            let outgoing = page.versions.filter { $0.provenance.receivedFrom != peer.org }
+            let outgoing = page.versions.indices.filter { page.versions[$0].provenance.receivedFrom != peer.org }
             if !outgoing.isEmpty {
                 var envelope = Array(#"{"objects":["#.utf8)
-                for (i, v) in outgoing.enumerated() {
+                for (i, index) in outgoing.enumerated() {
                     if i > 0 { envelope.append(UInt8(ascii: ",")) }
-                    envelope += v.bytes
+                    envelope += page.bytes(at: index)
                 }
                 envelope += Array("]}".utf8)
                 var status = try await client.add(collection: mapping.remote, envelope: envelope)

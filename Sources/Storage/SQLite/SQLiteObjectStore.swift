@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOCore
 import STIX
 
 /// The embedded store: one SQLite file in WAL mode, through GRDB.
@@ -143,10 +144,15 @@ public final class SQLiteObjectStore: ObjectStore {
         // Without statistics SQLite may walk the date_added order and test each row's type or id; these filters are
         // selective, so their index is always the better plan.
         let index = query.ids != nil ? " INDEXED BY object_version_identity" : query.types != nil ? " INDEXED BY object_version_type" : ""
-        let columns = "date_added, id, type, spec_version, version_text, revoked, markings, granular_markings, markings_malformed, "
-            + "submitted_by, received_from, version_us, is_first, is_last" + (withBytes ? ", body" : "")
+        let columns = Self.pageColumns + (withBytes ? ", body" : "")
         return try await pool.read { db in
             var found: [StoredVersion] = []
+            var objects = ByteBuffer()
+            var ranges: [Range<Int>] = []
+            if withBytes {
+                objects.reserveCapacity(min(limit, 1000) * 4096)
+                ranges.reserveCapacity(min(limit, 1000))
+            }
             var after = query.addedAfter ?? Int64.min
             // Fetch in batches until limit + 1 visible versions are found (the extra one only tells `more`), so
             // versions the caller may not see neither count against the limit nor reveal themselves through `more`.
@@ -160,25 +166,14 @@ public final class SQLiteObjectStore: ObjectStore {
                 decoded[text] = value
                 return value
             }
-            func version(_ row: Row) throws -> StoredVersion {
-                // One memcpy out of SQLite's buffer (`Array(data)` would walk the bytes one at a time).
-                let body: [UInt8] = withBytes ? try row.withUnsafeData(atIndex: 14) { data in
-                    guard let data else { return [] }
-                    return [UInt8](unsafeUninitializedCapacity: data.count) { buffer, count in count = data.copyBytes(to: buffer) }
-                } : []
-                return StoredVersion(
-                    dateAdded: row[0], id: row[1], type: row[2], specVersion: row[3], version: row[4], revoked: row[5],
-                    markings: MarkingRefs(objectRefs: refs(row[6]), granularRefs: refs(row[7]), malformed: row[8]),
-                    provenance: Provenance(submittedBy: row[9], receivedFrom: row[10]),
-                    bytes: body)
-            }
             // Whether a visible version is the first (or last) the caller may see: no older (newer) version of the
             // same object is visible. Stored flags answer at once in the common case.
-            let neighbours = "SELECT \(columns) FROM object_version WHERE collection = ? AND id = ? AND version_us "
+            let neighbours = "SELECT \(Self.pageColumns) FROM object_version WHERE collection = ? AND id = ? AND version_us "
             func noneVisible(_ id: String, _ comparison: String, _ versionUS: Int64) throws -> Bool {
-                let rows = try Row.fetchCursor(db.cachedStatement(sql: neighbours + comparison + " ?"), arguments: [collection, id, versionUS])
-                while let row = try rows.next() {
-                    if isVisible(try version(row)) { return false }
+                let statement = try db.cachedStatement(sql: neighbours + comparison + " ?")
+                let rows = try Row.fetchCursor(statement, arguments: [collection, id, versionUS])
+                while try rows.next() != nil {
+                    if isVisible(PageRow(statement: statement.sqliteStatement).version(refs: refs)) { return false }
                 }
                 return true
             }
@@ -186,36 +181,44 @@ public final class SQLiteObjectStore: ObjectStore {
             // types, spec versions or timestamps is compiled for the request (its shapes are unbounded).
             let sql = "SELECT \(columns) FROM object_version\(index) WHERE \(whereSQL) AND date_added > ? ORDER BY date_added LIMIT ?"
             let statement = query.hasLists ? try db.makeStatement(sql: sql) : try db.cachedStatement(sql: sql)
+            let row = PageRow(statement: statement.sqliteStatement)
             while found.count <= limit {
                 var arguments = baseArguments
                 _ = arguments.append(contentsOf: [after, batch])
-                // A cursor reads each row in place; the body is copied once, straight out of SQLite.
+                // The cursor steps the statement; each row is read in place through `row`.
                 let rows = try Row.fetchCursor(statement, arguments: arguments)
                 var count = 0
-                while let row = try rows.next() {
+                while try rows.next() != nil {
                     count += 1
-                    after = row[0]
-                    let v = try version(row)
+                    after = row.dateAdded
+                    let v = row.version(refs: refs)
                     guard isVisible(v) else { continue }
                     if wantFirst || wantLast {
-                        let versionUS: Int64 = row[11]
-                        let isFirst: Bool = row[12]
-                        let isLast: Bool = row[13]
+                        let versionUS = row.versionUS
                         var selected = exact.contains(versionUS)
-                        if !selected && wantFirst { selected = try isFirst || noneVisible(v.id, "<", versionUS) }
-                        if !selected && wantLast { selected = try isLast || noneVisible(v.id, ">", versionUS) }
+                        if !selected && wantFirst { selected = try row.isFirst || noneVisible(v.id, "<", versionUS) }
+                        if !selected && wantLast { selected = try row.isLast || noneVisible(v.id, ">", versionUS) }
                         guard selected else { continue }
                     }
                     found.append(v)
                     if found.count > limit { break }
+                    if withBytes {
+                        if !ranges.isEmpty { objects.writeInteger(UInt8(ascii: ",")) }
+                        let start = objects.readableBytes
+                        ranges.append(start ..< start + row.writeBody(to: &objects))
+                    }
                 }
                 if count < batch { break }
             }
             let more = found.count > limit
             if more { found.removeLast() }
-            return ObjectPage(versions: found, more: more)
+            return ObjectPage(versions: found, more: more, objects: objects, ranges: ranges)
         }
     }
+
+    /// The columns a page reads, in the order ``PageRow`` reads them (the body, when read, follows).
+    static let pageColumns = "date_added, id, type, spec_version, version_text, revoked, markings, granular_markings, markings_malformed, "
+        + "submitted_by, received_from, version_us, is_first, is_last"
 
     public func delete(id: String, from collection: String, query: ObjectQuery) async throws -> Int {
         var scoped = query
