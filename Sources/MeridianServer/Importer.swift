@@ -3,13 +3,15 @@ import Foundation
 import STIX
 import STIXValidation
 import Storage
+import Synchronization
 
 /// Loads a bundle or TAXII envelope from a file into a collection, streamed: each object validated, valid ones stored
 /// in transactions of a few thousand, with a summary of what was stored, what was already there, and what was
 /// rejected and why.
 ///
-/// The file is read twice, a chunk at a time, so its size does not bound the import: first to check that it is JSON
-/// throughout (a malformed file stores nothing), then to validate and store its objects. Memory holds two batches.
+/// The file is read twice, a chunk at a time, so its size does not bound the import: once to check that it is JSON
+/// throughout (a malformed file stores nothing), and at the same time to validate its objects and, once that check
+/// has passed, store them. Memory holds a few batches.
 public struct Importer: Sendable {
 
     public struct Summary: Sendable {
@@ -37,20 +39,24 @@ public struct Importer: Sendable {
         }
         let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        // First pass: every object must parse, and the document around them too; nothing is stored yet.
-        try await forEachBatch(path, firstPass: true) { batch, first, input in
-            let failures = concurrentMap(count: batch.count, concurrency: cores) { k -> String? in
-                do {
-                    _ = try parser.parse(batch[k], range: 0..<batch[k].count)
-                    return nil
-                } catch {
-                    return "object #\(first + k) is not valid JSON: \(error)"
+        // First pass: every object must parse, and the document around them too. It runs alongside the second pass,
+        // which validates from the start but stores nothing until the first pass has finished.
+        let firstPassRead = ByteCount()
+        let firstPass = Task {
+            try await forEachBatch(path, firstPass: true) { batch, first, input in
+                let failures = concurrentMap(count: batch.count, concurrency: cores) { k -> String? in
+                    do {
+                        try parser.check(batch[k], range: 0..<batch[k].count)
+                        return nil
+                    } catch {
+                        return "object #\(first + k) is not valid JSON: \(error)"
+                    }
                 }
+                if let failure = failures.lazy.compactMap({ $0 }).first {
+                    throw NodeConfiguration.Problem(description: "\(path): \(failure); nothing was imported")
+                }
+                firstPassRead.set(input.consumed)
             }
-            if let failure = failures.lazy.compactMap({ $0 }).first {
-                throw NodeConfiguration.Problem(description: "\(path): \(failure); nothing was imported")
-            }
-            progress(input.consumed, 2 * input.size)
         }
         // Second pass: objects are validated on every core, a batch at a time; each batch is stored in one
         // transaction while the next one is being validated.
@@ -65,28 +71,48 @@ public struct Importer: Sendable {
             try await node.recordWrite(objects, outcomes, collection: collectionID, by: nil, provenance: provenance)
         }
         var storing: (objects: [IncomingObject], task: Task<[AddOutcome], any Error>)? = nil
-        try await forEachBatch(path, firstPass: false) { batch, first, input in
-            let checked = concurrentMap(count: batch.count, concurrency: cores) { k in
-                ObjectCheck.check(batch[k], range: 0..<batch[k].count, index: first + k, parser: parser, validator: validator)
-            }
-            var valid: [IncomingObject] = []
-            for outcome in checked {
-                switch outcome {
-                case .success(let incoming): valid.append(incoming)
-                case .failure(let rejection): summary.rejected.append((rejection.id.isEmpty ? "an object without id" : rejection.id, rejection.reason))
+        var checked = false
+        do {
+            try await forEachBatch(path, firstPass: false) { batch, first, input in
+                let outcomes = concurrentMap(count: batch.count, concurrency: cores) { k in
+                    ObjectCheck.check(batch[k], range: 0..<batch[k].count, index: first + k, parser: parser, validator: validator)
                 }
+                var valid: [IncomingObject] = []
+                for outcome in outcomes {
+                    switch outcome {
+                    case .success(let incoming): valid.append(incoming)
+                    case .failure(let rejection): summary.rejected.append((rejection.id.isEmpty ? "an object without id" : rejection.id, rejection.reason))
+                    }
+                }
+                if !checked {
+                    try await firstPass.value
+                    checked = true
+                }
+                if let previous = storing {
+                    try await record(previous.objects, try await previous.task.value)
+                }
+                let toStore = valid
+                storing = (toStore, Task { try await store.add(toStore, to: collectionID, provenance: provenance) })
+                progress(firstPassRead.value + input.consumed, 2 * input.size)
             }
-            if let previous = storing {
-                try await record(previous.objects, try await previous.task.value)
-            }
-            let toStore = valid
-            storing = (toStore, Task { try await store.add(toStore, to: collectionID, provenance: provenance) })
-            progress(input.size + input.consumed, 2 * input.size)
+            if !checked { try await firstPass.value }
+        } catch {
+            // Until the first pass has finished nothing is stored: a malformed document fails there with its own
+            // message, which says so.
+            if !checked { try await firstPass.value }
+            throw error
         }
         if let previous = storing {
             try await record(previous.objects, try await previous.task.value)
         }
         return summary
+    }
+
+    /// How far the first pass has read, for the progress of both.
+    private final class ByteCount: Sendable {
+        private let bytes = Mutex(0)
+        var value: Int { bytes.withLock { $0 } }
+        func set(_ value: Int) { bytes.withLock { $0 = value } }
     }
 
     /// Reads `path` a chunk at a time and calls `body` with each batch of objects of its `objects` list (their

@@ -36,7 +36,7 @@ enum ObjectCheck {
         guard case .object(let object) = value else {
             return .failure(Rejection(id: id, version: nil, reason: "not a STIX object: each entry of 'objects' must be a JSON object"))
         }
-        let errors = validator.validate(value).errors
+        let errors = validator.validate(value, warnings: false).errors
         if let first = errors.first {
             let more = errors.count > 1 ? " (and \(errors.count - 1) more)" : ""
             let path = first.path.components.isEmpty ? "" : first.path.description + ": "

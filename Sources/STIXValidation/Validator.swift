@@ -21,7 +21,9 @@ public struct Validator: Sendable {
     public static var checkNames: [String] { ShouldCheck.selectableNames }
 
     /// Validates one top-level value: an object, or a bundle with everything in it.
-    public func validate(_ value: JSONValue) -> ValidationResult {
+    /// `warnings: false` skips the SHOULD rules unless the options make them errors (`strict`): a write path that
+    /// only refuses objects needs the errors alone.
+    public func validate(_ value: JSONValue, warnings wantsWarnings: Bool = true) -> ValidationResult {
         guard case .object(let instance) = value, instance.contains("id"), instance.contains("type") else {
             return ValidationResult(objectID: nil, errors: [
                 Finding(severity: .error, check: "stix-object", objectID: nil, path: JSONPath(),
@@ -43,7 +45,7 @@ public struct Validator: Sendable {
             }
         }
         var warnings: [Finding] = []
-        customChecks(instance, errors: &errors, warnings: &warnings)
+        customChecks(instance, errors: &errors, warnings: &warnings, shoulds: wantsWarnings || options.strict)
         if options.strict {
             errors += warnings.map { var w = $0; w.severity = .error; return w }
             warnings = []
@@ -52,18 +54,21 @@ public struct Validator: Sendable {
     }
 
     /// MUST and SHOULD rules for `instance` and, as the reference validator does, every STIX object in its lists.
-    func customChecks(_ instance: JSONObject, errors: inout [Finding], warnings: inout [Finding], recurse: Bool = true) {
+    func customChecks(_ instance: JSONObject, errors: inout [Finding], warnings: inout [Finding], recurse: Bool = true,
+                      shoulds runsShoulds: Bool = true) {
         var context = CheckContext(instance: instance, options: options)
         context.runMusts()
         errors += context.findings
-        var shouldContext = CheckContext(instance: instance, options: options)
-        for check in shoulds { shouldContext.run(check) }
-        warnings += shouldContext.findings.map { var w = $0; w.severity = .warning; return w }
+        if runsShoulds {
+            var shouldContext = CheckContext(instance: instance, options: options)
+            for check in shoulds { shouldContext.run(check) }
+            warnings += shouldContext.findings.map { var w = $0; w.severity = .warning; return w }
+        }
         guard recurse else { return }
         for member in instance {
             guard case .array(let elements) = member.value else { continue }
             for case .object(let child) in elements where child.contains("id") && child.contains("type") {
-                customChecks(child, errors: &errors, warnings: &warnings)
+                customChecks(child, errors: &errors, warnings: &warnings, shoulds: runsShoulds)
             }
         }
     }

@@ -3,13 +3,25 @@ import TestSupport
 import Testing
 
 @Suite struct JSONParserTests {
+    /// Why `text` does not parse (nil when it does); checking it without building values must say exactly the same.
     func reason(_ text: [UInt8], limits: JSONLimits = .default) -> JSONParseError.Reason? {
-        do {
-            _ = try JSONParser(limits: limits).parse(text)
-            return nil
-        } catch {
-            return error.reason
+        let parser = JSONParser(limits: limits)
+        var parsed: JSONParseError? = nil
+        do { _ = try parser.parse(text) } catch { parsed = error }
+        var checked: JSONParseError? = nil
+        do { try parser.check(text, range: 0..<text.count) } catch { checked = error }
+        #expect(checked == parsed, "check and parse disagree on \(String(decoding: text.prefix(80), as: UTF8.self))")
+        return parsed?.reason
+    }
+
+    @Test func checkingAcceptsWhatParsingAccepts() throws {
+        for path in ["data/oasis-examples/apt1.json", "data/oasis-examples/poisonivy.json"] {
+            let bytes = try TestData.bytes(path)
+            #expect(reason(bytes) == nil, "\(path)")
+            let document = try JSONParser().parseDocument(bytes, retainElements: false)
+            for range in document.elementRanges { try JSONParser().check(bytes, range: range) }
         }
+        #expect(reason(Array(#"{"a":["x\u00e9y","é",{"b":-1.5e3}],"c":{}}"#.utf8)) == nil)
     }
 
     @Test func keepsEveryMemberInDocumentOrderIncludingCustomOnes() throws {

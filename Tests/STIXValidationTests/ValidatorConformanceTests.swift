@@ -60,6 +60,20 @@ import Testing
         }
     }
 
+    /// The write paths ask for errors only, which skips the SHOULD rules: the errors must not change for any case.
+    @Test func errorsAloneAreTheSameWithoutTheShouldRules() throws {
+        var compared = 0
+        for c in try Self.loadCases() {
+            guard let input = c.input, let validator = try? Validator(options: c.options) else { continue }
+            let full = validator.validate(input)
+            let errorsOnly = validator.validate(input, warnings: false)
+            #expect(errorsOnly.errors.map(\.description) == full.errors.map(\.description), "case \(c.index)")
+            #expect(errorsOnly.warnings.isEmpty || c.options.strict, "case \(c.index)")
+            compared += 1
+        }
+        #expect(compared > 500)
+    }
+
     @Test func validatorAgreesWithTheOASISReferenceOnEveryCase() throws {
         let cases = try Self.loadCases()
         #expect(cases.count == 546)

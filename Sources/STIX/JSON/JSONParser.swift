@@ -124,6 +124,17 @@ public struct JSONParser: Sendable {
         return try result.get().root
     }
 
+    /// Checks that the bytes in `range` of `bytes` are one JSON document, by the same rules and with the same errors
+    /// as ``parse(_:range:)``, without building its values (a first pass over a large file that only has to know).
+    public func check(_ bytes: [UInt8], range: Range<Int>) throws(JSONParseError) {
+        let result: Result<JSONDocument, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+            var reader = Reader(bytes: UnsafeBufferPointer(rebasing: buffer[range]), limits: limits)
+            reader.building = false
+            return Result { () throws(JSONParseError) -> JSONDocument in try reader.document() }
+        }
+        _ = try result.get()
+    }
+
     /// Parses a string (convenience for tests and small inputs).
     public func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8))
@@ -139,6 +150,9 @@ private struct Reader {
     var retainElements = true
     /// Skip over captured elements instead of parsing them (see `JSONParser.skimDocument`).
     var skimElements = false
+    /// False to check the document only (see `JSONParser.check`): strings, arrays and members' values are read and
+    /// checked but not kept (object keys are, to find duplicates).
+    var building = true
 
     init(bytes: UnsafeBufferPointer<UInt8>, limits: JSONLimits) {
         self.bytes = bytes
@@ -188,7 +202,7 @@ private struct Reader {
         switch bytes[pos] {
         case UInt8(ascii: "{"): return try object(capture: capture)
         case UInt8(ascii: "["): return try array(capture: capture == .topLevel ? .elements : capture)
-        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "\""): return .string(try string(keep: building))
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
@@ -236,7 +250,7 @@ private struct Reader {
             skipWhitespace()
             let childCapture: Capture = (capture == .topLevel && key == "objects") ? .elements : .none
             let v = try value(capture: childCapture)
-            members.append(JSONObject.Member(key: key, value: v))
+            members.append(JSONObject.Member(key: key, value: building ? v : .null))
             skipWhitespace()
             guard pos < bytes.count else { throw error(.unexpectedEnd) }
             let c = bytes[pos]
@@ -270,7 +284,7 @@ private struct Reader {
                 if capture == .elements {
                     ranges.append(start..<pos)
                     if retainElements { elements.append(element) }
-                } else {
+                } else if building {
                     elements.append(element)
                 }
             }
@@ -331,7 +345,8 @@ private struct Reader {
         } while level > 0
     }
 
-    mutating func string() throws(JSONParseError) -> String {
+    /// Reads a string; with `keep` false it is checked the same way but an empty string is returned.
+    mutating func string(keep: Bool = true) throws(JSONParseError) -> String {
         let open = pos
         pos += 1
         let start = pos
@@ -359,11 +374,12 @@ private struct Reader {
         if end - start > limits.maxStringBytes { throw error(.stringTooLong(limit: limits.maxStringBytes), at: open) }
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
         if !hasEscape {
-            if ascii { return String(decoding: slice, as: UTF8.self) }
+            if ascii { return keep ? String(decoding: slice, as: UTF8.self) : "" }
             guard let s = String(validating: slice, as: UTF8.self) else { throw error(.invalidUTF8, at: open) }
-            return s
+            return keep ? s : ""
         }
-        return try unescape(slice, open: open)
+        let s = try unescape(slice, open: open)
+        return keep ? s : ""
     }
 
     func unescape(_ slice: UnsafeBufferPointer<UInt8>, open: Int) throws(JSONParseError) -> String {
