@@ -113,7 +113,9 @@ struct TAXIIRoutes: Sendable {
     }
 
     static func decode(_ s: Substring) -> String? {
-        String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        // Most names and values hold nothing to decode (`limit`, `100`, ids, types).
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(s) }
+        return String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
     // MARK: - Server and API root

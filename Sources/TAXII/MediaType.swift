@@ -10,6 +10,7 @@ public enum MediaType {
     /// wildcard covering it. A missing header admits nothing: the standard requires clients to send one.
     public static func accepts(_ header: String?) -> Bool {
         guard let header else { return false }
+        if header == taxii { return true }  // what TAXII clients send
         for range in header.split(separator: ",") {
             let (type, parameters) = parse(range)
             if type == "*/*" || type == "application/*" { return true }
