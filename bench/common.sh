@@ -22,9 +22,16 @@ serve_node() {  # data-dir port: starts `meridian serve` on the directory and wa
     exit 1
 }
 
-wrk_load() {  # url auth-header: one warm-up request (credentials are checked once, then remembered), then wrk with
-    # 2 threads and 64 connections for 10 s; prints "req/s p99 non-2xx"
+wrk_load() {  # url auth-header [server-pid]: one warm-up request (credentials are checked once, then remembered), then
+    # wrk with 2 threads and 64 connections for 10 s; prints "req/s p99 non-2xx", and with a pid the server's CPU time
+    # per request in ms (user + system, from /proc) as a fourth field
     curl -s -o /dev/null -H "$2" -H "$ACCEPT" "$1"
-    wrk -t2 -c64 -d10s --timeout 60s --latency -H "$2" -H "$ACCEPT" "$1" \
-        | awk '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } /Non-2xx/ { n = $5 } END { print r, p, n + 0 }'
+    local before=0
+    [ -n "${3:-}" ] && before=$(awk '{ print $14 + $15 }' "/proc/$3/stat")
+    local out
+    out=$(wrk -t2 -c64 -d10s --timeout 60s --latency -H "$2" -H "$ACCEPT" "$1")
+    local cpu=""
+    [ -n "${3:-}" ] && cpu=$(( $(awk '{ print $14 + $15 }' "/proc/$3/stat") - before ))
+    echo "$out" | awk -v ticks="$cpu" -v hz="$(getconf CLK_TCK)" '/requests in/ { n = $1 } /Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } /Non-2xx/ { e = $5 }
+        END { printf "%s %s %d", r, p, e + 0; if (ticks != "") printf " %.3f", ticks * 1000 / hz / n; print "" }'
 }

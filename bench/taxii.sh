@@ -60,9 +60,9 @@ JSON
     echo "medallion did not start" >&2; exit 1
 }
 
-wrk_run() {  # name url auth-header
-    read -r rps p99 non2xx <<<"$(wrk_load "$2" "$3")"
-    echo "$1: ${rps} req/s, p99 ${p99}$([ "$non2xx" = 0 ] || echo ", non-2xx $non2xx")"
+wrk_run() {  # name url auth-header [server-pid]
+    read -r rps p99 non2xx cpu <<<"$(wrk_load "$2" "$3" "${4:-}")"
+    echo "$1: ${rps} req/s, p99 ${p99}$([ -z "$cpu" ] || echo ", server CPU ${cpu} ms per request")$([ "$non2xx" = 0 ] || echo ", non-2xx $non2xx")"
 }
 
 COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
@@ -73,26 +73,16 @@ for run in 1 2 3; do
     start_meridian "$work/meridian$run" 18101
     echo "meridian run $run: $($PY bench/taxii_bench.py ingest "http://127.0.0.1:18101/bench/collections/$COLL/objects/" bench "$PASS" "$bundle")"
 done
+node_pid=${pids[-1]}
 $PY bench/taxii_bench.py medallion-data <(echo '{"objects":[]}') "$work/medallion-empty.json"
 start_medallion "$work/medallion-empty.json" 18102
 echo "medallion: $($PY bench/taxii_bench.py ingest "http://127.0.0.1:18102/bench/collections/$COLL/objects/" admin Password0 "$bundle" --seconds "$MEDALLION_SECONDS")"
 
 echo "== (b) wrk, 64 connections, 10 s"
-$PY bench/taxii_bench.py medallion-data "$bundle" "$work/medallion-full.json"
-start=$(date +%s.%N)
-start_medallion "$work/medallion-full.json" 18103
-awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "medallion loaded its memory backend in %.1f s\n", e - s }'
-for q in "limit=100" "match%5Btype%5D=attack-pattern&limit=100" "match%5Btype%5D=relationship&limit=100"; do
-    wrk_run "meridian  ?$q" "http://127.0.0.1:18101/bench/collections/$COLL/objects/?$q" "$AUTH"
-    # medallion walks its whole in-memory store on every request; time one request first and load it with wrk only
-    # when it answers within 5 s (otherwise its rate is one request per that time, and wrk would only see timeouts).
-    t=$(curl -s -o /dev/null -w '%{time_total}' --max-time "$MEDALLION_SECONDS" -H "$MAUTH" -H "$ACCEPT" \
-        "http://127.0.0.1:18103/bench/collections/$COLL/objects/?$q" || echo "$MEDALLION_SECONDS")
-    if awk -v t="$t" 'BEGIN { exit !(t < 5) }'; then
-        wrk_run "medallion ?$q" "http://127.0.0.1:18103/bench/collections/$COLL/objects/?$q" "$MAUTH"
-    else
-        awk -v t="$t" -v q="$q" 'BEGIN { printf "medallion ?%s: one request took %.1f s (%.3f req/s on one connection)\n", q, t, 1 / t }'
-    fi
+QUERIES=("limit=100" "match%5Btype%5D=attack-pattern&limit=100" "match%5Btype%5D=relationship&limit=100")
+# Meridian first: a request medallion cannot answer keeps computing after the client gives up, on a core of its own.
+for q in "${QUERIES[@]}" "limit=10"; do
+    wrk_run "meridian  ?$q" "http://127.0.0.1:18101/bench/collections/$COLL/objects/?$q" "$AUTH" "$node_pid"
 done
 
 echo "== (b) ceiling: the same ?limit=100 page sent by servers that do nothing but send it"
@@ -119,31 +109,53 @@ NGINX
     nginx -c "$work/nginx-$sendfile/nginx.conf" -s stop
     sleep 0.5
 done
-wrk_run "hummingbird, the page held in memory" "http://127.0.0.1:18105/shared" "X-None: 0"
-wrk_run "hummingbird, the page copied into a new buffer per request" "http://127.0.0.1:18105/copied" "X-None: 0"
+wrk_run "hummingbird, the page held in memory" "http://127.0.0.1:18105/shared" "X-None: 0" "${pids[-1]}"
+wrk_run "hummingbird, the page copied into a new buffer per request" "http://127.0.0.1:18105/copied" "X-None: 0" "${pids[-1]}"
 kill "${pids[-1]}"
 
-echo "== (c) walk the whole collection by next, limit=1000"
+echo "== (c) walk the whole collection by next, limit=1000 (meridian)"
 echo "meridian:  $($PY bench/taxii_bench.py walk "http://127.0.0.1:18101/bench/collections/$COLL/objects/" bench "$PASS" --limit 1000)"
+
+echo "== (b) and (c), medallion"
+$PY bench/taxii_bench.py medallion-data "$bundle" "$work/medallion-full.json"
+start=$(date +%s.%N)
+start_medallion "$work/medallion-full.json" 18103
+awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "medallion loaded its memory backend in %.1f s\n", e - s }'
+for q in "${QUERIES[@]}"; do
+    # medallion walks its whole in-memory store on every request; time one request first and load it with wrk only
+    # when it answers within 5 s (otherwise its rate is one request per that time, and wrk would only see timeouts).
+    t=$(curl -s -o /dev/null -w '%{time_total}' --max-time "$MEDALLION_SECONDS" -H "$MAUTH" -H "$ACCEPT" \
+        "http://127.0.0.1:18103/bench/collections/$COLL/objects/?$q" || echo "$MEDALLION_SECONDS")
+    if awk -v t="$t" 'BEGIN { exit !(t < 5) }'; then
+        wrk_run "medallion ?$q" "http://127.0.0.1:18103/bench/collections/$COLL/objects/?$q" "$MAUTH"
+    else
+        awk -v t="$t" -v q="$q" 'BEGIN { printf "medallion ?%s: one request took %.1f s (%.3f req/s on one connection)\n", q, t, 1 / t }'
+    fi
+done
 echo "medallion: $($PY bench/taxii_bench.py walk "http://127.0.0.1:18103/bench/collections/$COLL/objects/" admin Password0 --limit 1000 --seconds "$MEDALLION_SECONDS")"
 
-# medallion's unanswered requests keep a core busy: stop it before measuring Meridian alone.
+# medallion's unanswered requests keep a core busy: stop it (and wait until it has gone) before measuring Meridian alone.
 pkill -f "bin/medallion --host 127.0.0.1" || true
+while pgrep -f "bin/medallion --host 127.0.0.1" >/dev/null; do sleep 0.2; done
 
 echo "== (d) meridian import against a raw SQLite insert of the same rows"
-for run in 1 2 3; do
+# Each run times the import and, right after it, the floor with SQLite's default 4 KiB pages and with the 16 KiB
+# pages Meridian's databases use, so that each ratio compares runs made with the machine in the same state. Run 0 is
+# a warm-up, not reported (the first import after medallion has gone measured up to twice as slow).
+for run in 0 1 2 3 4 5; do
     rm -rf "$work/imp"; mkdir -p "$work/imp"; node_config > "$work/imp/meridian.toml"
     start=$(date +%s.%N)
-    "$M" import "$bundle" --collection "$COLL" --data "$work/imp" | tail -1
+    "$M" import "$bundle" --collection "$COLL" --data "$work/imp" >/dev/null
     end=$(date +%s.%N)
-    awk -v s="$start" -v e="$end" -v r="$run" 'BEGIN { printf "meridian import run %d: %.2f s, %.0f objects/s\n", r, e - s, 24771 / (e - s) }'
-done
-# The floor with SQLite's default 4 KiB pages, and with the 16 KiB pages Meridian's databases use.
-for page in 4096 16384; do
-    for run in 1 2 3; do
+    floors=()
+    for page in 4096 16384; do
         rm -f "$work/floor.sqlite"*
-        echo "sqlite floor, $page-byte pages, run $run: $($PY bench/taxii_bench.py sqlite-floor "$bundle" "$work/floor.sqlite" --page-size "$page")"
+        floors+=("$($PY bench/taxii_bench.py sqlite-floor "$bundle" "$work/floor.sqlite" --page-size "$page" | $PY -c 'import json, sys; print(json.load(sys.stdin)["seconds"])')")
     done
+    [ "$run" = 0 ] && continue
+    awk -v s="$start" -v e="$end" -v r="$run" -v f4="${floors[0]}" -v f16="${floors[1]}" 'BEGIN {
+        t = e - s
+        printf "run %d: meridian import %.2f s (%.0f objects/s); floor 4 KiB pages %.3f s (import %.2fx), 16 KiB pages %.3f s (import %.2fx)\n", r, t, 24771 / t, f4, t / f4, f16, t / f16 }'
 done
 
 if [ "${SKIP_1M:-0}" != 1 ]; then
@@ -156,7 +168,7 @@ if [ "${SKIP_1M:-0}" != 1 ]; then
     rm -f "$work/million.json"
     start_meridian "$work/million" 18104
     mpid=${pids[-1]}
-    wrk_run "meridian 1M ?limit=100" "http://127.0.0.1:18104/bench/collections/$COLL/objects/?limit=100" "$AUTH"
+    wrk_run "meridian 1M ?limit=100" "http://127.0.0.1:18104/bench/collections/$COLL/objects/?limit=100" "$AUTH" "$mpid"
     wrk_run "meridian 1M ?match[type]=indicator&limit=1000" "http://127.0.0.1:18104/bench/collections/$COLL/objects/?limit=1000&match%5Btype%5D=indicator" "$AUTH"
     rss=$(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' "/proc/$mpid/status")
     peak=$(awk '/VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$mpid/status")
