@@ -37,18 +37,20 @@ public struct DocumentInput: Sendable {
         }
     }
 
-    /// The bytes of `path`, or of standard input when `path` is `-`.
+    /// The bytes of `path`, or of standard input when `path` is `-`, gunzipped when they are gzip data.
     public func read(_ path: String) throws(InputError) -> [UInt8] {
-        let raw: [UInt8]
-        if path == "-" {
-            raw = try readStandardInput()
-        } else {
-            raw = try readFile(path)
+        let input = path == "-" ? ChunkedInput.standardInput() : try ChunkedInput(path: path)
+        if input.size > maxBytes { throw InputError(input: path, reason: "larger than the limit of \(maxBytes) bytes") }
+        var out: [UInt8] = []
+        out.reserveCapacity(input.size + 1)
+        while let chunk = try input.next() {
+            if out.count + chunk.count > maxBytes {
+                throw InputError(input: input.name, reason: input.isCompressed
+                    ? "decompresses to more than the limit of \(maxBytes) bytes" : "larger than the limit of \(maxBytes) bytes")
+            }
+            out += chunk
         }
-        if raw.count >= 2 && raw[0] == 0x1F && raw[1] == 0x8B {
-            return try gunzip(raw, name: path)
-        }
-        return raw
+        return out
     }
 
     /// A handle on the file at `path`, or an error naming what is wrong with it.
@@ -62,76 +64,6 @@ public struct DocumentInput: Sendable {
             throw InputError(input: path, reason: "cannot be opened for reading (permissions?)")
         }
         return handle
-    }
-
-    private func readFile(_ path: String) throws(InputError) -> [UInt8] {
-        let handle = try DocumentInput.open(path)
-        defer { try? handle.close() }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        if size > maxBytes { throw InputError(input: path, reason: "larger than the limit of \(maxBytes) bytes") }
-        return try readAll(handle, name: path, expectedSize: size)
-    }
-
-    private func readStandardInput() throws(InputError) -> [UInt8] {
-        try readAll(FileHandle.standardInput, name: "standard input")
-    }
-
-    private func readAll(_ handle: FileHandle, name: String, expectedSize: Int = 0) throws(InputError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(expectedSize + 1)
-        while true {
-            let chunk: Data?
-            do {
-                chunk = try handle.read(upToCount: 1 << 20)
-            } catch {
-                throw InputError(input: name, reason: "read failed: \(error.localizedDescription)")
-            }
-            guard let chunk, !chunk.isEmpty else { break }
-            if out.count + chunk.count > maxBytes {
-                throw InputError(input: name, reason: "larger than the limit of \(maxBytes) bytes")
-            }
-            out.append(contentsOf: chunk)
-        }
-        return out
-    }
-
-    /// Decompresses gzip data, refusing output beyond `maxBytes` and corrupt or truncated streams.
-    public func gunzip(_ data: [UInt8], name: String) throws(InputError) -> [UInt8] {
-        var stream = z_stream()
-        // 15 + 32: a zlib or gzip header, detected automatically.
-        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw InputError(input: name, reason: "cannot initialise gzip decompression")
-        }
-        defer { inflateEnd(&stream) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var status: Int32 = Z_OK
-        var input = data
-        let result: InputError? = input.withUnsafeMutableBufferPointer { inBuf -> InputError? in
-            stream.next_in = inBuf.baseAddress
-            stream.avail_in = uInt(inBuf.count)
-            repeat {
-                let produced: Int = chunk.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_out = outBuf.baseAddress
-                    stream.avail_out = uInt(outBuf.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    return outBuf.count - Int(stream.avail_out)
-                }
-                if status != Z_OK && status != Z_STREAM_END {
-                    return InputError(input: name, reason: "corrupt gzip data (zlib status \(status))")
-                }
-                if out.count + produced > maxBytes {
-                    return InputError(input: name, reason: "decompresses to more than the limit of \(maxBytes) bytes")
-                }
-                out.append(contentsOf: chunk[0..<produced])
-                if status == Z_OK && produced == 0 && stream.avail_in == 0 {
-                    return InputError(input: name, reason: "truncated gzip data")
-                }
-            } while status != Z_STREAM_END
-            return nil
-        }
-        if let result { throw result }
-        return out
     }
 }
 
@@ -152,12 +84,27 @@ public final class ChunkedInput {
     private var finished = false
     private var first = true
 
-    public init(path: String, chunkSize: Int = 1 << 20) throws(InputError) {
+    /// True once the input has shown itself to be gzip data (after the first ``next()``).
+    public var isCompressed: Bool { inflater != nil }
+    private let closesHandle: Bool
+
+    public convenience init(path: String, chunkSize: Int = 1 << 20) throws(InputError) {
         let handle = try DocumentInput.open(path)
-        self.name = path
+        self.init(handle: handle, name: path, size: (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0,
+                  chunkSize: chunkSize, closesHandle: true)
+    }
+
+    /// Standard input, whose size is unknown (0).
+    public static func standardInput(chunkSize: Int = 1 << 20) -> ChunkedInput {
+        ChunkedInput(handle: .standardInput, name: "standard input", size: 0, chunkSize: chunkSize, closesHandle: false)
+    }
+
+    private init(handle: FileHandle, name: String, size: Int, chunkSize: Int, closesHandle: Bool) {
         self.handle = handle
+        self.name = name
+        self.size = size
         self.chunkSize = chunkSize
-        self.size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        self.closesHandle = closesHandle
     }
 
     deinit {
@@ -165,7 +112,7 @@ public final class ChunkedInput {
             inflateEnd(inflater)
             inflater.deallocate()
         }
-        try? handle.close()
+        if closesHandle { try? handle.close() }
     }
 
     private func read() throws(InputError) -> [UInt8] {

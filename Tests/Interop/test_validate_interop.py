@@ -127,3 +127,17 @@ def test_same_verdict_on_broken_objects(strict):
     disagreements = [(i, objects[i].get("id"), o, t) for i, (o, t) in enumerate(zip(ours, theirs)) if o != t]
     assert not disagreements
     assert not all(theirs), "the variants must include invalid objects"
+
+
+def test_standard_input_plain_or_gzipped_within_the_limit():
+    raw = open(os.path.join(REPO, "data/oasis-examples/apt1.json"), "rb").read()
+    for data in (raw, gzip.compress(raw)):
+        run = subprocess.run([MERIDIAN, "validate", "-"], input=data, capture_output=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert b"bundle of 76 objects, 76 valid" in run.stdout
+    # The limit holds for standard input too, for the bytes read and for what gzip data expands to.
+    for data, reason in ((raw, b"larger than the limit of 1000 bytes"), (gzip.compress(raw), b"decompresses to more than the limit")):
+        run = subprocess.run([MERIDIAN, "validate", "--max-input-bytes", "1000", "-"], input=data, capture_output=True, timeout=120)
+        assert run.returncode == 2 and reason in run.stderr, run.stderr
+    run = subprocess.run([MERIDIAN, "validate", "-"], input=gzip.compress(raw)[:500], capture_output=True, timeout=120)
+    assert run.returncode == 2 and b"truncated gzip data" in run.stderr, run.stderr
