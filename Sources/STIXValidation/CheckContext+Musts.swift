@@ -26,7 +26,7 @@ extension CheckContext {
     /// A string that looks like a timestamp must also be a real instant (no February 30, no second 60).
     /// (`path` and `label` are built only when the check fails: this runs on every timestamp of every object.)
     private mutating func checkTimestamp(_ value: JSONValue?, path: @autoclosure () -> JSONPath, label: @autoclosure () -> String) {
-        guard case .string(let text)? = value, SchemaPattern.isTimestampText(Array(text.utf8)) else { return }
+        guard case .string(let text)? = value, SchemaPattern.isTimestampText(text) else { return }
         let second = Int(text.dropFirst(17).prefix(2)) ?? 0
         if Timestamp(text) == nil || second > 59 {
             report("\(label())'\(text)' is not a valid timestamp: the date or time does not exist", path: path())

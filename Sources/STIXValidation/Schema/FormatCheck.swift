@@ -27,30 +27,37 @@ enum FormatCheck {
             && tail.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
     }
 
-    private static let uriPunctuation = Set("-._~:/?#[]@!$&'()*+,;=".utf8)
+    /// The ASCII characters a URI may contain besides letters and digits: `-._~:/?#[]@!$&'()*+,;=`, as two 64-bit masks.
+    private static let uriPunctuation: (low: UInt64, high: UInt64) = "-._~:/?#[]@!$&'()*+,;=".utf8.reduce((0, 0)) {
+        $1 < 64 ? ($0.0 | 1 << UInt64($1), $0.1) : ($0.0, $0.1 | 1 << UInt64($1 - 64))
+    }
 
     /// RFC 3986 URI: a scheme, a colon, then only characters a URI may contain (percent-escapes well formed).
     static func isURI(_ s: String) -> Bool {
-        let b = Array(s.utf8)
-        guard let colon = b.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return false }
-        func alpha(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
-        func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
-        guard alpha(b[0]) else { return false }
-        for c in b[1..<colon] where !(alpha(c) || digit(c) || c == 0x2B || c == 0x2D || c == 0x2E) { return false }
-        var i = colon + 1
-        var hashes = 0
-        while i < b.count {
-            let c = b[i]
-            if c == UInt8(ascii: "%") {
-                guard i + 2 < b.count, b[i + 1].isHexDigit, b[i + 2].isHexDigit else { return false }
-                i += 3
-                continue
+        SchemaPattern.withUTF8(s) { b in
+            guard let colon = b.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return false }
+            func alpha(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
+            func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+            func punctuation(_ c: UInt8) -> Bool {
+                c < 64 ? uriPunctuation.low & (1 << UInt64(c)) != 0 : c < 128 && uriPunctuation.high & (1 << UInt64(c - 64)) != 0
             }
-            if c == UInt8(ascii: "#") { hashes += 1 }
-            guard alpha(c) || digit(c) || uriPunctuation.contains(c), hashes <= 1 else { return false }
-            i += 1
+            guard alpha(b[0]) else { return false }
+            for c in b[1..<colon] where !(alpha(c) || digit(c) || c == 0x2B || c == 0x2D || c == 0x2E) { return false }
+            var i = colon + 1
+            var hashes = 0
+            while i < b.count {
+                let c = b[i]
+                if c == UInt8(ascii: "%") {
+                    guard i + 2 < b.count, b[i + 1].isHexDigit, b[i + 2].isHexDigit else { return false }
+                    i += 3
+                    continue
+                }
+                if c == UInt8(ascii: "#") { hashes += 1 }
+                guard alpha(c) || digit(c) || punctuation(c), hashes <= 1 else { return false }
+                i += 1
+            }
+            return true
         }
-        return true
     }
 
     /// An internationalized host name: dot-separated labels of 1 to 63 bytes, no leading or trailing hyphen, letters,

@@ -10,7 +10,11 @@ final class Schema: @unchecked Sendable {
     }
     /// `types` as bits, so checking a value's type compares no strings.
     private(set) var typeMask: UInt8?
-    var properties: [String: Schema] = [:]
+    var properties: [String: Schema] = [:] {
+        didSet { propertyTable = PropertyTable(properties) }
+    }
+    /// `properties`, for lookups while checking.
+    private(set) var propertyTable = PropertyTable([:])
     var patternProperties: [(SchemaPattern, Schema)] = []
     var additionalProperties: Schema?
     var required: [String] = []
@@ -118,9 +122,8 @@ extension Schema {
             if !ref.check(value, violations) { ok = false }
             if stop() { return false }
         }
-        if let typeMask, let types, !Schema.matches(value, typeMask) {
-            let expected = types.count == 1 ? "'\(types[0])'" : types.map { "'\($0)'" }.joined(separator: ", ")
-            if fail("\(Schema.describe(value)) is not of type \(expected)") { return false }
+        if let typeMask, !Schema.matches(value, typeMask) {
+            if fail("\(Schema.describe(value)) is not of type \(expectedTypes)") { return false }
         }
         if let enumValues, !enumValues.contains(where: { Schema.equal($0, value) }) {
             let list = enumValues.map { Schema.describe($0) }.joined(separator: ", ")
@@ -187,7 +190,7 @@ extension Schema {
                 var unexpected: [String] = []
                 for member in object {
                     var matched = false
-                    if let schema = properties[member.key] {
+                    if let schema = propertyTable[member.key] {
                         matched = true
                         if !under(.key(member.key), schema, member.value) {
                             ok = false
@@ -245,6 +248,12 @@ extension Schema {
             }
         }
         return ok
+    }
+
+    /// The `type` keyword for a message: `'string'` or `'string', 'integer'`.
+    private var expectedTypes: String {
+        guard let types else { return "" }
+        return types.count == 1 ? "'\(types[0])'" : types.map { "'\($0)'" }.joined(separator: ", ")
     }
 
     static let typeBits: [String: UInt8] = ["string": 1, "object": 2, "array": 4, "boolean": 8, "null": 16, "number": 32, "integer": 64]

@@ -138,7 +138,8 @@ private final class SchemaCompiler {
             case "type":
                 if let s = v.stringValue { node.types = [s] } else { node.types = v.arrayValue?.compactMap(\.stringValue) }
             case "properties":
-                for key in v.objectValue?.keys ?? [] { node.properties[key] = child(file, pointer, "properties", key) }
+                let keys = v.objectValue?.keys ?? []
+                node.properties = Dictionary(keys.map { ($0, child(file, pointer, "properties", $0)) }, uniquingKeysWith: { $1 })
             case "patternProperties":
                 node.patternProperties = (v.objectValue?.keys ?? []).map {
                     (SchemaPattern($0), child(file, pointer, "patternProperties", $0))

@@ -83,7 +83,7 @@ struct SchemaPattern: @unchecked Sendable {
         default:
             // Python's `$` also matches just before a final newline; the hand-written matchers honour that too.
             // (By scalar: `dropLast()` on the string would drop a final "\r\n" as one character.)
-            return s.utf8.last == 0x0A && matchesNative(String(s.unicodeScalars.dropLast()))
+            return SchemaPattern.withUTF8(s) { $0.last } == 0x0A && matchesNative(String(s.unicodeScalars.dropLast()))
         }
     }
 
@@ -96,22 +96,24 @@ struct SchemaPattern: @unchecked Sendable {
         case .identifier:
             return SchemaPattern.isIdentifier(s)
         case .timestamp:
-            return SchemaPattern.isTimestampText(Array(s.utf8))
+            return SchemaPattern.isTimestampText(s)
         case .millisecondsSuffix:
-            return SchemaPattern.hasMillisecondTime(Array(s.utf8))
+            return SchemaPattern.withUTF8(s) { SchemaPattern.hasMillisecondTime($0) }
         case .typeName:
             return SchemaPattern.isTypeName(s.utf8)
         case .propertyWithSuffix(let suffix):
-            let b = s.utf8
-            guard b.count >= suffix.count + 1, b.count <= 1 + 245 + suffix.count, let first = b.first,
-                first >= 0x61 && first <= 0x7A, b.suffix(suffix.count).elementsEqual(suffix)
-            else { return false }
-            return b.dropFirst().dropLast(suffix.count).allSatisfy(SchemaPattern.isLowerDigitUnderscore)
+            return SchemaPattern.withUTF8(s) { b in
+                guard b.count >= suffix.count + 1, b.count <= 1 + 245 + suffix.count, b[0] >= 0x61 && b[0] <= 0x7A,
+                    b[(b.count - suffix.count)...].elementsEqual(suffix)
+                else { return false }
+                return b[1..<(b.count - suffix.count)].allSatisfy(SchemaPattern.isLowerDigitUnderscore)
+            }
         case .propertyNameOrID:
-            let b = s.utf8
-            if b.count >= 2 && b.suffix(2).elementsEqual("id".utf8) { return true }
-            guard b.count >= 3, let first = b.first, first >= 0x61 && first <= 0x7A else { return false }
-            return b.dropFirst().prefix(2).allSatisfy(SchemaPattern.isLowerDigitUnderscore)
+            return SchemaPattern.withUTF8(s) { b in
+                if b.count >= 2 && b[b.count - 2] == UInt8(ascii: "i") && b[b.count - 1] == UInt8(ascii: "d") { return true }
+                guard b.count >= 3, b[0] >= 0x61 && b[0] <= 0x7A else { return false }
+                return SchemaPattern.isLowerDigitUnderscore(b[1]) && SchemaPattern.isLowerDigitUnderscore(b[2])
+            }
         case .hex(let n):
             return s.utf8.count == n && s.utf8.allSatisfy(\.isHexDigit)
         case .linear(let linear):
@@ -148,36 +150,48 @@ struct SchemaPattern: @unchecked Sendable {
 
     /// `^[a-z][a-z0-9-]+[a-z0-9]--UUID$` with a version 1–5 and variant 8, 9, a or b UUID.
     static func isIdentifier(_ s: String) -> Bool {
-        let b = Array(s.utf8)
-        guard b.count >= 36 + 2 + 3 else { return false }
-        let uuidStart = b.count - 36
-        guard b[uuidStart - 1] == UInt8(ascii: "-"), b[uuidStart - 2] == UInt8(ascii: "-") else { return false }
-        let typeEnd = uuidStart - 2
-        func lower(_ c: UInt8) -> Bool { c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") }
-        func digit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
-        guard lower(b[0]) else { return false }
-        for i in 1..<(typeEnd - 1) where !(lower(b[i]) || digit(b[i]) || b[i] == UInt8(ascii: "-")) { return false }
-        guard lower(b[typeEnd - 1]) || digit(b[typeEnd - 1]) else { return false }
-        let u = b[uuidStart...]
-        for (k, c) in u.enumerated() {
-            switch k {
-            case 8, 13, 18, 23: if c != UInt8(ascii: "-") { return false }
-            case 14: if !(c >= UInt8(ascii: "1") && c <= UInt8(ascii: "5")) { return false }
-            case 19: if !"89abAB".utf8.contains(c) { return false }
-            default: if !c.isHexDigit { return false }
+        withUTF8(s) { b in
+            guard b.count >= 36 + 2 + 3 else { return false }
+            let uuidStart = b.count - 36
+            guard b[uuidStart - 1] == UInt8(ascii: "-"), b[uuidStart - 2] == UInt8(ascii: "-") else { return false }
+            let typeEnd = uuidStart - 2
+            func lower(_ c: UInt8) -> Bool { c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") }
+            func digit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+            guard lower(b[0]) else { return false }
+            for i in 1..<(typeEnd - 1) where !(lower(b[i]) || digit(b[i]) || b[i] == UInt8(ascii: "-")) { return false }
+            guard lower(b[typeEnd - 1]) || digit(b[typeEnd - 1]) else { return false }
+            for k in 0..<36 {
+                let c = b[uuidStart + k]
+                switch k {
+                case 8, 13, 18, 23: if c != UInt8(ascii: "-") { return false }
+                case 14: if !(c >= UInt8(ascii: "1") && c <= UInt8(ascii: "5")) { return false }
+                case 19:
+                    if !(c == UInt8(ascii: "8") || c == UInt8(ascii: "9") || c == UInt8(ascii: "a") || c == UInt8(ascii: "b")
+                        || c == UInt8(ascii: "A") || c == UInt8(ascii: "B")) { return false }
+                default: if !c.isHexDigit { return false }
+                }
             }
+            return true
         }
-        return true
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `s`, without copying them when the string stores them contiguously (the
+    /// parser's strings do).
+    static func withUTF8<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
+        return Array(s.utf8).withUnsafeBufferPointer(body)
     }
 
     /// The timestamp pattern of the STIX schemas: month 01–12, day 01–31, hour 00–23, second 00–60, `Z`.
-    static func isTimestampText(_ b: [UInt8]) -> Bool {
+    static func isTimestampText(_ s: String) -> Bool { withUTF8(s) { isTimestampText($0) } }
+
+    static func isTimestampText(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count >= 20 else { return false }
         func d(_ i: Int) -> Int? {
             let c = b[i]
             return c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") ? Int(c - UInt8(ascii: "0")) : nil
         }
-        for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] where d(i) == nil { return false }
+        for i in 0..<19 where i != 4 && i != 7 && i != 10 && i != 13 && i != 16 && d(i) == nil { return false }
         guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
             b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":")
         else { return false }
@@ -196,7 +210,7 @@ struct SchemaPattern: @unchecked Sendable {
     }
 
     /// `T\d{2}:\d{2}:\d{2}\.\d{3,}Z$`: a time with at least millisecond precision at the end of the string.
-    static func hasMillisecondTime(_ b: [UInt8]) -> Bool {
+    static func hasMillisecondTime(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count >= 14, b[b.count - 1] == UInt8(ascii: "Z") else { return false }
         func digit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
         var i = b.count - 2
