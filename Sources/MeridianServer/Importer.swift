@@ -5,13 +5,15 @@ import STIXValidation
 import Storage
 import Synchronization
 
-/// Loads a bundle or TAXII envelope from a file into a collection, streamed: each object validated, valid ones stored
-/// in transactions of a few thousand, with a summary of what was stored, what was already there, and what was
-/// rejected and why.
+/// Loads a bundle or TAXII envelope from a file into a collection, streamed: each object validated, valid ones stored,
+/// with a summary of what was stored, what was already there, and what was rejected and why.
 ///
-/// The file is read twice, a chunk at a time, so its size does not bound the import: once to check that it is JSON
-/// throughout (a malformed file stores nothing), and at the same time to validate its objects and, once that check
-/// has passed, store them. Memory holds a few batches.
+/// A malformed document stores nothing. A file of up to `atomicBytes` is read once and stored in one transaction,
+/// committed once the whole document has proved well formed (other writers to the database wait until then). A
+/// larger one is read twice, a chunk at a time, so that its size bounds neither memory nor how long others wait:
+/// once to check that it is JSON throughout, and at the same time to validate its objects and, once that check has
+/// passed, store them in transactions of a few thousand. Memory holds a few batches (all of them, for an atomic
+/// import: at most `atomicBytes` of objects).
 public struct Importer: Sendable {
 
     public struct Summary: Sendable {
@@ -24,26 +26,102 @@ public struct Importer: Sendable {
     let batchSize: Int
     /// A batch also ends once its objects reach this many bytes, so large objects do not pile up.
     let batchBytes: Int
+    /// The largest document (its objects' bytes, once decompressed) imported in one transaction.
+    let atomicBytes: Int
 
-    public init(node: MeridianNode, batchSize: Int = 5000, batchBytes: Int = 16 << 20) {
+    public init(node: MeridianNode, batchSize: Int = 5000, batchBytes: Int = 16 << 20, atomicBytes: Int = 64 << 20) {
         self.node = node
         self.batchSize = batchSize
         self.batchBytes = batchBytes
+        self.atomicBytes = atomicBytes
     }
 
     /// Imports the file at `path` (gzip allowed) into the collection `key` (id or alias); `progress(done, total)`
-    /// is called as batches finish, in bytes of the file read over both passes.
+    /// is called as batches finish, in bytes of the file read.
     public func run(_ path: String, collection key: String, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
         guard let collection = node.collection(key) else {
             throw NodeConfiguration.Problem(description: "no collection with id or alias '\(key)' in the configuration")
         }
-        let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
+        let input = try ChunkedInput(path: path)
+        if input.size <= atomicBytes, let summary = try await atomically(input, path, collection: collection.id.lowercased(), progress) {
+            return summary
+        }
+        return try await inTwoPasses(path, collection: collection.id.lowercased(), progress)
+    }
+
+    private var parser: JSONParser { JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20)) }
+    private var provenance: Provenance { Provenance(submittedBy: node.configuration.node.owner, receivedFrom: nil) }
+
+    /// Validates a batch on every core: the valid objects, and the rejected ones added to `summary`.
+    private func check(_ batch: [[UInt8]], first: Int, into summary: inout Summary) -> (valid: [IncomingObject], syntax: String?) {
+        let (parser, validator) = (self.parser, node.validator)
+        let outcomes = concurrentMap(count: batch.count, concurrency: ProcessInfo.processInfo.activeProcessorCount) { k in
+            ObjectCheck.check(batch[k], range: 0..<batch[k].count, index: first + k, parser: parser, validator: validator)
+        }
+        var valid: [IncomingObject] = []
+        for (k, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case .success(let incoming): valid.append(incoming)
+            case .failure(let rejection):
+                if let error = rejection.syntax { return ([], "object #\(first + k) is not valid JSON: \(error)") }
+                summary.rejected.append((rejection.id.isEmpty ? "an object without id" : rejection.id, rejection.reason))
+            }
+        }
+        return (valid, nil)
+    }
+
+    /// Audits and hands to the correlator a batch once stored, and counts it in `summary`.
+    private func record(_ objects: [IncomingObject], _ outcomes: [AddOutcome], collection: String, into summary: inout Summary) async throws {
+        for o in outcomes { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
+        try await node.recordWrite(objects, outcomes, collection: collection, by: nil, provenance: provenance)
+    }
+
+    /// Reads the document once and stores it in one transaction, committed after its end has been read; nil, with
+    /// nothing stored, when its objects turn out to exceed `atomicBytes` (a gzipped file).
+    private func atomically(_ input: ChunkedInput, _ path: String, collection: String, _ progress: (Int, Int) -> Void) async throws -> Summary? {
+        struct TooLarge: Error {}
+        let handoff = BatchHandoff()
+        let store = node.store
+        let provenance = self.provenance
+        let storing = Task { try await store.addAll(to: collection, provenance: provenance) { try handoff.take() } }
+        var summary = Summary()
+        var held: [[IncomingObject]] = []
+        var bytes = 0
+        do {
+            try await forEachBatch(input, path, storesAsItGoes: false) { batch, first in
+                bytes += batch.reduce(0) { $0 + $1.count }
+                guard bytes <= atomicBytes else { throw TooLarge() }
+                let (valid, syntax) = check(batch, first: first, into: &summary)
+                if let syntax { throw NodeConfiguration.Problem(description: "\(path): \(syntax); nothing was imported") }
+                held.append(valid)
+                handoff.put(valid)
+                progress(input.consumed, input.size)
+            }
+            handoff.finish()
+        } catch {
+            handoff.fail(error)
+            _ = try? await storing.value
+            if error is TooLarge { return nil }
+            throw error
+        }
+        let outcomes = try await storing.value
+        for (objects, batchOutcomes) in zip(held, outcomes) {
+            try await record(objects, batchOutcomes, collection: collection, into: &summary)
+        }
+        return summary
+    }
+
+    /// Reads the document twice: the first pass checks it is JSON throughout while the second validates its objects
+    /// and, once the first has passed, stores each batch in a transaction of its own.
+    private func inTwoPasses(_ path: String, collection: String, _ progress: (Int, Int) -> Void) async throws -> Summary {
+        let parser = self.parser
         let cores = ProcessInfo.processInfo.activeProcessorCount
         // First pass: every object must parse, and the document around them too. It runs alongside the second pass,
         // which validates from the start but stores nothing until the first pass has finished.
         let firstPassRead = ByteCount()
         let firstPass = Task {
-            try await forEachBatch(path, firstPass: true) { batch, first, input in
+            let input = try ChunkedInput(path: path)
+            try await forEachBatch(input, path, storesAsItGoes: false) { batch, first in
                 let failures = concurrentMap(count: batch.count, concurrency: cores) { k -> String? in
                     do {
                         try parser.check(batch[k], range: 0..<batch[k].count)
@@ -60,39 +138,25 @@ public struct Importer: Sendable {
         }
         // Second pass: objects are validated on every core, a batch at a time; each batch is stored in one
         // transaction while the next one is being validated.
-        let provenance = Provenance(submittedBy: node.configuration.node.owner, receivedFrom: nil)
-        let validator = node.validator
         let store = node.store
-        let collectionID = collection.id.lowercased()
-        let node = self.node
+        let provenance = self.provenance
         var summary = Summary()
-        func record(_ objects: [IncomingObject], _ outcomes: [AddOutcome]) async throws {
-            for o in outcomes { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
-            try await node.recordWrite(objects, outcomes, collection: collectionID, by: nil, provenance: provenance)
-        }
         var storing: (objects: [IncomingObject], task: Task<[AddOutcome], any Error>)? = nil
         var checked = false
         do {
-            try await forEachBatch(path, firstPass: false) { batch, first, input in
-                let outcomes = concurrentMap(count: batch.count, concurrency: cores) { k in
-                    ObjectCheck.check(batch[k], range: 0..<batch[k].count, index: first + k, parser: parser, validator: validator)
-                }
-                var valid: [IncomingObject] = []
-                for outcome in outcomes {
-                    switch outcome {
-                    case .success(let incoming): valid.append(incoming)
-                    case .failure(let rejection): summary.rejected.append((rejection.id.isEmpty ? "an object without id" : rejection.id, rejection.reason))
-                    }
-                }
+            let input = try ChunkedInput(path: path)
+            try await forEachBatch(input, path, storesAsItGoes: true) { batch, first in
+                // A syntax error is the first pass's to report (it fails the import before anything is stored).
+                let (valid, syntax) = check(batch, first: first, into: &summary)
                 if !checked {
                     try await firstPass.value
                     checked = true
                 }
+                if let syntax { throw NodeConfiguration.Problem(description: "\(path): \(syntax); the file changed during the import") }
                 if let previous = storing {
-                    try await record(previous.objects, try await previous.task.value)
+                    try await record(previous.objects, try await previous.task.value, collection: collection, into: &summary)
                 }
-                let toStore = valid
-                storing = (toStore, Task { try await store.add(toStore, to: collectionID, provenance: provenance) })
+                storing = (valid, Task { try await store.add(valid, to: collection, provenance: provenance) })
                 progress(firstPassRead.value + input.consumed, 2 * input.size)
             }
             if !checked { try await firstPass.value }
@@ -103,7 +167,7 @@ public struct Importer: Sendable {
             throw error
         }
         if let previous = storing {
-            try await record(previous.objects, try await previous.task.value)
+            try await record(previous.objects, try await previous.task.value, collection: collection, into: &summary)
         }
         return summary
     }
@@ -115,13 +179,11 @@ public struct Importer: Sendable {
         func set(_ value: Int) { bytes.withLock { $0 = value } }
     }
 
-    /// Reads `path` a chunk at a time and calls `body` with each batch of objects of its `objects` list (their
-    /// bytes), the index of the batch's first object, and the input (for progress); then checks the rest of the
-    /// document.
+    /// Reads `input` a chunk at a time and calls `body` with each batch of objects of its `objects` list (their
+    /// bytes) and the index of the batch's first object; then checks the rest of the document.
     private func forEachBatch(
-        _ path: String, firstPass: Bool, _ body: ([[UInt8]], Int, ChunkedInput) async throws -> Void
+        _ input: ChunkedInput, _ path: String, storesAsItGoes: Bool, _ body: ([[UInt8]], Int) async throws -> Void
     ) async throws {
-        let input = try ChunkedInput(path: path)
         var scanner = ElementScanner()
         var batch: [[UInt8]] = []
         var bytes = 0
@@ -141,15 +203,56 @@ public struct Importer: Sendable {
                     }
                 }
                 for done in full {
-                    try await body(done, first, input)
+                    try await body(done, first)
                     first += done.count
                 }
             }
             _ = try scanner.finish()
         } catch let failure as ElementScanner.Failure {
-            let consequence = firstPass ? "nothing was imported" : "the file changed during the import; the objects before that point were stored"
+            let consequence = storesAsItGoes ? "the file changed during the import; the objects before that point were stored" : "nothing was imported"
             throw NodeConfiguration.Problem(description: "\(path): \(failure) (at byte \(scanner.offset)); \(consequence)")
         }
-        if !batch.isEmpty { try await body(batch, first, input) }
+        if !batch.isEmpty { try await body(batch, first) }
+    }
+}
+
+/// Batches handed from an import's reading task to the store's writer, which waits for each in turn.
+final class BatchHandoff: @unchecked Sendable {
+    // @unchecked: every field is read and written with `condition` locked.
+    private let condition = NSCondition()
+    private var queue: [[IncomingObject]] = []
+    private var finished = false
+    private var failure: (any Error)?
+
+    func put(_ batch: [IncomingObject]) {
+        condition.lock()
+        queue.append(batch)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// No batch follows.
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The import failed: `take` throws `error` from now on, batches handed over or not.
+    func fail(_ error: any Error) {
+        condition.lock()
+        failure = error
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The next batch, or nil after the last; waits until there is one.
+    func take() throws -> [IncomingObject]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !finished && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        return queue.isEmpty ? nil : queue.removeFirst()
     }
 }

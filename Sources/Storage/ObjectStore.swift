@@ -10,6 +10,14 @@ public protocol ObjectStore: Sendable {
     /// All objects of a call are stored in one transaction: all or nothing.
     func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance) async throws -> [AddOutcome]
 
+    /// Stores the batches `next` hands over, in order, all in one transaction: every batch is stored, or (when `next`
+    /// throws) none is. `next` returns nil after the last batch and may block until the next one is ready; it is
+    /// called from the store's writer, which holds the write lock until the last batch (other writers wait).
+    /// Returns each batch's outcomes, as `add` would.
+    func addAll(
+        to collection: String, provenance: Provenance, next: @escaping @Sendable () throws -> [IncomingObject]?
+    ) async throws -> [[AddOutcome]]
+
     /// Versions matching `query`, ascending by `date_added`, at most `limit` of those `isVisible` lets through.
     /// Bytes are read only when `withBytes` is true.
     func page(

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import STIX
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -184,6 +185,56 @@ import Testing
             let none = try await store.page("c", query: ObjectQuery(versions: .all), limit: 10, withBytes: false, isVisible: Self.everyone)
             #expect(none.versions.isEmpty)
             #expect(try await store.delete(id: "indicator--1", from: "c", query: ObjectQuery(versions: .all)) == 0)
+        }
+    }
+
+    @Test func batchesAddedTogetherAreStoredInOneTransactionInvisibleUntilTheLast() async throws {
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            let batches = (0..<3).map { b in (0..<4).map { Self.object("indicator--\(b)-\($0)") } } + [[Self.object("indicator--0-0")]]
+            let handedOver = DispatchSemaphore(value: 0)
+            let proceed = DispatchSemaphore(value: 0)
+            let calls = Mutex(0)
+            let adding = Task {
+                try await store.addAll(to: "c", provenance: Self.submitter) {
+                    let n = calls.withLock { $0 += 1; return $0 - 1 }
+                    if n == 2 {  // two batches written, the transaction still open
+                        handedOver.signal()
+                        proceed.wait()
+                    }
+                    return n < batches.count ? batches[n] : nil
+                }
+            }
+            await withCheckedContinuation { c in DispatchQueue.global().async { handedOver.wait(); c.resume() } }
+            let during = try await store.page("c", query: ObjectQuery(versions: .all), limit: 100, withBytes: false, isVisible: Self.everyone)
+            #expect(during.versions.isEmpty)
+            proceed.signal()
+            let outcomes = try await adding.value
+            #expect(outcomes.map(\.count) == [4, 4, 4, 1])
+            #expect(outcomes[3] == [.duplicate])  // a version stored by an earlier batch of the same call
+            let stamps = outcomes.joined().compactMap { if case .stored(let d) = $0 { return d } else { return nil } }
+            #expect(stamps.count == 12 && zip(stamps, stamps.dropFirst()).allSatisfy { $0 < $1 })
+            let after = try await store.page("c", query: ObjectQuery(versions: .all), limit: 100, withBytes: false, isVisible: Self.everyone)
+            #expect(after.versions.count == 12)
+        }
+    }
+
+    @Test func batchesAddedTogetherAreAllDiscardedWhenTheSupplierFails() async throws {
+        struct Broken: Error {}
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            let calls = Mutex(0)
+            await #expect(throws: Broken.self) {
+                _ = try await store.addAll(to: "c", provenance: Self.submitter) {
+                    let n = calls.withLock { $0 += 1; return $0 - 1 }
+                    guard n < 2 else { throw Broken() }
+                    return (0..<5).map { Self.object("indicator--\(n)-\($0)") }
+                }
+            }
+            let page = try await store.page("c", query: ObjectQuery(versions: .all), limit: 100, withBytes: false, isVisible: Self.everyone)
+            #expect(page.versions.isEmpty)
+            // The store is usable afterwards.
+            #expect(try await store.add([Self.object("indicator--9")], to: "c", provenance: Self.submitter).count == 1)
         }
     }
 

@@ -53,58 +53,78 @@ public final class SQLiteObjectStore: ObjectStore {
     public func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance) async throws -> [AddOutcome] {
         let now = clock()
         return try await pool.write { db in
-            guard var last = try Int64.fetchOne(db, sql: "SELECT last_added FROM collection WHERE id = ?", arguments: [collection]) else {
-                throw StorageError("no collection \(collection)")
+            try SQLiteObjectStore.insert(objects, into: collection, provenance: provenance, now: now, db)
+        }
+    }
+
+    public func addAll(
+        to collection: String, provenance: Provenance, next: @escaping @Sendable () throws -> [IncomingObject]?
+    ) async throws -> [[AddOutcome]] {
+        let clock = self.clock
+        return try await pool.write { db in
+            var outcomes: [[AddOutcome]] = []
+            while let batch = try next() {
+                outcomes.append(try SQLiteObjectStore.insert(batch, into: collection, provenance: provenance, now: clock(), db))
             }
-            var outcomes: [AddOutcome] = []
-            outcomes.reserveCapacity(objects.count)
-            let insert = try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO object_version (collection, date_added, id, type, spec_version, version_us, version_text,
-                  revoked, markings, granular_markings, markings_malformed, submitted_by, received_from, is_first, is_last, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            let clearLast = try db.cachedStatement(sql: """
-                UPDATE object_version SET is_last = 0 WHERE collection = ? AND id = ? AND is_last = 1 AND version_us <> ?
-                """)
-            let clearFirst = try db.cachedStatement(sql: """
-                UPDATE object_version SET is_first = 0 WHERE collection = ? AND id = ? AND is_first = 1 AND version_us <> ?
-                """)
-            // The oldest and newest stored version of each object of the batch, read in a few queries rather than one
-            // per object, and kept up to date as the batch's own versions are inserted.
-            var bounds = try SQLiteObjectStore.versionBounds(db, collection: collection, ids: objects.map(\.id))
-            for object in objects {
-                let version = object.version.map(SQLiteObjectStore.microseconds) ?? Int64.min
-                let stored = bounds[object.id]
-                // The new version is the first and/or last of its object: flag it so, and unflag the one it displaces.
-                let isLast = stored.map { version > $0.newest } ?? true
-                let isFirst = stored.map { version < $0.oldest } ?? true
-                let dateAdded = max(now, last + 1)
-                let row = InsertRow(
-                    collection: collection, dateAdded: dateAdded, id: object.id, type: object.type,
-                    specVersion: object.specVersion, versionUS: version, versionText: object.version?.text,
-                    revoked: object.revoked, markings: SQLiteObjectStore.encode(object.markings.objectRefs),
-                    granularMarkings: SQLiteObjectStore.encode(object.markings.granularRefs),
-                    markingsMalformed: object.markings.malformed, submittedBy: provenance.submittedBy,
-                    receivedFrom: provenance.receivedFrom, isFirst: isFirst, isLast: isLast)
-                guard try row.insert(with: insert, body: object.bytes, in: db) else {
-                    outcomes.append(.duplicate)
-                    continue
-                }
-                last = dateAdded
-                bounds[object.id] = stored.map { (min($0.oldest, version), max($0.newest, version)) } ?? (version, version)
-                if object.type == "marking-definition" {
-                    // Known to the node from now on (SHARING.md: "stored in any of its collections").
-                    try db.execute(sql: """
-                        INSERT OR IGNORE INTO marking_definition (id, source, definition, registered_at) VALUES (?, 'object', ?, ?)
-                        """, arguments: [object.id, Data(object.bytes), now])
-                }
-                if isLast && stored != nil { try clearLast.execute(arguments: [collection, object.id, version]) }
-                if isFirst && stored != nil { try clearFirst.execute(arguments: [collection, object.id, version]) }
-                outcomes.append(.stored(dateAdded: dateAdded))
-            }
-            try db.execute(sql: "UPDATE collection SET last_added = ? WHERE id = ?", arguments: [last, collection])
             return outcomes
         }
+    }
+
+    /// Inserts `objects` in the transaction `db` is in, in order, and tells what became of each.
+    private static func insert(
+        _ objects: [IncomingObject], into collection: String, provenance: Provenance, now: Int64, _ db: Database
+    ) throws -> [AddOutcome] {
+        guard var last = try Int64.fetchOne(db, sql: "SELECT last_added FROM collection WHERE id = ?", arguments: [collection]) else {
+            throw StorageError("no collection \(collection)")
+        }
+        var outcomes: [AddOutcome] = []
+        outcomes.reserveCapacity(objects.count)
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO object_version (collection, date_added, id, type, spec_version, version_us, version_text,
+              revoked, markings, granular_markings, markings_malformed, submitted_by, received_from, is_first, is_last, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let clearLast = try db.cachedStatement(sql: """
+            UPDATE object_version SET is_last = 0 WHERE collection = ? AND id = ? AND is_last = 1 AND version_us <> ?
+            """)
+        let clearFirst = try db.cachedStatement(sql: """
+            UPDATE object_version SET is_first = 0 WHERE collection = ? AND id = ? AND is_first = 1 AND version_us <> ?
+            """)
+        // The oldest and newest stored version of each object of the batch, read in a few queries rather than one
+        // per object, and kept up to date as the batch's own versions are inserted.
+        var bounds = try SQLiteObjectStore.versionBounds(db, collection: collection, ids: objects.map(\.id))
+        for object in objects {
+            let version = object.version.map(SQLiteObjectStore.microseconds) ?? Int64.min
+            let stored = bounds[object.id]
+            // The new version is the first and/or last of its object: flag it so, and unflag the one it displaces.
+            let isLast = stored.map { version > $0.newest } ?? true
+            let isFirst = stored.map { version < $0.oldest } ?? true
+            let dateAdded = max(now, last + 1)
+            let row = InsertRow(
+                collection: collection, dateAdded: dateAdded, id: object.id, type: object.type,
+                specVersion: object.specVersion, versionUS: version, versionText: object.version?.text,
+                revoked: object.revoked, markings: SQLiteObjectStore.encode(object.markings.objectRefs),
+                granularMarkings: SQLiteObjectStore.encode(object.markings.granularRefs),
+                markingsMalformed: object.markings.malformed, submittedBy: provenance.submittedBy,
+                receivedFrom: provenance.receivedFrom, isFirst: isFirst, isLast: isLast)
+            guard try row.insert(with: insert, body: object.bytes, in: db) else {
+                outcomes.append(.duplicate)
+                continue
+            }
+            last = dateAdded
+            bounds[object.id] = stored.map { (min($0.oldest, version), max($0.newest, version)) } ?? (version, version)
+            if object.type == "marking-definition" {
+                // Known to the node from now on (SHARING.md: "stored in any of its collections").
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO marking_definition (id, source, definition, registered_at) VALUES (?, 'object', ?, ?)
+                    """, arguments: [object.id, Data(object.bytes), now])
+            }
+            if isLast && stored != nil { try clearLast.execute(arguments: [collection, object.id, version]) }
+            if isFirst && stored != nil { try clearFirst.execute(arguments: [collection, object.id, version]) }
+            outcomes.append(.stored(dateAdded: dateAdded))
+        }
+        try db.execute(sql: "UPDATE collection SET last_added = ? WHERE id = ?", arguments: [last, collection])
+        return outcomes
     }
 
     /// The oldest and newest stored version (in microseconds) of each of `ids` that has any in `collection`.
