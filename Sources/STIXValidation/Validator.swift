@@ -17,6 +17,14 @@ public struct Validator: Sendable {
         self.shoulds = try ShouldCheck.selected(by: options)
     }
 
+    /// Builds what the first validation would otherwise build on the spot (the compiled schemas, the vocabularies),
+    /// so that a caller with an idle core can pay for it before its first objects arrive rather than on every core's
+    /// way to them.
+    public static func prepare() {
+        _ = SchemaLibrary.shared
+        _ = Vocabulary.shared
+    }
+
     /// The names of every check, MUST rules included, for `--help` and documentation.
     public static var checkNames: [String] { ShouldCheck.selectableNames }
 

@@ -4,15 +4,15 @@
 struct PropertyTable: Sendable {
     private let hashes: [UInt64]
     private let names: [String]
-    private let schemas: [Schema?]
+    private let schemas: [SchemaLink?]
     private let mask: Int
 
-    init(_ properties: [String: Schema]) {
+    init(_ properties: [String: SchemaLink]) {
         var size = 4
         while size < properties.count * 2 { size *= 2 }
         var hashes = [UInt64](repeating: 0, count: size)
         var names = [String](repeating: "", count: size)
-        var schemas = [Schema?](repeating: nil, count: size)
+        var schemas = [SchemaLink?](repeating: nil, count: size)
         for (name, schema) in properties {
             let hash = PropertyTable.hash(name)
             var i = Int(truncatingIfNeeded: hash) & (size - 1)
@@ -25,9 +25,7 @@ struct PropertyTable: Sendable {
         mask = size - 1
     }
 
-    var isEmpty: Bool { schemas.allSatisfy { $0 == nil } }
-
-    subscript(name: String) -> Schema? {
+    subscript(name: String) -> SchemaLink? {
         let hash = PropertyTable.hash(name)
         var i = Int(truncatingIfNeeded: hash) & mask
         while let schema = schemas[i] {
@@ -37,11 +35,16 @@ struct PropertyTable: Sendable {
         return nil
     }
 
+    /// The length and the first two and last two bytes, mixed: enough to tell apart the property names of any one
+    /// schema (a collision only costs a comparison), and cheaper than hashing every byte.
     static func hash(_ name: String) -> UInt64 {
-        SchemaPattern.withUTF8(name) { bytes in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-            return h
+        SchemaPattern.withUTF8(name) { b in
+            let n = b.count
+            guard n > 0 else { return 0 }
+            var h = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
+            h ^= UInt64(b[0]) | UInt64(b[min(1, n - 1)]) << 8 | UInt64(b[n - 1]) << 16 | UInt64(b[max(0, n - 2)]) << 24
+            h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+            return h ^ (h >> 32)
         }
     }
 }

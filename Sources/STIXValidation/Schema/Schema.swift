@@ -1,22 +1,14 @@
 import STIX
-/// One compiled JSON Schema (draft 2020-12), with its `$ref`s resolved to other compiled schemas.
+/// A JSON Schema (draft 2020-12) being compiled: SchemaCompiler fills these in, links them, then freezes them into
+/// ``Schema`` nodes.
 ///
 /// Only the keywords the OASIS STIX schemas use are compiled; an unknown keyword is ignored, as JSON Schema requires.
-final class Schema: @unchecked Sendable {
-    // @unchecked: built once by SchemaLibrary before any use and never mutated afterwards.
+final class SchemaDraft {
     var isFalse = false
-    var types: [String]? {
-        didSet { typeMask = types.map(Schema.mask) }
-    }
-    /// `types` as bits, so checking a value's type compares no strings.
-    private(set) var typeMask: UInt8?
-    var properties: [String: Schema] = [:] {
-        didSet { propertyTable = PropertyTable(properties) }
-    }
-    /// `properties`, for lookups while checking.
-    private(set) var propertyTable = PropertyTable([:])
-    var patternProperties: [(SchemaPattern, Schema)] = []
-    var additionalProperties: Schema?
+    var types: [String]?
+    var properties: [String: SchemaDraft] = [:]
+    var patternProperties: [(SchemaPattern, SchemaDraft)] = []
+    var additionalProperties: SchemaDraft?
     var required: [String] = []
     var enumValues: [JSONValue]?
     var constValue: JSONValue?
@@ -27,20 +19,20 @@ final class Schema: @unchecked Sendable {
     var minProperties: Int?
     var minimum: Double?
     var maximum: Double?
-    var items: Schema?
-    var allOf: [Schema] = []
-    var anyOf: [Schema] = []
-    var oneOf: [Schema] = []
-    var not: Schema?
-    var ifSchema: Schema?
-    var thenSchema: Schema?
-    var elseSchema: Schema?
-    var propertyNames: Schema?
-    var contains: Schema?
+    var items: SchemaDraft?
+    var allOf: [SchemaDraft] = []
+    var anyOf: [SchemaDraft] = []
+    var oneOf: [SchemaDraft] = []
+    var not: SchemaDraft?
+    var ifSchema: SchemaDraft?
+    var thenSchema: SchemaDraft?
+    var elseSchema: SchemaDraft?
+    var propertyNames: SchemaDraft?
+    var contains: SchemaDraft?
     var minContains: Int?
     var maxContains: Int?
     var format: String?
-    var ref: Schema?
+    var ref: SchemaDraft?
 
     /// A node with nothing but a `$ref`: checking it is checking its target.
     var isPureReference: Bool {
@@ -50,6 +42,102 @@ final class Schema: @unchecked Sendable {
             && maximum == nil && items == nil && allOf.isEmpty && anyOf.isEmpty && oneOf.isEmpty && not == nil
             && ifSchema == nil && thenSchema == nil && elseSchema == nil && propertyNames == nil && contains == nil
             && minContains == nil && maxContains == nil && format == nil
+    }
+}
+
+/// One compiled JSON Schema, immutable once built (so checking takes no locks and, its fields being constants, copies
+/// no references to them), with its `$ref` resolved to another compiled schema.
+final class Schema: @unchecked Sendable {
+    // @unchecked: `ref` is set by SchemaCompiler.freeze, before the schema is published, and never changed after.
+    let isFalse: Bool
+    let types: [String]?
+    /// `types` as bits, so checking a value's type compares no strings.
+    let typeMask: UInt8?
+    let properties: PropertyTable
+    let patternProperties: [(SchemaPattern, SchemaLink)]
+    let additionalProperties: SchemaLink?
+    let propertyNames: SchemaLink?
+    /// Whether any of the four keywords above is present: the object's members are then looked at one by one.
+    let checksMembers: Bool
+    let required: [String]
+    let enumValues: [JSONValue]?
+    let constValue: JSONValue?
+    let pattern: SchemaPattern?
+    let minLength: Int?
+    let maxLength: Int?
+    let minItems: Int?
+    let minProperties: Int?
+    let minimum: Double?
+    let maximum: Double?
+    let items: SchemaLink?
+    let allOf: [SchemaLink]
+    let anyOf: [SchemaLink]
+    let oneOf: [SchemaLink]
+    let not: SchemaLink?
+    let ifSchema: SchemaLink?
+    let thenSchema: SchemaLink?
+    let elseSchema: SchemaLink?
+    let contains: SchemaLink?
+    let minContains: Int?
+    let maxContains: Int?
+    let format: String?
+    /// A `$ref` that stayed (next to other keywords, or closing a cycle); set once every node exists.
+    var ref: SchemaLink?
+
+    /// `draft`'s keywords with its links replaced by the frozen schemas `link` gives.
+    init(_ draft: SchemaDraft, link: (SchemaDraft) -> Schema) {
+        func linked(_ d: SchemaDraft) -> SchemaLink { SchemaLink(link(d)) }
+        func linked(_ d: SchemaDraft?) -> SchemaLink? { d.map { SchemaLink(link($0)) } }
+        isFalse = draft.isFalse
+        types = draft.types
+        typeMask = draft.types.map(Schema.mask)
+        properties = PropertyTable(draft.properties.mapValues(linked))
+        patternProperties = draft.patternProperties.map { ($0.0, linked($0.1)) }
+        additionalProperties = linked(draft.additionalProperties)
+        propertyNames = linked(draft.propertyNames)
+        checksMembers = !draft.properties.isEmpty || !draft.patternProperties.isEmpty || draft.additionalProperties != nil
+            || draft.propertyNames != nil
+        required = draft.required
+        enumValues = draft.enumValues
+        constValue = draft.constValue
+        pattern = draft.pattern
+        minLength = draft.minLength
+        maxLength = draft.maxLength
+        minItems = draft.minItems
+        minProperties = draft.minProperties
+        minimum = draft.minimum
+        maximum = draft.maximum
+        items = linked(draft.items)
+        allOf = draft.allOf.map(linked)
+        anyOf = draft.anyOf.map(linked)
+        oneOf = draft.oneOf.map(linked)
+        not = linked(draft.not)
+        ifSchema = linked(draft.ifSchema)
+        thenSchema = linked(draft.thenSchema)
+        elseSchema = linked(draft.elseSchema)
+        contains = linked(draft.contains)
+        minContains = draft.minContains
+        maxContains = draft.maxContains
+        format = draft.format
+    }
+}
+
+/// A link from one schema to another. Schemas live as long as the process (SchemaLibrary keeps every one), so a link
+/// holds no reference count and following one takes none: two threads checking objects against the same schemas would
+/// otherwise contend for the counts' cache lines on every keyword.
+struct SchemaLink: @unchecked Sendable {
+    // @unchecked: an unmanaged reference to an immutable Schema that is never freed.
+    private let target: Unmanaged<Schema>
+
+    init(_ schema: Schema) {
+        target = .passUnretained(schema)
+    }
+
+    var schema: Schema { target.takeUnretainedValue() }
+    var isFalse: Bool { target._withUnsafeGuaranteedRef { $0.isFalse } }
+
+    func check(_ value: JSONValue, _ violations: UnsafeMutablePointer<[SchemaViolation]>?) -> Bool {
+        target._withUnsafeGuaranteedRef { $0.check(value, violations) }
     }
 }
 
@@ -107,10 +195,11 @@ extension Schema {
             violations.pointee.append(SchemaViolation(path: JSONPath(), message: message()))
             return false
         }
-        func under(_ component: JSONPath.Component, _ schema: Schema, _ child: JSONValue) -> Bool {
+        func under(_ component: @autoclosure () -> JSONPath.Component, _ schema: SchemaLink, _ child: JSONValue) -> Bool {
             let before = violations?.pointee.count ?? 0
             let result = schema.check(child, violations)
             if let violations, violations.pointee.count > before {
+                let component = component()
                 for i in before..<violations.pointee.count { violations.pointee[i].path.prepend(component) }
             }
             return result
@@ -134,7 +223,7 @@ extension Schema {
         }
         switch value {
         case .string(let s):
-            if let pattern, !pattern.matches(s) {
+            if pattern?.matches(s) == false, let pattern {
                 if fail("\(Schema.describe(value)) does not match \(JSONValue.quoted(pattern.source))") { return false }
             }
             if minLength != nil || maxLength != nil {
@@ -186,34 +275,36 @@ extension Schema {
             for name in required where !object.contains(name) {
                 if fail("'\(name)' is a required property") { return false }
             }
-            if !properties.isEmpty || !patternProperties.isEmpty || additionalProperties != nil || propertyNames != nil {
+            if checksMembers {
                 var unexpected: [String] = []
-                for member in object {
+                // By index, so that no member is copied (a copy retains its name and value).
+                let members = object.members
+                for m in members.indices {
                     var matched = false
-                    if let schema = propertyTable[member.key] {
+                    if let schema = properties[members[m].key] {
                         matched = true
-                        if !under(.key(member.key), schema, member.value) {
+                        if !under(.key(members[m].key), schema, members[m].value) {
                             ok = false
                             if stop() { return false }
                         }
                     }
-                    for (pattern, schema) in patternProperties where pattern.matches(member.key) {
+                    for p in patternProperties.indices where patternProperties[p].0.matches(members[m].key) {
                         matched = true
-                        if !under(.key(member.key), schema, member.value) {
+                        if !under(.key(members[m].key), patternProperties[p].1, members[m].value) {
                             ok = false
                             if stop() { return false }
                         }
                     }
                     if !matched, let additionalProperties {
                         if additionalProperties.isFalse {
-                            unexpected.append(member.key)
-                        } else if !under(.key(member.key), additionalProperties, member.value) {
+                            unexpected.append(members[m].key)
+                        } else if !under(.key(members[m].key), additionalProperties, members[m].value) {
                             ok = false
                             if stop() { return false }
                         }
                     }
-                    if let propertyNames, !propertyNames.check(.string(member.key), nil) {
-                        if fail("property name '\(member.key)' is not allowed here") { return false }
+                    if let propertyNames, !propertyNames.check(.string(members[m].key), nil) {
+                        if fail("property name '\(members[m].key)' is not allowed here") { return false }
                     }
                 }
                 if !unexpected.isEmpty {
@@ -225,7 +316,7 @@ extension Schema {
         default:
             break
         }
-        for sub in allOf where !sub.check(value, violations) {
+        for i in allOf.indices where !allOf[i].check(value, violations) {
             ok = false
             if stop() { return false }
         }

@@ -6,10 +6,12 @@ final class SchemaLibrary: Sendable {
     let byName: [String: Schema]
     /// The interoperability profile's schemas (stix2-validator's `--interop`), by base name.
     let interopByName: [String: Schema]
+    /// Every compiled schema: links between them hold no reference (``SchemaLink``), so this keeps them alive.
+    private let all: [Schema]
 
     static let shared = SchemaLibrary()
 
-    private init() {
+    private convenience init() {
         let root = (try? JSONParser().parse(ReferenceData.schemasJSON)) ?? .null
         // One namespace for both folders: the interoperability schemas refer to the base ones by relative path.
         var documents: [String: JSONValue] = [:]
@@ -19,9 +21,14 @@ final class SchemaLibrary: Sendable {
                 documents[path] = folder == "schemas" ? SchemaLibrary.patched(path: path, member.value) : member.value
             }
         }
+        self.init(documents: documents)
+    }
+
+    /// Compiles schema documents keyed by path (`schemas/common/core.json`, `interop/core.json`).
+    init(documents: [String: JSONValue]) {
         let compiler = SchemaCompiler(documents: documents)
-        func byBaseName(_ folder: String) -> [String: Schema] {
-            var result: [String: Schema] = [:]
+        func byBaseName(_ folder: String) -> [String: SchemaDraft] {
+            var result: [String: SchemaDraft] = [:]
             // Sorted so that, like stix2-validator's directory walk, the first file of a name wins deterministically.
             for path in documents.keys.sorted() where path.hasPrefix(folder + "/") {
                 let name = String(path.split(separator: "/").last!.dropLast(5))
@@ -29,9 +36,14 @@ final class SchemaLibrary: Sendable {
             }
             return result
         }
-        byName = byBaseName("schemas")
-        interopByName = byBaseName("interop")
+        let drafts = byBaseName("schemas")
+        let interopDrafts = byBaseName("interop")
         compiler.bypassPureReferences()
+        let freezer = SchemaFreezer()
+        byName = drafts.mapValues(freezer.freeze)
+        interopByName = interopDrafts.mapValues(freezer.freeze)
+        freezer.linkReferences()
+        all = freezer.all
     }
 
     /// stix2-validator checks each observable inside observed-data, and each object inside a bundle, against that
@@ -57,16 +69,16 @@ final class SchemaLibrary: Sendable {
 /// Turns schema documents into linked ``Schema`` nodes, resolving `$ref` by relative path and JSON pointer.
 private final class SchemaCompiler {
     let documents: [String: JSONValue]
-    var cache: [String: Schema] = [:]
+    var cache: [String: SchemaDraft] = [:]
 
     init(documents: [String: JSONValue]) {
         self.documents = documents
     }
 
-    func schema(file: String, pointer: String) -> Schema {
+    func schema(file: String, pointer: String) -> SchemaDraft {
         let key = file + "#" + pointer
         if let s = cache[key] { return s }
-        let node = Schema()
+        let node = SchemaDraft()
         cache[key] = node
         guard let doc = documents[file], let value = resolve(pointer: pointer, in: doc) else {
             node.isFalse = true  // an unresolvable reference fails closed
@@ -79,7 +91,7 @@ private final class SchemaCompiler {
     /// Points every child link at the schema its chain of bare `{"$ref": ...}` nodes ends at, so checking a value
     /// does not walk through nodes that only forward it. (Violations carry value paths, so messages are unchanged.)
     func bypassPureReferences() {
-        func target(_ schema: Schema) -> Schema {
+        func target(_ schema: SchemaDraft) -> SchemaDraft {
             var s = schema
             for _ in 0..<64 {
                 guard s.isPureReference, let next = s.ref else { break }
@@ -87,7 +99,7 @@ private final class SchemaCompiler {
             }
             return s
         }
-        func target(_ schema: Schema?) -> Schema? { schema.map { target($0) } }
+        func target(_ schema: SchemaDraft?) -> SchemaDraft? { schema.map { target($0) } }
         for node in cache.values {
             node.ref = target(node.ref)
             node.properties = node.properties.mapValues { target($0) }
@@ -119,12 +131,12 @@ private final class SchemaCompiler {
         return current
     }
 
-    private func child(_ file: String, _ pointer: String, _ parts: String...) -> Schema {
+    private func child(_ file: String, _ pointer: String, _ parts: String...) -> SchemaDraft {
         let escaped = parts.map { $0.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") }
         return schema(file: file, pointer: ([pointer] + escaped).joined(separator: "/"))
     }
 
-    private func fill(_ node: Schema, from value: JSONValue, file: String, pointer: String) {
+    private func fill(_ node: SchemaDraft, from value: JSONValue, file: String, pointer: String) {
         if case .bool(let b) = value {
             node.isFalse = !b
             return
@@ -173,7 +185,7 @@ private final class SchemaCompiler {
         }
     }
 
-    private func reference(_ ref: String, from file: String) -> Schema {
+    private func reference(_ ref: String, from file: String) -> SchemaDraft {
         let parts = ref.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
         let target = parts[0].isEmpty ? file : normalize(String(parts[0]), relativeTo: file)
         let pointer = parts.count > 1 ? String(parts[1]) : ""
@@ -190,6 +202,40 @@ private final class SchemaCompiler {
             if part == ".." { _ = components.popLast() } else if part != "." { components.append(String(part)) }
         }
         return components.joined(separator: "/")
+    }
+}
+
+/// Turns linked drafts into immutable ``Schema`` nodes, each draft once. Links are frozen depth first; one that leads
+/// back to a draft still being frozen (a cycle, possible only through `$ref`) gets a node that forwards to it through
+/// `ref`, set with the other `$ref`s once every node exists.
+private final class SchemaFreezer {
+    private var frozen: [ObjectIdentifier: Schema] = [:]
+    private var inProgress: Set<ObjectIdentifier> = []
+    private var references: [(Schema, SchemaDraft)] = []
+    /// Every node made, forwarding ones included.
+    private(set) var all: [Schema] = []
+
+    func freeze(_ draft: SchemaDraft) -> Schema {
+        let key = ObjectIdentifier(draft)
+        if let done = frozen[key] { return done }
+        if inProgress.contains(key) {
+            let forward = Schema(SchemaDraft(), link: freeze)
+            all.append(forward)
+            references.append((forward, draft))
+            return forward
+        }
+        inProgress.insert(key)
+        let node = Schema(draft, link: freeze)
+        inProgress.remove(key)
+        frozen[key] = node
+        all.append(node)
+        if let ref = draft.ref { references.append((node, ref)) }
+        return node
+    }
+
+    /// Sets every remaining `$ref` (freezing what only a reference reaches).
+    func linkReferences() {
+        while let (node, target) = references.popLast() { node.ref = SchemaLink(freeze(target)) }
     }
 }
 
