@@ -42,6 +42,8 @@ public struct Importer: Sendable {
         guard let collection = node.collection(key) else {
             throw NodeConfiguration.Problem(description: "no collection with id or alias '\(key)' in the configuration")
         }
+        // The validator's schemas are compiled on another core while the first batch is being read.
+        Task.detached(priority: .userInitiated) { Validator.prepare() }
         let input = try ChunkedInput(path: path)
         if input.size <= atomicBytes, let summary = try await atomically(input, path, collection: collection.id.lowercased(), progress) {
             return summary

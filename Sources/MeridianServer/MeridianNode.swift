@@ -184,7 +184,8 @@ public struct MeridianNode: Sendable {
     /// marking-definition it brought.
     func recordWrite(_ objects: [IncomingObject], _ outcomes: [AddOutcome], collection: String, by principal: Principal?,
                      provenance: Provenance) async throws {
-        let stored = zip(objects, outcomes).filter { $0.1 != .duplicate }.map(\.0)
+        // Usually every object is new: then the list is the one given, not a copy of each object.
+        let stored = outcomes.contains(.duplicate) ? objects.indices.filter { outcomes[$0] != .duplicate }.map { objects[$0] } : objects
         guard !stored.isEmpty else { return }
         if stored.contains(where: { $0.type == "marking-definition" }) { try await policyState.reload() }
         let detail = AuditTrail.versionsDetail(
