@@ -85,7 +85,14 @@ public struct Importer: Sendable {
         let handoff = BatchHandoff()
         let store = node.store
         let provenance = self.provenance
-        let storing = Task { try await store.addAll(to: collection, provenance: provenance) { try handoff.take() } }
+        let storing = Task {
+            do {
+                return try await store.addAll(to: collection, provenance: provenance) { try handoff.take() }
+            } catch {
+                handoff.abandon()  // the reading stops at its next batch; this error is the one reported
+                throw error
+            }
+        }
         var summary = Summary()
         var held: [[IncomingObject]] = []
         var bytes = 0
@@ -96,13 +103,14 @@ public struct Importer: Sendable {
                 let (valid, syntax) = check(batch, first: first, into: &summary)
                 if let syntax { throw NodeConfiguration.Problem(description: "\(path): \(syntax); nothing was imported") }
                 held.append(valid)
-                handoff.put(valid)
+                try handoff.put(valid)
                 progress(input.consumed, input.size)
             }
             handoff.finish()
         } catch {
             handoff.fail(error)
-            _ = try? await storing.value
+            // Rolled back. When the store stopped first, its error is the one to report.
+            if case .failure(let storeError) = await storing.result, error is BatchHandoff.Abandoned { throw storeError }
             if error is TooLarge { return nil }
             throw error
         }
@@ -225,11 +233,24 @@ final class BatchHandoff: @unchecked Sendable {
     private var queue: [[IncomingObject]] = []
     private var finished = false
     private var failure: (any Error)?
+    private var abandoned = false
 
-    func put(_ batch: [IncomingObject]) {
+    /// Thrown by `put` once the store has stopped taking batches.
+    struct Abandoned: Error {}
+
+    func put(_ batch: [IncomingObject]) throws {
         condition.lock()
+        defer { condition.unlock() }
+        guard !abandoned else { throw Abandoned() }
         queue.append(batch)
         condition.signal()
+    }
+
+    /// The store stopped (it failed): batches are no longer taken.
+    func abandon() {
+        condition.lock()
+        abandoned = true
+        queue = []
         condition.unlock()
     }
 

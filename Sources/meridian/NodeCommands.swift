@@ -110,7 +110,7 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         try await failing("import") {
             let node = try await data.directory.open()
-            // The import reads its file twice (a chunk at a time): standard input is saved to a file first.
+            // A large document is read twice (a chunk at a time): standard input is saved to a file first.
             let path = file == "-" ? try spoolStandardInput(into: data.directory.path) : file
             defer { if file == "-" { try? FileManager.default.removeItem(atPath: path) } }
             let bar = ProgressBar(enabled: isatty(2) != 0)
