@@ -27,8 +27,9 @@ extension CheckContext {
     /// (`path` and `label` are built only when the check fails: this runs on every timestamp of every object.)
     private mutating func checkTimestamp(_ value: JSONValue?, path: @autoclosure () -> JSONPath, label: @autoclosure () -> String) {
         guard case .string(let text)? = value, SchemaPattern.isTimestampText(text) else { return }
-        let second = Int(text.dropFirst(17).prefix(2)) ?? 0
-        if Timestamp(text) == nil || second > 59 {
+        // The text has the timestamp's shape: its seconds are digits 17 and 18.
+        let second = SchemaPattern.withUTF8(text) { Int($0[17] - UInt8(ascii: "0")) * 10 + Int($0[18] - UInt8(ascii: "0")) }
+        if second > 59 || Timestamp(text) == nil {
             report("\(label())'\(text)' is not a valid timestamp: the date or time does not exist", path: path())
         }
     }

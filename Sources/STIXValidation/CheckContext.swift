@@ -47,13 +47,14 @@ struct CheckContext {
 
     /// What follows the last `--` of an identifier (the whole string when there is none).
     static func uuidPart(of id: String) -> String {
-        let b = Array(id.utf8)
-        var i = b.count - 1
-        while i > 0 {
-            if b[i] == 0x2D && b[i - 1] == 0x2D { return String(decoding: b[(i + 1)...], as: UTF8.self) }
-            i -= 1
+        SchemaPattern.withUTF8(id) { b in
+            var i = b.count - 1
+            while i > 0 {
+                if b[i] == 0x2D && b[i - 1] == 0x2D { return String(decoding: UnsafeBufferPointer(rebasing: b[(i + 1)...]), as: UTF8.self) }
+                i -= 1
+            }
+            return id
         }
-        return id
     }
 
     // MARK: - Shared regular rules

@@ -49,6 +49,23 @@ import Testing
         #expect(b < c)
         #expect(c.precisionDigits == 4)
         #expect(try #require(Timestamp("1999-12-31T23:59:59.999Z")) < a)
+        // Fractions compare digit by digit, the shorter as if padded with zeros.
+        let half = try #require(Timestamp("2016-04-06T20:03:48.5Z"))
+        #expect(try #require(Timestamp("2016-04-06T20:03:48.49999Z")) < half)
+        #expect(!(half < c) && c < half)
+        #expect(try #require(Timestamp("2016-04-06T20:03:48.10Z")) == Timestamp("2016-04-06T20:03:48.1Z"))
+        #expect(try #require(Timestamp("2016-04-06T20:03:48.01Z")) > c)
+    }
+
+    @Test func readsTheVersionOfAUUID() {
+        #expect(Identifier.version(ofUUID: "6ba7b810-9dad-11d1-80b4-00c04fd430c8") == 1)
+        #expect(Identifier.version(ofUUID: "0a0a0a0a-0000-4000-8000-00000000000a") == 4)
+        #expect(Identifier.version(ofUUID: "00abedb4-aa42-566c-9c01-fed23315a9b7") == 5)
+        #expect(Identifier.version(ofUUID: "00abedb4-aa42-F66c-9c01-fed23315a9b7") == 15)
+        for text in ["00abedb4-aa42-466c-9c01-fed23315a9b", "00abedb4aaa42-466c-9c01-fed23315a9b7", "00abedb4-aa42-466c-9c01-fed23315a9bg", ""] {
+            #expect(Identifier.version(ofUUID: text) == nil, "\(text)")
+            #expect(!Identifier.isUUID(text))
+        }
     }
 
     @Test func refusesTimestampsThatAreNotRFC3339InUTC() {

@@ -33,23 +33,24 @@ public struct Identifier: Sendable, Hashable, CustomStringConvertible {
 
     /// True for `8-4-4-4-12` hexadecimal groups.
     public static func isUUID(_ s: String) -> Bool {
-        let b = Array(s.utf8)
-        guard b.count == 36 else { return false }
-        for (i, c) in b.enumerated() {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                if c != UInt8(ascii: "-") { return false }
-            } else if !c.isHexDigit {
-                return false
-            }
-        }
-        return true
+        version(ofUUID: s) != nil
     }
 
     /// The version nibble of a UUID string, or nil when it is not a UUID.
     public static func version(ofUUID s: String) -> Int? {
-        guard isUUID(s) else { return nil }
-        let c = Array(s.utf8)[14]
-        return Int(String(UnicodeScalar(c)), radix: 16)
+        func version(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+            guard b.count == 36 else { return nil }
+            for (i, c) in b.enumerated() {
+                if i == 8 || i == 13 || i == 18 || i == 23 {
+                    if c != UInt8(ascii: "-") { return nil }
+                } else if !c.isHexDigit {
+                    return nil
+                }
+            }
+            let c = b[14]
+            return Int(c <= UInt8(ascii: "9") ? c - UInt8(ascii: "0") : (c | 0x20) - UInt8(ascii: "a") + 10)
+        }
+        return s.utf8.withContiguousStorageIfAvailable(version) ?? Array(s.utf8).withUnsafeBufferPointer(version)
     }
 
     /// The namespace STIX 2.1 uses for deterministic cyber-observable identifiers.

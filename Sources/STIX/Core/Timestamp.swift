@@ -12,7 +12,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses `yyyy-mm-ddThh:mm:ss[.s+]Z`; returns nil for anything else, including impossible dates such as
     /// February 30. A leap second (`:60`) is accepted as RFC 3339 allows.
     public init?(_ text: String) {
-        let b = Array(text.utf8)
+        guard let (seconds, fraction) = text.utf8.withContiguousStorageIfAvailable(Timestamp.parse)
+            ?? Array(text.utf8).withUnsafeBufferPointer(Timestamp.parse)
+        else { return nil }
+        self.seconds = seconds
+        self.fraction = fraction
+        self.text = text
+    }
+
+    /// Seconds since 1970 and the fraction's digits of a timestamp's UTF-8 bytes, or nil.
+    private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> (Int64, String)? {
         guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
             b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[b.count - 1] == UInt8(ascii: "Z")
         else { return nil }
@@ -35,12 +44,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         if b.count > 20 {
             guard b[19] == UInt8(ascii: "."), b.count > 21 else { return nil }
             for i in 20..<(b.count - 1) where !(b[i] >= UInt8(ascii: "0") && b[i] <= UInt8(ascii: "9")) { return nil }
-            fraction = String(decoding: b[20..<(b.count - 1)], as: UTF8.self)
+            fraction = String(decoding: UnsafeBufferPointer(rebasing: b[20..<(b.count - 1)]), as: UTF8.self)
         }
         let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
-        self.seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
-        self.fraction = fraction
-        self.text = text
+        return (Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second), fraction)
     }
 
     /// Number of fractional-second digits written (3 for millisecond precision).
@@ -50,10 +57,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
         if lhs.seconds != rhs.seconds { return lhs.seconds < rhs.seconds }
-        let width = max(lhs.fraction.count, rhs.fraction.count)
-        let l = lhs.fraction.padding(toLength: width, withPad: "0", startingAt: 0)
-        let r = rhs.fraction.padding(toLength: width, withPad: "0", startingAt: 0)
-        return l < r
+        // The fractions' digits compared as if the shorter were padded with zeros.
+        var l = lhs.fraction.utf8.makeIterator()
+        var r = rhs.fraction.utf8.makeIterator()
+        while true {
+            let (a, b) = (l.next(), r.next())
+            if a == nil && b == nil { return false }
+            if (a ?? UInt8(ascii: "0")) != (b ?? UInt8(ascii: "0")) { return (a ?? UInt8(ascii: "0")) < (b ?? UInt8(ascii: "0")) }
+        }
     }
 
     /// Equal instants, whatever the precision they were written with (`…:00Z` equals `…:00.000Z`).
@@ -85,11 +96,5 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         let doy = (153 * mp + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
-    }
-}
-
-extension String {
-    fileprivate func padding(toLength length: Int, withPad pad: Character, startingAt: Int) -> String {
-        count >= length ? self : self + String(repeating: pad, count: length - count)
     }
 }

@@ -215,8 +215,9 @@ extension Schema {
             if fail("\(Schema.describe(value)) is not of type \(expectedTypes)") { return false }
         }
         if let enumValues, !enumValues.contains(where: { Schema.equal($0, value) }) {
-            let list = enumValues.map { Schema.describe($0) }.joined(separator: ", ")
-            if fail("\(Schema.describe(value)) is not one of [\(list)]") { return false }
+            if fail("\(Schema.describe(value)) is not one of [\(enumValues.map { Schema.describe($0) }.joined(separator: ", "))]") {
+                return false
+            }
         }
         if let constValue, !Schema.equal(constValue, value) {
             if fail("\(Schema.describe(constValue)) was expected") { return false }
@@ -226,7 +227,9 @@ extension Schema {
             if pattern?.matches(s) == false, let pattern {
                 if fail("\(Schema.describe(value)) does not match \(JSONValue.quoted(pattern.source))") { return false }
             }
-            if minLength != nil || maxLength != nil {
+            // Lengths count characters (scalars), each one to four UTF-8 bytes: the byte count settles most cases.
+            let bytes = s.utf8.count
+            if (minLength.map { bytes < 4 * $0 } ?? false) || (maxLength.map { bytes > $0 } ?? false) {
                 let n = s.unicodeScalars.count
                 if let minLength, n < minLength, fail("\(Schema.describe(value)) is too short (minimum \(minLength) characters)") {
                     return false
@@ -251,7 +254,7 @@ extension Schema {
                 if fail(message) { return false }
             }
             if let items {
-                for (i, e) in elements.enumerated() where !under(.index(i), items, e) {
+                for i in elements.indices where !under(.index(i), items, elements[i]) {
                     ok = false
                     if stop() { return false }
                 }
