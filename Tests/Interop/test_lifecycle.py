@@ -143,3 +143,41 @@ def test_commands_fail_with_a_message_not_a_crash():
     weak = subprocess.run([MERIDIAN, "user", "add", "bob", "--org", "cert-example", "--data", data], input="short\n",
                           capture_output=True, text=True)
     assert weak.returncode == 2 and "at least 12 characters" in weak.stderr
+
+
+def test_a_node_keeps_serving_and_accepting_writes_while_a_file_is_imported_into_it():
+    # The import stores its file in one transaction: the node's own writes wait for its commit (well within SQLite's
+    # busy timeout), reads do not. Reads and small POSTs go on for as long as the import runs.
+    data = new_node()
+    proc, base = serve(data)
+    path = os.path.join(data, "in.json")
+    with open(path, "w") as f:
+        json.dump({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [identity(n) for n in range(4000)]}, f)
+    importing = subprocess.Popen([MERIDIAN, "import", path, "--collection", "shared", "--data", data],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    collection = f"{base}/partnership/collections/shared/objects/"
+    headers = {"Accept": TAXII, "Content-Type": TAXII}
+    statuses = []
+    n = 10_000
+    while importing.poll() is None or not statuses:
+        r = requests.get(collection, params={"limit": 10}, auth=("alice", PASSWORD), headers={"Accept": TAXII}, timeout=30)
+        assert r.status_code == 200
+        r = requests.post(collection, auth=("alice", PASSWORD), headers=headers,
+                          data=json.dumps({"objects": [identity(n + k) for k in range(5)]}), timeout=60)
+        assert r.status_code == 202, r.text
+        statuses.append(r.json()["id"])
+        n += 5
+    for status_id in statuses:
+        while True:
+            status = requests.get(f"{base}/partnership/status/{status_id}/", auth=("alice", PASSWORD),
+                                  headers={"Accept": TAXII}, timeout=30).json()
+            if status["status"] == "complete":
+                break
+            time.sleep(0.05)
+        assert status["success_count"] == 5 and status["failure_count"] == 0, status
+    out, err = importing.communicate(timeout=300)
+    assert importing.returncode == 0, out + err
+    assert "4000 stored, 0 already present, 0 rejected" in out
+    assert export_count(data) == 4000 + 5 * len(statuses)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
