@@ -48,7 +48,7 @@ final class SchemaDraft {
 /// One compiled JSON Schema, immutable once built (so checking takes no locks and, its fields being constants, copies
 /// no references to them), with its `$ref` resolved to another compiled schema.
 final class Schema: @unchecked Sendable {
-    // @unchecked: `ref` is set by SchemaCompiler.freeze, before the schema is published, and never changed after.
+    // @unchecked: `ref` is set by SchemaFreezer.linkReferences, before the schema is published, and never changed after.
     let isFalse: Bool
     let types: [String]?
     /// `types` as bits, so checking a value's type compares no strings.
@@ -122,18 +122,17 @@ final class Schema: @unchecked Sendable {
     }
 }
 
-/// A link from one schema to another. Schemas live as long as the process (SchemaLibrary keeps every one), so a link
-/// holds no reference count and following one takes none: two threads checking objects against the same schemas would
-/// otherwise contend for the counts' cache lines on every keyword.
+/// A link from one schema to another. A schema lives as long as its library, which keeps every node (the shared one
+/// lives as long as the process), so a link holds no reference count and following one takes none: two threads
+/// checking objects against the same schemas would otherwise contend for the counts' cache lines on every keyword.
 struct SchemaLink: @unchecked Sendable {
-    // @unchecked: an unmanaged reference to an immutable Schema that is never freed.
+    // @unchecked: an unmanaged reference to an immutable Schema, freed only with its library.
     private let target: Unmanaged<Schema>
 
     init(_ schema: Schema) {
         target = .passUnretained(schema)
     }
 
-    var schema: Schema { target.takeUnretainedValue() }
     var isFalse: Bool { target._withUnsafeGuaranteedRef { $0.isFalse } }
 
     func check(_ value: JSONValue, _ violations: UnsafeMutablePointer<[SchemaViolation]>?) -> Bool {
