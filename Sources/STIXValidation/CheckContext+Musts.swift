@@ -28,7 +28,7 @@ extension CheckContext {
     private mutating func checkTimestamp(_ value: JSONValue?, path: @autoclosure () -> JSONPath, label: @autoclosure () -> String) {
         guard case .string(let text)? = value, SchemaPattern.isTimestampText(text) else { return }
         // The text has the timestamp's shape: its seconds are digits 17 and 18.
-        let second = SchemaPattern.withUTF8(text) { Int($0[17] - UInt8(ascii: "0")) * 10 + Int($0[18] - UInt8(ascii: "0")) }
+        let second = text.withUTF8Bytes { Int($0[17] - UInt8(ascii: "0")) * 10 + Int($0[18] - UInt8(ascii: "0")) }
         if second > 59 || Timestamp(text) == nil {
             report("\(label())'\(text)' is not a valid timestamp: the date or time does not exist", path: path())
         }

@@ -47,7 +47,7 @@ struct CheckContext {
 
     /// What follows the last `--` of an identifier (the whole string when there is none).
     static func uuidPart(of id: String) -> String {
-        SchemaPattern.withUTF8(id) { b in
+        id.withUTF8Bytes { b in
             var i = b.count - 1
             while i > 0 {
                 if b[i] == 0x2D && b[i - 1] == 0x2D { return String(decoding: UnsafeBufferPointer(rebasing: b[(i + 1)...]), as: UTF8.self) }

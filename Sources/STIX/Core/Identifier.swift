@@ -50,7 +50,7 @@ public struct Identifier: Sendable, Hashable, CustomStringConvertible {
             let c = b[14]
             return Int(c <= UInt8(ascii: "9") ? c - UInt8(ascii: "0") : (c | 0x20) - UInt8(ascii: "a") + 10)
         }
-        return s.utf8.withContiguousStorageIfAvailable(version) ?? Array(s.utf8).withUnsafeBufferPointer(version)
+        return s.withUTF8Bytes(version)
     }
 
     /// The namespace STIX 2.1 uses for deterministic cyber-observable identifiers.

@@ -12,9 +12,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses `yyyy-mm-ddThh:mm:ss[.s+]Z`; returns nil for anything else, including impossible dates such as
     /// February 30. A leap second (`:60`) is accepted as RFC 3339 allows.
     public init?(_ text: String) {
-        guard let (seconds, fraction) = text.utf8.withContiguousStorageIfAvailable(Timestamp.parse)
-            ?? Array(text.utf8).withUnsafeBufferPointer(Timestamp.parse)
-        else { return nil }
+        guard let (seconds, fraction) = text.withUTF8Bytes(Timestamp.parse) else { return nil }
         self.seconds = seconds
         self.fraction = fraction
         self.text = text
@@ -63,7 +61,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         while true {
             let (a, b) = (l.next(), r.next())
             if a == nil && b == nil { return false }
-            if (a ?? UInt8(ascii: "0")) != (b ?? UInt8(ascii: "0")) { return (a ?? UInt8(ascii: "0")) < (b ?? UInt8(ascii: "0")) }
+            let (x, y) = (a ?? UInt8(ascii: "0"), b ?? UInt8(ascii: "0"))
+            if x != y { return x < y }
         }
     }
 

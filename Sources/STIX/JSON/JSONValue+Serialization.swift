@@ -36,11 +36,9 @@ extension JSONValue {
 
     /// True when `s` can be written between quotes as it is (no quote, backslash or control character).
     static func needsNoEscaping(_ s: String) -> Bool {
-        // Over the contiguous UTF-8 of a native string (the generic `utf8.contains` is several times slower, and ids
-        // are escaped for every version a read lists in the audit log).
-        s.utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        } ?? !s.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        // Over the bytes in place (the generic `utf8.contains` is several times slower, and ids are escaped for every
+        // version a read lists in the audit log).
+        s.withUTF8Bytes { bytes in !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") } }
     }
 
     /// Appends `s` as a JSON string literal to UTF-8 bytes, escaping what RFC 8259 requires.

@@ -34,7 +34,7 @@ enum FormatCheck {
 
     /// RFC 3986 URI: a scheme, a colon, then only characters a URI may contain (percent-escapes well formed).
     static func isURI(_ s: String) -> Bool {
-        SchemaPattern.withUTF8(s) { b in
+        s.withUTF8Bytes { b in
             guard let colon = b.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return false }
             func alpha(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
             func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }

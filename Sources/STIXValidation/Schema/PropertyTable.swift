@@ -1,5 +1,7 @@
+import STIX
+
 /// A schema's `properties`, looked up by a member's name without Swift's seeded hashing: an open-addressing table on
-/// an FNV-1a hash of the name's UTF-8 bytes. Every member of every object is looked up in each schema that applies to
+/// a hash of the name's length and end bytes (``hash(_:)``). Every member of every object is looked up in each schema that applies to
 /// it, which made `Dictionary`'s SipHash a tenth of schema checking.
 struct PropertyTable: Sendable {
     private let hashes: [UInt64]
@@ -38,7 +40,7 @@ struct PropertyTable: Sendable {
     /// The length and the first two and last two bytes, mixed: enough to tell apart the property names of any one
     /// schema (a collision only costs a comparison), and cheaper than hashing every byte.
     static func hash(_ name: String) -> UInt64 {
-        SchemaPattern.withUTF8(name) { b in
+        name.withUTF8Bytes { b in
             let n = b.count
             guard n > 0 else { return 0 }
             var h = UInt64(n) &* 0x9E37_79B9_7F4A_7C15

@@ -66,7 +66,7 @@ final class SchemaLibrary: Sendable {
     }
 }
 
-/// Turns schema documents into linked ``Schema`` nodes, resolving `$ref` by relative path and JSON pointer.
+/// Turns schema documents into linked ``SchemaDraft``s, resolving `$ref` by relative path and JSON pointer.
 private final class SchemaCompiler {
     let documents: [String: JSONValue]
     var cache: [String: SchemaDraft] = [:]

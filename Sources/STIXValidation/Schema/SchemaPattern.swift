@@ -83,7 +83,7 @@ struct SchemaPattern: @unchecked Sendable {
         default:
             // Python's `$` also matches just before a final newline; the hand-written matchers honour that too.
             // (By scalar: `dropLast()` on the string would drop a final "\r\n" as one character.)
-            return SchemaPattern.withUTF8(s) { $0.last } == 0x0A && matchesNative(String(s.unicodeScalars.dropLast()))
+            return s.withUTF8Bytes { $0.last } == 0x0A && matchesNative(String(s.unicodeScalars.dropLast()))
         }
     }
 
@@ -98,18 +98,18 @@ struct SchemaPattern: @unchecked Sendable {
         case .timestamp:
             return SchemaPattern.isTimestampText(s)
         case .millisecondsSuffix:
-            return SchemaPattern.withUTF8(s) { SchemaPattern.hasMillisecondTime($0) }
+            return s.withUTF8Bytes { SchemaPattern.hasMillisecondTime($0) }
         case .typeName:
             return SchemaPattern.isTypeName(s.utf8)
         case .propertyWithSuffix(let suffix):
-            return SchemaPattern.withUTF8(s) { b in
+            return s.withUTF8Bytes { b in
                 guard b.count >= suffix.count + 1, b.count <= 1 + 245 + suffix.count, b[0] >= 0x61 && b[0] <= 0x7A,
                     b[(b.count - suffix.count)...].elementsEqual(suffix)
                 else { return false }
                 return b[1..<(b.count - suffix.count)].allSatisfy(SchemaPattern.isLowerDigitUnderscore)
             }
         case .propertyNameOrID:
-            return SchemaPattern.withUTF8(s) { b in
+            return s.withUTF8Bytes { b in
                 if b.count >= 2 && b[b.count - 2] == UInt8(ascii: "i") && b[b.count - 1] == UInt8(ascii: "d") { return true }
                 guard b.count >= 3, b[0] >= 0x61 && b[0] <= 0x7A else { return false }
                 return SchemaPattern.isLowerDigitUnderscore(b[1]) && SchemaPattern.isLowerDigitUnderscore(b[2])
@@ -150,7 +150,7 @@ struct SchemaPattern: @unchecked Sendable {
 
     /// `^[a-z][a-z0-9-]+[a-z0-9]--UUID$` with a version 1–5 and variant 8, 9, a or b UUID.
     static func isIdentifier(_ s: String) -> Bool {
-        withUTF8(s) { b in
+        s.withUTF8Bytes { b in
             guard b.count >= 36 + 2 + 3 else { return false }
             let uuidStart = b.count - 36
             guard b[uuidStart - 1] == UInt8(ascii: "-"), b[uuidStart - 2] == UInt8(ascii: "-") else { return false }
@@ -175,15 +175,8 @@ struct SchemaPattern: @unchecked Sendable {
         }
     }
 
-    /// Calls `body` with the UTF-8 bytes of `s`, without copying them when the string stores them contiguously (the
-    /// parser's strings do).
-    static func withUTF8<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        if let r = s.utf8.withContiguousStorageIfAvailable(body) { return r }
-        return Array(s.utf8).withUnsafeBufferPointer(body)
-    }
-
     /// The timestamp pattern of the STIX schemas: month 01–12, day 01–31, hour 00–23, second 00–60, `Z`.
-    static func isTimestampText(_ s: String) -> Bool { withUTF8(s) { isTimestampText($0) } }
+    static func isTimestampText(_ s: String) -> Bool { s.withUTF8Bytes { isTimestampText($0) } }
 
     static func isTimestampText(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count >= 20 else { return false }
