@@ -59,8 +59,7 @@ import Testing
     }
 
     static func node(_ extra: String = "") async throws -> MeridianNode {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-corr-\(UUID().uuidString).sqlite").path
-        return try await MeridianNode(configuration: try NodeConfiguration.parse(config(extra)), store: SQLiteObjectStore(path: path))
+        try await testNode(config(extra))
     }
 
     static let green = TLP.green.v2ID

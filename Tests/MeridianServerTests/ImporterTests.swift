@@ -30,8 +30,7 @@ import Testing
     static let limits = [64 << 20, 0]
 
     static func node() async throws -> MeridianNode {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-import-\(UUID().uuidString).sqlite").path
-        return try await MeridianNode(configuration: try NodeConfiguration.parse(config), store: SQLiteObjectStore(path: path))
+        try await testNode(config)
     }
 
     static func identity(_ n: Int, name: Bool = true) -> String {

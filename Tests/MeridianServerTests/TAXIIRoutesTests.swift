@@ -38,8 +38,7 @@ import Testing
     static let taxii = "application/taxii+json;version=2.1"
 
     func withNode(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(UUID().uuidString).sqlite").path
-        let node = try await MeridianNode(configuration: try NodeConfiguration.parse(Self.config), store: SQLiteObjectStore(path: path))
+        let node = try await testNode(Self.config)
         try await node.accounts.saveUser(name: "alice", org: "a", passwordHash: Bcrypt.hash("alice password", cost: 4))
         try await node.accounts.saveUser(name: "bob", org: "b", passwordHash: Bcrypt.hash("bob password", cost: 4))
         let app = Application(router: MeridianApplication.router(node: node))
