@@ -18,7 +18,7 @@ name = "A"
 [[orgs]]
 id = "node-b"
 name = "B"
-node = true
+kind = "node"
 [[api_roots]]
 path = "p"
 title = "p"
@@ -40,7 +40,7 @@ name = "B"
 [[orgs]]
 id = "node-a"
 name = "A"
-node = true
+kind = "node"
 [[api_roots]]
 path = "p"
 title = "p"

@@ -55,6 +55,7 @@ struct AdminRoutes: Sendable {
                 var out = JSONObject()
                 out["object"] = .string(object)
                 out["org"] = org.map(JSONValue.string) ?? .null
+                out["kind"] = org.flatMap(node.partnership.kind(of:)).map { .string($0.rawValue) } ?? .null
                 out["versions"] = .array(explanations.map { e in
                     var v = JSONObject()
                     v["collection"] = .string(e.collection)

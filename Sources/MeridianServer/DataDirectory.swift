@@ -66,16 +66,20 @@ public struct DataDirectory: Sendable {
         # tls_key = "/etc/meridian/key.pem"
         # allow_plain_http = false
 
-        # Organisations that take part. `node = true` marks a peer node rather than a client.
+        # Organisations that take part, each of one kind: `owner` (this node's operator), `client` (an org the owner
+        # serves here, such as a ministry: it reads TLP:AMBER received from peers), `partner` (the default: any other
+        # org, such as another nation's CERT) or `node` (a peer node that pulls from or pushes to this one).
         [[orgs]]
         id = "\(owner)"
         name = "Example national CERT"
         country = "FRA"
+        kind = "owner"
 
         [[orgs]]
         id = "cert-partner"
         name = "Example partner CERT"
         country = "JPN"
+        kind = "partner"
 
         # Groups of orgs, usable in collections' read and write lists and in releasability markings.
         [[groups]]

@@ -129,6 +129,14 @@ public struct MeridianNode: Sendable {
         public let decision: Decision
     }
 
+    /// The reader as `policy explain` names it: the org, its kind, its country and its groups.
+    public func describeReader(_ org: String?) -> String {
+        guard let org, let kind = partnership.kind(of: org) else { return "anonymous" }
+        let country = partnership.organizations[org]?.country.map { ", \($0)" } ?? ""
+        let groups = partnership.groups(of: org).sorted()
+        return "\(org) (\(kind.rawValue)\(country))" + (groups.isEmpty ? "" : ", in " + groups.joined(separator: ", "))
+    }
+
     /// Why `org` can or cannot read each stored version of `objectID`, in every collection (an admin question).
     public func explain(objectID: String, org: String?) async throws -> [Explanation] {
         let policy = try await policy()
@@ -201,7 +209,7 @@ public struct MeridianNode: Sendable {
         var detail = JSONObject()
         detail["owner"] = .string(configuration.node.owner)
         detail["orgs"] = .array(configuration.orgs.map { o in
-            .object(JSONObject(["id": .string(o.id), "country": o.country.map(JSONValue.string) ?? .null, "node": .bool(o.node ?? false)]))
+            .object(JSONObject(["id": .string(o.id), "country": o.country.map(JSONValue.string) ?? .null, "kind": .string(o.kind(owner: configuration.node.owner).rawValue)]))
         })
         detail["groups"] = .array((configuration.groups ?? []).map { g in
             .object(JSONObject(["name": .string(g.name), "members": .array(g.members.map(JSONValue.string))]))

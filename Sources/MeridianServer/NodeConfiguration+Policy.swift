@@ -6,7 +6,7 @@ extension NodeConfiguration {
     public var partnership: Partnership {
         Partnership(
             owner: node.owner,
-            organizations: orgs.map { Organization(id: $0.id, name: $0.name, country: $0.country, identity: $0.identity, isNode: $0.node ?? false) },
+            organizations: orgs.map { Organization(id: $0.id, name: $0.name, country: $0.country, identity: $0.identity, kind: $0.kind(owner: node.owner)) },
             groups: Dictionary((groups ?? []).map { ($0.name, Set($0.members)) }, uniquingKeysWith: { a, b in a.union(b) }))
     }
 

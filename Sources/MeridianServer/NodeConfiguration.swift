@@ -1,5 +1,6 @@
 import Foundation
 import TOMLKit
+import Policy
 
 /// A node's configuration, read from `meridian.toml` in the data directory (documented in docs/CONFIG.md).
 public struct NodeConfiguration: Sendable, Decodable {
@@ -94,8 +95,14 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var country: String?
         /// The org's STIX identity id.
         public var identity: String?
-        /// A peer node rather than a client.
-        public var node: Bool?
+        /// What the org is to this node: `owner`, `client` (an org the owner serves, reading TLP:AMBER received from
+        /// peers), `partner` (the default: any other org) or `node` (a peer node).
+        public var kind: String?
+
+        /// The declared kind; the owner's org is the owner whatever it says, any other org a partner unless declared.
+        public func kind(owner: String) -> OrgKind {
+            id == owner ? .owner : kind.flatMap(OrgKind.init(rawValue:)) ?? .partner
+        }
     }
 
     public struct Group: Sendable, Decodable {
@@ -152,38 +159,78 @@ public struct NodeConfiguration: Sendable, Decodable {
         return try parse(text, source: path)
     }
 
-    /// Parses and checks configuration text.
+    /// Every key, table and value type the configuration accepts, learned once from the types above.
+    static let shape = ConfigurationShape.of(NodeConfiguration.self)
+
+    /// Parses and checks configuration text: TOML syntax, then every key and value type against ``shape`` (an unknown
+    /// key is refused, never ignored), then the rules of ``check(source:)``. Messages name the key and its line.
     public static func parse(_ text: String, source: String = "configuration") throws(Problem) -> NodeConfiguration {
-        let config: NodeConfiguration
+        let table: TOMLTable
         do {
-            config = try TOMLDecoder().decode(NodeConfiguration.self, from: text)
-        } catch let error as DecodingError {
-            throw Problem(description: "\(source): \(describe(error))")
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw Problem(description: "\(source):\(error.source.begin.line): not valid TOML: \(error.description) "
+                + "(line \(error.source.begin.line), column \(error.source.begin.column))")
         } catch {
             throw Problem(description: "\(source): not valid TOML: \(error)")
         }
-        try config.check(source: source)
+        let lines = ConfigurationLines(text)
+        func at(_ path: String) -> String { lines.line(of: path).map { "\(source):\($0)" } ?? source }
+        if let mismatch = shape.firstMismatch(in: table) {
+            throw Problem(description: "\(at(mismatch.path)): `\(mismatch.path)` \(mismatch.message)"
+                .replacingOccurrences(of: "`\(mismatch.path)` unknown", with: "unknown"))
+        }
+        let config: NodeConfiguration
+        do {
+            config = try TOMLDecoder().decode(NodeConfiguration.self, from: table)
+        } catch let error as DecodingError {
+            let (path, message) = describe(error)
+            throw Problem(description: "\(at(path)): \(message)")
+        } catch {
+            throw Problem(description: "\(source): \(error)")
+        }
+        try config.check(source: source, lines: lines)
         return config
     }
 
-    static func describe(_ error: DecodingError) -> String {
+    /// The dotted path a decoding error is about, and what is wrong there.
+    static func describe(_ error: DecodingError) -> (path: String, message: String) {
         func path(_ c: [any CodingKey]) -> String {
             c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
         }
         switch error {
-        case .keyNotFound(let key, let context): return "missing key '\(path(context.codingPath + [key]))'"
+        case .keyNotFound(let key, let context):
+            // Some decoders end the path with the missing key itself.
+            let table = path(context.codingPath.last?.stringValue == key.stringValue ? context.codingPath.dropLast() : context.codingPath)
+            return (table, "missing key `\(key.stringValue)`" + (table.isEmpty ? " at the top level" : " in `\(table)`"))
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "'\(path(context.codingPath))': \(context.debugDescription)"
-        @unknown default: return "\(error)"
+            return (path(context.codingPath), "`\(path(context.codingPath))`: \(context.debugDescription)")
+        @unknown default: return ("", "\(error)")
         }
     }
 
     /// The rules a configuration must follow beyond its shape.
-    func check(source: String) throws(Problem) {
-        func fail(_ message: String) -> Problem { Problem(description: "\(source): \(message)") }
+    func check(source: String, lines: ConfigurationLines? = nil) throws(Problem) {
+        /// The message, at the line of the key it is about when known.
+        func fail(_ message: String, at path: String? = nil) -> Problem {
+            let line = path.flatMap { lines?.line(of: $0) }
+            return Problem(description: "\(source)\(line.map { ":\($0)" } ?? ""): \(message)")
+        }
         var orgIDs = Set<String>()
-        for org in orgs {
-            guard !org.id.isEmpty, orgIDs.insert(org.id).inserted else { throw fail("orgs: id '\(org.id)' is empty or repeated") }
+        for (i, org) in orgs.enumerated() {
+            guard !org.id.isEmpty, orgIDs.insert(org.id).inserted else {
+                throw fail("orgs: id '\(org.id)' is empty or repeated", at: "orgs[\(i)].id")
+            }
+            if let kind = org.kind {
+                guard let declared = OrgKind(rawValue: kind) else {
+                    throw fail("orgs '\(org.id)': kind must be owner, client, partner or node, not '\(kind)'", at: "orgs[\(i)].kind")
+                }
+                guard (declared == .owner) == (org.id == node.owner) else {
+                    throw fail(declared == .owner
+                        ? "orgs '\(org.id)': kind = \"owner\" but node.owner is '\(node.owner)'; only the owner's org is the owner"
+                        : "orgs '\(org.id)': this org is node.owner, so its kind is owner, not \(kind)", at: "orgs[\(i)].kind")
+                }
+            }
             if let c = org.country, !(c.count == 3 && c.allSatisfy { $0.isASCII && $0.isUppercase }) {
                 throw fail("orgs '\(org.id)': country must be an ISO 3166-1 alpha-3 code (such as FRA or JPN) or INT")
             }
@@ -220,8 +267,8 @@ public struct NodeConfiguration: Sendable, Decodable {
         var peerNames = Set<String>()
         for peer in peers ?? [] {
             guard !peer.name.isEmpty, peerNames.insert(peer.name).inserted else { throw fail("peers: name '\(peer.name)' is empty or repeated") }
-            guard let org = orgs.first(where: { $0.id == peer.org }), org.node == true else {
-                throw fail("peer '\(peer.name)': org '\(peer.org)' must be one of the orgs, with node = true")
+            guard let org = orgs.first(where: { $0.id == peer.org }), org.kind(owner: node.owner) == .node else {
+                throw fail("peer '\(peer.name)': org '\(peer.org)' must be one of the orgs, with kind = \"node\"")
             }
             guard peer.api_root.hasPrefix("https://") || peer.api_root.hasPrefix("http://") else {
                 throw fail("peer '\(peer.name)': api_root must be an http(s) URL")

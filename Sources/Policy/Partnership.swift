@@ -1,3 +1,16 @@
+/// What an org is to this node (SHARING.md, "Principals"), as its configuration declares it.
+public enum OrgKind: String, Sendable, Hashable, CaseIterable {
+    /// The org that operates this node.
+    case owner
+    /// An org the owner serves on its own node (a ministry, an operator of critical infrastructure): it reads TLP:AMBER
+    /// received from peers as the owner does.
+    case client
+    /// Any other org reading or writing this node, such as another nation's CERT: never a client unless declared one.
+    case partner
+    /// A peer node (another Meridian or any TAXII node) that pulls from or pushes to this one.
+    case node
+}
+
 /// An organization: the unit of trust (SHARING.md, "Principals").
 public struct Organization: Sendable, Hashable {
     public let id: String
@@ -6,16 +19,19 @@ public struct Organization: Sendable, Hashable {
     public let country: String?
     /// The org's STIX `identity` id.
     public let identity: String?
-    /// A peer node (another Meridian or TAXII node) rather than a client of this one.
-    public let isNode: Bool
+    /// Owner, client, partner or peer node; an org not declared a client is not one.
+    public let kind: OrgKind
 
-    public init(id: String, name: String, country: String? = nil, identity: String? = nil, isNode: Bool = false) {
+    public init(id: String, name: String, country: String? = nil, identity: String? = nil, kind: OrgKind = .partner) {
         self.id = id
         self.name = name
         self.country = country
         self.identity = identity
-        self.isNode = isNode
+        self.kind = kind
     }
+
+    /// A peer node rather than an org reading through its people and tools.
+    public var isNode: Bool { kind == .node }
 }
 
 /// Who takes part in the exchange as this node sees it: its orgs, the groups they form, and the owner.
@@ -41,8 +57,14 @@ public struct Partnership: Sendable {
     /// The groups `org` belongs to.
     public func groups(of org: String) -> Set<String> { membership[org] ?? [] }
 
-    /// True when `org` is flagged as a peer node.
-    public func isNode(_ org: String) -> Bool { organizations[org]?.isNode ?? false }
+    /// What `org` is to this node: the owner whatever its entry says, otherwise its declared kind; nil for an org
+    /// this node does not know.
+    public func kind(of org: String) -> OrgKind? {
+        org == owner ? .owner : organizations[org]?.kind
+    }
+
+    /// True when `org` is declared a peer node.
+    public func isNode(_ org: String) -> Bool { kind(of: org) == .node }
 
     /// True when `entry` of a read or write list (an org id or a group name) covers `org`.
     func listEntry(_ entry: String, covers org: String) -> Bool {

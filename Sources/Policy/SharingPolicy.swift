@@ -60,8 +60,9 @@ public struct SharingPolicy: Sendable {
         }
         if tlp == .clear { return .allow(.clear, detail) }
         guard let org else { return .deny(.anonymousReader, detail) }
-        let isNode = partnership.isNode(org)
-        let isOwner = org == partnership.owner
+        let kind = partnership.kind(of: org)
+        let isNode = kind == .node
+        let isOwner = kind == .owner
         if !received {
             switch tlp {
             case .clear, .green, .amber: return .allow(.authenticatedReader, detail)
@@ -74,7 +75,10 @@ public struct SharingPolicy: Sendable {
         }
         switch tlp {
         case .clear, .green: return .allow(.authenticatedReader, detail)
-        case .amber: return isOwner || !isNode ? .allow(.receivedAmberClient, detail) : .deny(.receivedAmberPeer, detail)
+        case .amber:
+            // "The receiving node's owner and its clients": only orgs declared clients, never a partner or a peer.
+            if isOwner || kind == .client { return .allow(.receivedAmberClient, detail) }
+            return .deny(isNode ? .receivedAmberPeer : .receivedAmberNotClient, detail)
         case .amberStrict: return isOwner ? .allow(.receivedAmberStrictOwner, detail) : .deny(.receivedAmberStrictOther, detail)
         case .red: return isOwner && named ? .allow(.receivedRedOwnerNamed, detail) : .deny(.receivedRedOther, detail)
         }

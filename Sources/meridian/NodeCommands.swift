@@ -3,6 +3,7 @@ import DocumentInput
 import Foundation
 import HummingbirdBcrypt
 import MeridianServer
+import Policy
 import STIX
 import Storage
 
@@ -160,5 +161,42 @@ final class ProgressBar: @unchecked Sendable {
 
     func finish() {
         if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+struct Config: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "config", abstract: "Check the node's configuration.",
+                                                    subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check meridian.toml without starting the node, as `serve` does at start.",
+            discussion: """
+                Every key must be known (a misspelt key is refused with its line and the closest known key), every value \
+                of the type its key takes, and every rule of docs/CONFIG.md hold.
+                Exit status: 0 valid, 1 invalid, 2 the file cannot be read.
+                """)
+
+        @OptionGroup var data: DataOption
+        @Option(help: "Check this file instead of the data directory's meridian.toml.") var file: String?
+
+        func run() async throws {
+            let path = file ?? data.directory.configurationPath
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                Terminal.error("meridian config check: \(path) cannot be read")
+                throw ExitCode(2)
+            }
+            let configuration: NodeConfiguration
+            do {
+                configuration = try NodeConfiguration.load(path)
+            } catch {
+                Terminal.error("meridian config check: \(error)")
+                throw ExitCode(1)
+            }
+            let kinds = Dictionary(grouping: configuration.orgs) { $0.kind(owner: configuration.node.owner).rawValue }
+                .sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key)" }.joined(separator: ", ")
+            Terminal.print("\(path): valid: \(configuration.orgs.count) orgs (\(kinds)), \(configuration.groups?.count ?? 0) groups, "
+                + "\(configuration.collections?.count ?? 0) collections, \(configuration.peers?.count ?? 0) peers")
+        }
     }
 }

@@ -52,6 +52,7 @@ struct PolicyCommand: AsyncParsableCommand {
                 guard !explanations.isEmpty else {
                     throw NodeConfiguration.Problem(description: "no collection of this node stores \(object)")
                 }
+                Terminal.print("reader: " + node.describeReader(org))
                 for e in explanations {
                     let from = e.receivedFrom.map { "received from \($0)" } ?? "submitted by \(e.submittedBy ?? "the node")"
                     Terminal.print("\(e.collection) \(e.version ?? "unversioned") (\(from)): \(e.decision)")

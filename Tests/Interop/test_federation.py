@@ -45,7 +45,7 @@ class Node:
         orgs = {f"cert-{self.name}"} | set(self.readers) | set(getattr(self, "writers", [])) | {p["org"] for p in self.peers}
         text = f'[node]\ntitle = "{self.name}"\nowner = "cert-{self.name}"\n'
         for org in sorted(orgs):
-            text += f'[[orgs]]\nid = "{org}"\nname = "{org}"\ncountry = "FRA"\nnode = {"true" if org.startswith("node-") else "false"}\n'
+            text += f'[[orgs]]\nid = "{org}"\nname = "{org}"\ncountry = "FRA"\nkind = "{"node" if org.startswith("node-") else "owner" if org == f"cert-{self.name}" else "partner"}"\n'
         text += '[[api_roots]]\npath = "p"\ntitle = "p"\n'
         read = ", ".join(f'"{r}"' for r in [f"cert-{self.name}"] + list(self.readers))
         write = ", ".join(f'"{w}"' for w in [f"cert-{self.name}"] + list(getattr(self, "writers", [])))

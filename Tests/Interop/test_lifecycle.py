@@ -181,3 +181,22 @@ def test_a_node_keeps_serving_and_accepting_writes_while_a_file_is_imported_into
     assert export_count(data) == 4000 + 5 * len(statuses)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+
+
+def test_config_check_and_serve_refuse_a_misspelt_key_naming_its_line():
+    data = new_node()
+    ok = subprocess.run([MERIDIAN, "config", "check", "--data", data], capture_output=True, text=True)
+    assert ok.returncode == 0 and "valid: 2 orgs (1 owner, 1 partner)" in ok.stdout, ok.stdout + ok.stderr
+    path = os.path.join(data, "meridian.toml")
+    text = open(path).read()
+    line = text.splitlines().index("[server]") + 2
+    with open(path, "w") as f:
+        f.write(text.replace("\nport = 8080", "\nprot = 8080"))
+    bad = subprocess.run([MERIDIAN, "config", "check", "--data", data], capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert f"meridian.toml:{line}: unknown key `prot` in [server]; did you mean `port`?" in bad.stderr, bad.stderr
+    # serve refuses at start with the same message instead of falling back to a default.
+    served = subprocess.run([MERIDIAN, "serve", "--data", data], capture_output=True, text=True, timeout=60)
+    assert served.returncode != 0 and "did you mean `port`?" in served.stderr
+    missing = subprocess.run([MERIDIAN, "config", "check", "--file", os.path.join(data, "nothing.toml")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "cannot be read" in missing.stderr

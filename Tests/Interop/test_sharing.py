@@ -24,22 +24,25 @@ owner = "own"
 id = "own"
 name = "Owner CERT"
 country = "FRA"
+kind = "owner"
 
 [[orgs]]
 id = "min"
 name = "A ministry served by the owner"
 country = "FRA"
+kind = "client"
 
 [[orgs]]
 id = "cert"
 name = "Partner CERT"
 country = "JPN"
+kind = "partner"
 
 [[orgs]]
 id = "peer"
 name = "Partner node"
 country = "DEU"
-node = true
+kind = "node"
 
 [[groups]]
 name = "eu"
@@ -172,7 +175,8 @@ VIEWS = {
     "own": {"clear", "white", "green", "amber", "amber-strict", "green-rel-eu", "unmarked", "p-green", "p-amber", "p-amber-strict"},
     "min": {"clear", "white", "green", "amber", "amber-strict", "red", "red-rel-jpn", "green-rel-eu", "unmarked", "unknown",
             "p-green", "p-amber"},
-    "cert": {"clear", "white", "green", "amber", "amber-strict", "red-rel-jpn", "unmarked", "p-green", "p-amber"},
+    # A foreign partner is not a client of this node: AMBER received from a peer stays with the owner and its clients.
+    "cert": {"clear", "white", "green", "amber", "amber-strict", "red-rel-jpn", "unmarked", "p-green"},
     "peer": {"clear", "white", "green", "amber", "green-rel-eu", "unmarked", "p-green"},
 }
 
@@ -257,10 +261,16 @@ def test_policy_explain_names_the_rule(node):
     assert out.returncode == 1 and "tlp-red-not-named" in out.stdout
     out = run(node.data, "policy", "explain", "--object", red, "--org", "min")
     assert out.returncode == 0 and "[submitter]" in out.stdout
+    assert "reader: min (client, FRA), in eu" in out.stdout
+    # A foreign partner is not a client: received AMBER is refused by its own rule, and explain names the kind.
+    out = run(node.data, "policy", "explain", "--object", node.received["p-amber"]["id"], "--org", "cert")
+    assert out.returncode == 1 and "received-amber-not-owner-or-client" in out.stdout, out.stdout
+    assert "reader: cert (partner, JPN), in apac" in out.stdout
     r = requests.get(f"{node.base}/admin/explain/", params={"object": node.received["p-amber"]["id"], "org": "peer"},
                      auth=("admin", PASSWORD), headers={"Accept": TAXII}, timeout=30)
     assert r.status_code == 200
     assert [v["rule"] for v in r.json()["versions"]] == ["received-amber-not-forwarded"]
+    assert r.json()["kind"] == "node"
     # Only admins may ask.
     assert node.get("cert", f"{node.base}/admin/explain/?object={red}&org=cert").status_code == 403
 

@@ -60,12 +60,167 @@ import Testing
 
     @Test func problemsNameTheKeyAndTheRule() {
         #expect(problem("not toml [") != nil)
-        #expect(problem(Self.valid.replacingOccurrences(of: "title = \"t\"\n", with: ""))?.contains("node.title") == true)
+        #expect(problem(Self.valid.replacingOccurrences(of: "title = \"t\"\n", with: ""))?.contains("missing key `title` in `node`") == true)
         #expect(problem(Self.valid.replacingOccurrences(of: "owner = \"a\"", with: "owner = \"z\""))?.contains("node.owner") == true)
         #expect(problem(Self.valid.replacingOccurrences(of: "read = [\"g\"]", with: "read = [\"nobody\"]"))?.contains("neither an org nor a group") == true)
         #expect(problem(Self.valid.replacingOccurrences(of: "11111111-1111-4111-8111-111111111111", with: "abc"))?.contains("must be a UUID") == true)
         #expect(problem(Self.valid.replacingOccurrences(of: "country = \"FRA\"", with: "country = \"France\""))?.contains("ISO 3166") == true)
         #expect(problem(Self.valid.replacingOccurrences(of: "path = \"root\"", with: "path = \"taxii2\"")) != nil)
+    }
+
+    // MARK: - Unknown keys and types (issue 14, item 4)
+
+    /// The full example of docs/CONFIG.md's sections: every table and array of tables, so each can be misspelt.
+    static let everySection = DataDirectory.template(owner: "own", title: "T") + """
+
+        [[orgs]]
+        id = "node-de"
+        name = "German node"
+        country = "DEU"
+        kind = "node"
+
+        [audit]
+        reads = true
+
+        [[peers]]
+        name = "de"
+        org = "node-de"
+        api_root = "https://de.example:8443/partnership/"
+        interval_seconds = 60
+
+        [[peers.pull]]
+        remote = "22222222-2222-4222-8222-222222222222"
+        local = "shared"
+
+        [[peers.push]]
+        local = "shared"
+        remote = "33333333-3333-4333-8333-333333333333"
+
+        """
+
+    @Test func theFullExampleIsValid() throws {
+        let c = try NodeConfiguration.parse(Self.everySection)
+        #expect(c.peers?.first?.pull?.first?.local == "shared")
+        #expect(c.partnership.kind(of: "node-de") == .node)
+        #expect(c.partnership.kind(of: "own") == .owner)
+        #expect(c.partnership.kind(of: "cert-partner") == .partner)
+    }
+
+    /// The text with the line holding `old` replaced by `new`, and that line's number.
+    func replacing(_ old: String, with new: String, in text: String = everySection, after marker: String? = nil) -> (String, Int) {
+        var lines = text.components(separatedBy: "\n")
+        let start = marker.flatMap { m in lines.firstIndex { $0.hasPrefix(m) } } ?? 0
+        let i = lines[start...].firstIndex { $0.hasPrefix(old) }!
+        lines[i] = new + lines[i].dropFirst(old.count)
+        return (lines.joined(separator: "\n"), i + 1)
+    }
+
+    @Test(arguments: [
+        // (the start of a line, what it becomes, a line before it to look after, the suggestion expected)
+        ("title = ", "titel = ", "[node]", "did you mean `title`?"),
+        ("owner = ", "ownr = ", "[node]", "did you mean `owner`?"),
+        ("host = ", "hots = ", "[server]", "did you mean `host`?"),
+        ("country = ", "contry = ", "[[orgs]]", "did you mean `country`?"),
+        ("kind = ", "knid = ", "[[orgs]]", "did you mean `kind`?"),
+        ("members = ", "member = ", "[[groups]]", "did you mean `members`?"),
+        ("path = ", "pth = ", "[[api_roots]]", "did you mean `path`?"),
+        ("default_tlp = ", "defualt_tlp = ", "[[collections]]", "did you mean `default_tlp`?"),
+        ("retro_window_days = ", "retro_window_day = ", "[correlation]", "did you mean `retro_window_days`?"),
+        ("reads = ", "read = ", "[audit]", "did you mean `reads`?"),
+        ("interval_seconds = ", "interval_second = ", "[[peers]]", "did you mean `interval_seconds`?"),
+        ("remote = ", "remot = ", "[[peers.pull]]", "did you mean `remote`?"),
+        ("local = ", "locl = ", "[[peers.push]]", "did you mean `local`?"),
+        ("[server]", "[servr]", nil, "did you mean [server]?"),
+        ("[correlation]", "[corelation]", nil, "did you mean [correlation]?"),
+        ("[[peers.pull]]", "[[peers.pul]]", nil, "did you mean [[peers.pull]]?"),
+        ("[[collections]]", "[[colections]]", nil, "did you mean [[collections]]?"),
+    ] as [(String, String, String?, String)])
+    func everyUnknownKeyIsRefusedWithItsLineAndTheClosestKnownKey(old: String, new: String, marker: String?, suggestion: String) throws {
+        let (text, line) = replacing(old, with: new, after: marker)
+        let message = try #require(problem(text))
+        #expect(message.contains("configuration:\(line):"), "\(message)")
+        #expect(message.contains("unknown"), "\(message)")
+        #expect(message.contains(suggestion), "\(message)")
+    }
+
+    @Test func theOldNodeFlagIsRefusedNotIgnored() throws {
+        // `nod = true` (or the older `node = true`) never makes a peer quietly into an org that reads AMBER+STRICT.
+        let (text, line) = replacing("kind = \"node\"", with: "nod = true", after: "id = \"node-de\"")
+        let message = try #require(problem(text))
+        #expect(message.contains("configuration:\(line): unknown key `nod` in [orgs[2]]"), "\(message)")
+        #expect(message.contains(#"did you mean `kind = "node"` (formerly `node`)?"#), "\(message)")
+        let (old, _) = replacing("kind = \"node\"", with: "node = true", after: "id = \"node-de\"")
+        #expect(problem(old)?.contains(#"unknown key `node` in [orgs[2]]; did you mean `kind = "node"` (formerly `node`)?"#) == true)
+    }
+
+    @Test func anUnknownKeyFarFromEveryKnownOneListsTheKnownKeys() throws {
+        let (text, _) = replacing("[server]", with: "[server]\nverbosity = 3")
+        let message = try #require(problem(text))
+        #expect(message.contains("unknown key `verbosity` in [server]; known here: "), "\(message)")
+        #expect(message.contains("`port`"), "\(message)")
+    }
+
+    @Test(arguments: [
+        ("port = ", "port = \"8080\" #", "[server]", "`server.port` must be an integer, not a string"),
+        ("max_page_size = ", "max_page_size = true #", "[node]", "`node.max_page_size` must be an integer, not a boolean"),
+        ("members = ", "members = \"own\" #", "[[groups]]", "`groups[0].members` must be an array, not a string"),
+        ("reads = ", "reads = \"yes\" #", "[audit]", "`audit.reads` must be a boolean (true or false), not a string"),
+        ("sightings_collection = ", "sightings_collection = 4 #", "[correlation]",
+         "`correlation.sightings_collection` must be a string, not an integer"),
+        ("local = ", "local = [\"shared\"] #", "[[peers.pull]]", "`peers[0].pull[0].local` must be a string, not an array"),
+    ] as [(String, String, String?, String)])
+    func aValueOfTheWrongTypeNamesTheKeyTheTypeAndTheLine(old: String, new: String, marker: String?, expected: String) throws {
+        let (text, line) = replacing(old, with: new, after: marker)
+        let message = try #require(problem(text))
+        #expect(message.contains(expected), "\(message)")
+        #expect(message.contains("configuration:\(line):"), "\(message)")
+    }
+
+    @Test func aTableWrittenAsAValueIsRefused() throws {
+        let message = try #require(problem("audit = true\n" + Self.valid))
+        #expect(message.contains("configuration:1: `audit` must be a table, not a boolean"), "\(message)")
+    }
+
+    @Test func aMissingKeyNamesItsTableAndLine() throws {
+        let (text, line) = replacing("name = \"Example partner CERT\"", with: "# no name")
+        let message = try #require(problem(text))
+        #expect(message.contains("missing key `name` in `orgs[1]`"), "\(message)")
+        #expect(message.contains("configuration:\(line - 2):"), "\(message)")  // the [[orgs]] header
+    }
+
+    @Test func syntaxErrorsNameTheLine() throws {
+        let message = try #require(problem("[node]\ntitle = \"t\"\nowner = \n"))
+        #expect(message.contains("configuration:3:"), "\(message)")
+    }
+
+    @Test func theShapeCoversEveryField() {
+        guard case .table(let top) = NodeConfiguration.shape, case .array(.table(let org))? = top["orgs"],
+              case .array(.table(let peer))? = top["peers"], case .array(.table(let pull))? = peer["pull"]
+        else { Issue.record("unexpected shape \(NodeConfiguration.shape)"); return }
+        #expect(Set(top.keys) == ["node", "server", "orgs", "groups", "api_roots", "collections", "audit", "correlation", "peers"])
+        #expect(Set(org.keys) == ["id", "name", "country", "identity", "kind"])
+        #expect(pull == ["remote": .string, "local": .string])
+        #expect(org["id"] == .string)
+    }
+
+    // MARK: - Org kinds (issue 14, item 1)
+
+    @Test func kindsAreCheckedAgainstTheOwner() throws {
+        #expect(problem(Self.valid.replacingOccurrences(of: "name = \"B\"", with: "name = \"B\"\nkind = \"friend\""))?
+            .contains("kind must be owner, client, partner or node, not 'friend'") == true)
+        #expect(problem(Self.valid.replacingOccurrences(of: "name = \"B\"", with: "name = \"B\"\nkind = \"owner\""))?
+            .contains("only the owner's org is the owner") == true)
+        #expect(problem(Self.valid.replacingOccurrences(of: "name = \"A\"", with: "name = \"A\"\nkind = \"client\""))?
+            .contains("its kind is owner") == true)
+        let c = try NodeConfiguration.parse(Self.valid.replacingOccurrences(of: "name = \"B\"", with: "name = \"B\"\nkind = \"client\""))
+        #expect(c.partnership.kind(of: "b") == .client)
+        // Not declared a client: a partner.
+        #expect(try NodeConfiguration.parse(Self.valid).partnership.kind(of: "b") == .partner)
+    }
+
+    @Test func aPeerMustBeAnOrgOfKindNode() throws {
+        let text = Self.everySection.replacingOccurrences(of: "kind = \"node\"", with: "kind = \"client\"")
+        #expect(problem(text)?.contains("org 'node-de' must be one of the orgs, with kind = \"node\"") == true)
     }
 
     @Test func accessFollowsTheReadAndWriteLists() throws {

@@ -20,9 +20,10 @@ import Testing
         let receivedFrom: String?
     }
 
-    /// A random world: orgs (some peer nodes), two groups, one collection, marking-definitions and versions.
+    /// A random world: orgs of every kind (the owner, clients, partners, peer nodes), two groups, one collection,
+    /// marking-definitions and versions.
     struct World {
-        var orgs: [(id: String, country: String, node: Bool)] = []
+        var orgs: [(id: String, country: String, kind: OrgKind)] = []
         var groups: [String: [String]] = [:]
         var read: [String] = []
         var write: [String] = []
@@ -40,7 +41,8 @@ import Testing
             var g = SplitMix(state: seed)
             let countries = ["FRA", "DEU", "JPN", "AUS"]
             for i in 0..<Int.random(in: 3...6, using: &g) {
-                orgs.append(("o\(i)", countries.randomElement(using: &g)!, i > 0 && Int.random(in: 0..<3, using: &g) == 0))
+                let kind: OrgKind = i == 0 ? .owner : [.client, .partner, .node].randomElement(using: &g)!
+                orgs.append(("o\(i)", countries.randomElement(using: &g)!, kind))
             }
             let ids = orgs.map(\.id)
             for name in ["g0", "g1"] { groups[name] = ids.filter { _ in Bool.random(using: &g) } }
@@ -57,7 +59,7 @@ import Testing
             for n in 0..<Int.random(in: 10...30, using: &g) {
                 let id = "indicator--5a5a5a5a-0000-4000-8000-\(String(format: "%012d", Int.random(in: 0..<8, using: &g)))"
                 let received = Int.random(in: 0..<3, using: &g) == 0
-                let nodes = orgs.filter(\.node).map(\.id)
+                let nodes = orgs.filter { $0.kind == .node }.map(\.id)
                 let receivedFrom = received ? nodes.randomElement(using: &g) : nil
                 versions.append(Version(
                     id: id, modified: n,
@@ -75,7 +77,7 @@ import Testing
                 max_page_size = 1000
 
                 """
-            for o in orgs { t += "[[orgs]]\nid = \"\(o.id)\"\nname = \"\(o.id)\"\ncountry = \"\(o.country)\"\nnode = \(o.node)\n" }
+            for o in orgs { t += "[[orgs]]\nid = \"\(o.id)\"\nname = \"\(o.id)\"\ncountry = \"\(o.country)\"\nkind = \"\(o.kind.rawValue)\"\n" }
             for (name, members) in groups.sorted(by: { $0.key < $1.key }) {
                 t += "[[groups]]\nname = \"\(name)\"\nmembers = [\(members.map { "\"\($0)\"" }.joined(separator: ","))]\n"
             }
@@ -120,12 +122,13 @@ import Testing
             if !lists.isEmpty && !matchesAll { return false }
             let named = !lists.isEmpty && matchesAll
             guard let o = org else { return level == .clear }
-            let isOwner = o.id == "o0"
+            let isOwner = o.kind == .owner
+            let isNode = o.kind == .node
             let table: [TLP: (local: Bool, received: Bool)] = [
                 .clear: (true, true),
                 .green: (true, true),
-                .amber: (true, isOwner || !o.node),
-                .amberStrict: (!o.node || named, isOwner),
+                .amber: (true, isOwner || o.kind == .client),
+                .amberStrict: (!isNode || named, isOwner),
                 .red: (named, isOwner && named),
             ]
             return received ? table[level]!.received : table[level]!.local

@@ -3,17 +3,17 @@ import STIX
 import Testing
 
 /// One test per row and rule of SHARING.md's marking table and rules, on a fixed partnership:
-/// owner `own` (FRA), client `min` (FRA, a ministry), partner org `cert` (JPN), peer nodes `peer` (DEU) and `far` (AUS);
+/// owner `own` (FRA), client `min` (FRA, a ministry), partner `cert` (JPN), peer nodes `peer` (DEU) and `far` (AUS);
 /// group `nato` = own, min, peer; group `ip4` = cert, far.
 @Suite struct SharingTableTests {
     static let partnership = Partnership(
         owner: "own",
         organizations: [
-            Organization(id: "own", name: "Owner CERT", country: "FRA"),
-            Organization(id: "min", name: "Ministry", country: "FRA"),
-            Organization(id: "cert", name: "Partner CERT", country: "JPN"),
-            Organization(id: "peer", name: "Peer node", country: "DEU", isNode: true),
-            Organization(id: "far", name: "Far peer node", country: "AUS", isNode: true),
+            Organization(id: "own", name: "Owner CERT", country: "FRA", kind: .owner),
+            Organization(id: "min", name: "Ministry", country: "FRA", kind: .client),
+            Organization(id: "cert", name: "Partner CERT", country: "JPN", kind: .partner),
+            Organization(id: "peer", name: "Peer node", country: "DEU", kind: .node),
+            Organization(id: "far", name: "Far peer node", country: "AUS", kind: .node),
         ],
         groups: ["nato": ["own", "min", "peer"], "ip4": ["cert", "far"]])
 
@@ -79,8 +79,44 @@ import Testing
         #expect(allowed([tlp(.green)], Self.received) == ["own", "min", "cert", "peer", "far"])
     }
 
-    @Test func receivedAmberGoesToTheOwnerAndItsClientsNeverAnotherPeer() {
-        #expect(allowed([tlp(.amber)], Self.received) == ["own", "min", "cert"])
+    @Test func receivedAmberGoesToTheOwnerAndItsDeclaredClientsNeverAPartnerOrAnotherPeer() {
+        #expect(allowed([tlp(.amber)], Self.received) == ["own", "min"])
+        let partner = Self.policy.decide(reader: .organization("cert"), markings: MarkingRefs(objectRefs: [tlp(.amber)]),
+                                         origin: Self.received, collection: Self.everyone)
+        #expect(partner.rule == .receivedAmberNotClient)
+    }
+
+    /// Each kind of org on each TLP level, for versions received from a peer (third column) and submitted here by
+    /// another org (first column): one row per kind, one column per level.
+    @Test(arguments: [
+        // kind, org, received: [clear, green, amber, amber+strict, red], local: [clear, green, amber, amber+strict, red]
+        (OrgKind.owner, "own", [true, true, true, true, false], [true, true, true, true, false]),
+        (.client, "min", [true, true, true, false, false], [true, true, true, true, false]),
+        (.partner, "cert", [true, true, false, false, false], [true, true, true, true, false]),
+        (.node, "peer", [true, true, false, false, false], [true, true, true, false, false]),
+    ] as [(OrgKind, String, [Bool], [Bool])])
+    func eachKindOnEachTLPLevel(kind: OrgKind, org: String, received: [Bool], local: [Bool]) {
+        #expect(Self.partnership.kind(of: org) == kind)
+        // Submitted here by `far`, so no reader of the table is the submitter.
+        let elsewhere = VersionOrigin(submittedBy: "far", receivedFrom: nil)
+        for (i, level) in [TLP.clear, .green, .amber, .amberStrict, .red].enumerated() {
+            let refs = MarkingRefs(objectRefs: [tlp(level)])
+            let r = Self.policy.decide(reader: .organization(org), markings: refs, origin: Self.received, collection: Self.everyone)
+            let l = Self.policy.decide(reader: .organization(org), markings: refs, origin: elsewhere, collection: Self.everyone)
+            #expect(r.allowed == received[i], "\(kind) reading received \(level.name): \(r)")
+            #expect(l.allowed == local[i], "\(kind) reading local \(level.name): \(l)")
+        }
+        // Named in a releasability marking, the owner alone reads received RED; a named node reads local AMBER+STRICT.
+        let named = MarkingRefs(objectRefs: [tlp(.red), Self.relNato])
+        #expect(Self.policy.decide(reader: .organization(org), markings: named, origin: Self.received, collection: Self.everyone)
+            .allowed == (kind == .owner))
+    }
+
+    @Test func theOwnerIsTheOwnerWhateverItsEntrySays() {
+        let p = Partnership(owner: "own", organizations: [Organization(id: "own", name: "O", kind: .partner)], groups: [:])
+        #expect(p.kind(of: "own") == .owner)
+        #expect(p.kind(of: "stranger") == nil)
+        #expect(Partnership(owner: "own", organizations: [Organization(id: "x", name: "X")], groups: [:]).kind(of: "x") == .partner)
     }
 
     @Test func receivedAmberStrictGoesToTheOwnerOnly() {
