@@ -139,6 +139,16 @@ public final class TAXIIClient: Sendable {
         return try await request(url, method: .DELETE).status
     }
 
+    /// The collection resource (TAXII 2.1 §5.2); nil when the peer answers 404 (the collection does not exist for us).
+    public func collection(_ id: String) async throws -> JSONValue? {
+        let url = apiRoot + "collections/\(Self.encode(id))/"
+        let response = try await request(url, method: .GET)
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw FederationError(.http, "GET \(url): HTTP \(response.status)") }
+        guard let value = try? JSONParser().parse(response.body) else { throw FederationError(.malformed, "GET \(url): not JSON") }
+        return value
+    }
+
     /// A status resource.
     public func status(_ id: String) async throws -> JSONValue {
         let url = apiRoot + "status/\(Self.encode(id))/"

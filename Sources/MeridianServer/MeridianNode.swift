@@ -117,6 +117,38 @@ public struct MeridianNode: Sendable {
         return (visible, batch.last?.seq ?? after, batch.count == limit)
     }
 
+    /// Why a delete was refused: the caller may not delete anything in the collection (403), or no version matching
+    /// the request is one it may delete (404, as for an object that does not exist).
+    public enum DeleteRefused: Error, Sendable { case forbidden, notFound }
+
+    /// Deletes the versions of `id` matching `query` that `principal` may delete, and records it in the audit log.
+    ///
+    /// A caller with read and write access deletes the versions it can read (TAXII 2.1 §5.7). Any caller with write
+    /// access may also delete the versions it submitted, whatever it can read: a peer node that pushed a version can
+    /// always withdraw it (docs/FEDERATION.md), though TLP:AMBER received from it is not readable by it here. A caller
+    /// with write access only gets 403 when none of the matching versions is its own, so it learns nothing of others'.
+    public func delete(id: String, from collection: NodeConfiguration.Collection, query: ObjectQuery, for principal: Principal)
+        async throws -> Int
+    {
+        let access = access(principal, to: collection)
+        guard access.canWrite else { throw access.canRead ? DeleteRefused.forbidden : DeleteRefused.notFound }
+        let policy = try await policy()
+        let reader = access.effectiveReader
+        let canRead = access.canRead
+        let defaultTLP = collection.rule.defaultTLP
+        let org = principal.org
+        let deleted = try await store.delete(id: id, from: collection.id.lowercased(), query: query) { version in
+            (org != nil && version.provenance.submittedBy == org)
+                || (canRead && policy.decide(effectiveReader: reader, markings: version.markings, origin: version.origin,
+                                             defaultTLP: defaultTLP).allowed)
+        }
+        guard deleted > 0 else { throw canRead ? DeleteRefused.notFound : DeleteRefused.forbidden }
+        try await audit.record(AuditTrail.event("delete", by: principal, [
+            "collection": .string(collection.id.lowercased()), "id": .string(id), "versions_deleted": .number(JSONNumber(Int64(deleted))),
+        ]))
+        return deleted
+    }
+
     // MARK: - Explain
 
     /// One stored version and what the policy decides about it for an org.

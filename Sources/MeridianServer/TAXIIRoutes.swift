@@ -283,19 +283,17 @@ struct TAXIIRoutes: Sendable {
     }
 
     func delete(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
-        let (collection, access) = try resolve(context, principal)
-        guard access.canRead && access.canWrite else { throw TAXIIError.forbidden }
+        let (collection, _) = try resolve(context, principal)
         let id = try context.parameters.require("object")
         let filter = try Filter(try Self.parameters(request), endpoint: .delete, defaultLimit: 1, maxLimit: 1)
-        // Only versions the caller can read can be deleted; others do not exist for it.
-        let visible = try await node.read(collection, query: ObjectQuery(ids: [id], versions: .all), limit: 1, withBytes: false,
-                                          for: principal, endpoint: "delete", audited: false)
-        guard !visible.versions.isEmpty else { throw TAXIIError.notFound }
-        let deleted = try await node.store.delete(id: id, from: collection.id.lowercased(), query: filter.query)
-        guard deleted > 0 else { throw TAXIIError.notFound }
-        try await node.audit.record(AuditTrail.event("delete", by: principal, [
-            "collection": .string(collection.id.lowercased()), "id": .string(id), "versions_deleted": .number(JSONNumber(Int64(deleted))),
-        ]))
+        let deleted: Int
+        do {
+            deleted = try await node.delete(id: id, from: collection, query: filter.query, for: principal)
+        } catch MeridianNode.DeleteRefused.forbidden {
+            throw TAXIIError.forbidden
+        } catch MeridianNode.DeleteRefused.notFound {
+            throw TAXIIError.notFound
+        }
         context.logger.info("deleted \(deleted) version(s) of an object", metadata: ["collection": .string(collection.id)])
         return Response(status: .ok, headers: [.contentType: MediaType.taxii])
     }

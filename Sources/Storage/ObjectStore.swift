@@ -25,14 +25,23 @@ public protocol ObjectStore: Sendable {
         isVisible: @Sendable (StoredVersion) -> Bool
     ) async throws -> ObjectPage
 
-    /// Deletes versions of `id` matching `query` (its `versions` and `specVersions`); returns how many were deleted.
-    func delete(id: String, from collection: String, query: ObjectQuery) async throws -> Int
+    /// Deletes the versions of `id` matching `query` (its `versions` and `specVersions`) that `isDeletable` lets
+    /// through, each leaving a tombstone, in one transaction; returns how many were deleted.
+    func delete(id: String, from collection: String, query: ObjectQuery, isDeletable: @Sendable (StoredVersion) -> Bool)
+        async throws -> Int
 
     /// Stores or replaces a status resource.
     func saveStatus(_ status: StatusRecord) async throws
 
     /// A status resource by id.
     func status(_ id: String) async throws -> StatusRecord?
+}
+
+extension ObjectStore {
+    /// Deletes every version of `id` matching `query`.
+    public func delete(id: String, from collection: String, query: ObjectQuery) async throws -> Int {
+        try await delete(id: id, from: collection, query: query) { _ in true }
+    }
 }
 
 /// A TAXII status resource (§4.3.1) as stored, with the org that may read it.

@@ -42,7 +42,8 @@ class Node:
         self.proc = None
 
     def config(self):
-        orgs = {f"cert-{self.name}"} | set(self.readers) | set(getattr(self, "writers", [])) | {p["org"] for p in self.peers}
+        orgs = ({f"cert-{self.name}"} | set(self.readers) | set(getattr(self, "writers", [])) | set(getattr(self, "known", []))
+                | {p["org"] for p in self.peers})
         text = f'[node]\ntitle = "{self.name}"\nowner = "cert-{self.name}"\n'
         for org in sorted(orgs):
             text += f'[[orgs]]\nid = "{org}"\nname = "{org}"\ncountry = "FRA"\nkind = "{"node" if org.startswith("node-") else "owner" if org == f"cert-{self.name}" else "partner"}"\n'
@@ -365,3 +366,76 @@ def test_serve_synchronises_in_the_background_and_reports_per_peer_metrics(chain
         time.sleep(0.2)
     assert 'meridian_federation_last_success_seconds{peer="b"}' in metrics
     assert "meridian_federation_objects_in_total" in metrics
+
+
+def test_pushed_deletions_of_every_tlp_level_arrive_and_travel_down_the_chain():
+    """A pushes to B, where node-a may only write (docs/FEDERATION.md's set-up), and C pulls from B. Every version A
+    pushed, at every TLP level, is deleted at B when A deletes it, though B does not let node-a read what it received
+    from A above GREEN; C, which received CLEAR and GREEN from B, deletes its copies in turn. A DELETE the peer
+    refuses is reported as a failure and tried again at the next sync."""
+    import requests
+    b = Node("b", readers=["node-c"])
+    b.writers = ["node-a"]
+    a = Node("a", readers=["node-b"], peers=[{"name": "b", "org": "node-b", "url": b.api_root, "user": "a-sync",
+                                              "remote": collection_id("b"), "push": True}])
+    c = Node("c", readers=[], peers=[{"name": "b", "org": "node-b", "url": b.api_root, "user": "c-sync", "remote": collection_id("b")}])
+    b.init([("a-sync", "node-a"), ("c-sync", "node-c")])
+    a.init([("analyst", "cert-a")])
+    c.init([])
+    serve(b)
+    try:
+        # Every org here is French: AMBER+STRICT and RED released to FRA reach node-b, and B's owner may read them.
+        made = subprocess.run([MERIDIAN, "marking", "create", "--name", "REL TO FRA", "--releasable-to", "FRA", "--data", a.data],
+                              capture_output=True, text=True, check=True)
+        rel = json.loads(made.stdout)
+        objects = {level: indicator(f"del-{level}", level) for level in TLP}
+        for level in ("amber+strict", "red"):
+            objects[level]["object_marking_refs"].append(rel["id"])
+        load(a, [rel] + list(objects.values()))
+        first = a.sync()
+        assert first.returncode == 0 and "6 pushed" in first.stdout, first.stdout + first.stderr
+        assert b.names() == sorted(["REL TO FRA"] + [f"del-{level}" for level in TLP])
+        pulled = c.sync()
+        assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+        assert c.names() == ["REL TO FRA", "del-clear", "del-green"]
+
+        serve(a)
+        for level, o in objects.items():
+            r = requests.delete(f"{a.api_root}collections/shared/objects/{o['id']}/", auth=("analyst", PASSWORD), headers={"Accept": TAXII})
+            assert r.status_code == 200, (level, r.status_code)
+        pushed = a.sync()
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        assert "5 deleted" in pushed.stdout, pushed.stdout
+        assert b.names() == ["REL TO FRA"]
+        down = c.sync()
+        assert down.returncode == 0 and "2 deleted" in down.stdout, down.stdout + down.stderr
+        assert c.names() == ["REL TO FRA"]
+
+        # B stops letting node-a write: the next deletion is refused, reported, and not counted as done.
+        late = indicator("del-late", "green")
+        load(a, [late])
+        assert "1 pushed" in a.sync().stdout
+        b.stop()
+        b.writers = []
+        b.known = ["node-a"]
+        with open(os.path.join(b.data, "meridian.toml"), "w") as f:
+            f.write(b.config())
+        serve(b)
+        r = requests.delete(f"{a.api_root}collections/shared/objects/{late['id']}/", auth=("analyst", PASSWORD), headers={"Accept": TAXII})
+        assert r.status_code == 200
+        refused = a.sync()
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "HTTP 404" in refused.stdout and "the peer must give this node's account there (user 'a-sync') write access" in refused.stdout, refused.stdout
+        assert "del-late" in b.names()
+        # Once B lets node-a write again, the deletion that failed goes through.
+        b.stop()
+        b.writers = ["node-a"]
+        with open(os.path.join(b.data, "meridian.toml"), "w") as f:
+            f.write(b.config())
+        serve(b)
+        retried = a.sync()
+        assert retried.returncode == 0 and "1 deleted" in retried.stdout, retried.stdout + retried.stderr
+        assert "del-late" not in b.names()
+    finally:
+        for n in (a, b, c):
+            n.stop()

@@ -189,7 +189,7 @@ def test_config_check_and_serve_refuse_a_misspelt_key_naming_its_line():
     assert ok.returncode == 0 and "valid: 2 orgs (1 owner, 1 partner)" in ok.stdout, ok.stdout + ok.stderr
     path = os.path.join(data, "meridian.toml")
     text = open(path).read()
-    line = text.splitlines().index("[server]") + 2
+    line = text.splitlines().index("port = 8080") + 1
     with open(path, "w") as f:
         f.write(text.replace("\nport = 8080", "\nprot = 8080"))
     bad = subprocess.run([MERIDIAN, "config", "check", "--data", data], capture_output=True, text=True)

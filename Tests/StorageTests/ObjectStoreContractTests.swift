@@ -188,6 +188,28 @@ import Testing
         }
     }
 
+    @Test func onlyTheVersionsTheCallerMayDeleteAreDeletedEachLeavingATombstone() async throws {
+        for store in try Self.stores() {
+            try await store.ensureCollection("c")
+            let stamps = ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z", "2020-01-03T00:00:00.000Z"]
+            _ = try await store.add([Self.object("indicator--1", modified: stamps[0])], to: "c", provenance: Self.submitter)
+            _ = try await store.add([Self.object("indicator--1", modified: stamps[1])], to: "c",
+                                    provenance: Provenance(submittedBy: "other", receivedFrom: nil))
+            _ = try await store.add([Self.object("indicator--1", modified: stamps[2])], to: "c", provenance: Self.submitter)
+            let mine: @Sendable (StoredVersion) -> Bool = { $0.provenance.submittedBy == Self.submitter.submittedBy }
+            #expect(try await store.delete(id: "indicator--1", from: "c", query: ObjectQuery(versions: .all), isDeletable: mine) == 2)
+            let left = try await store.page("c", query: ObjectQuery(versions: .all), limit: 10, withBytes: false, isVisible: Self.everyone)
+            #expect(left.versions.map(\.version) == [stamps[1]])
+            // What remains is both the first and the last version.
+            let first = try await store.page("c", query: ObjectQuery(versions: .first), limit: 10, withBytes: false, isVisible: Self.everyone)
+            #expect(first.versions.map(\.version) == [stamps[1]])
+            if let sqlite = store as? SQLiteObjectStore {
+                let tombstones = try await sqlite.tombstones("c", after: 0, limit: 10)
+                #expect(tombstones.map(\.version) == [stamps[0], stamps[2]])
+            }
+        }
+    }
+
     @Test func batchesAddedTogetherAreStoredInOneTransactionInvisibleUntilTheLast() async throws {
         for store in try Self.stores() {
             try await store.ensureCollection("c")

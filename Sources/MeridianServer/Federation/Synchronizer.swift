@@ -35,10 +35,13 @@ public actor Synchronizer {
         public var pushed = 0
         /// Versions deleted because the peer deleted them (pull), or deleted at the peer (push).
         public var deleted = 0
+        /// Pushed deletions of versions the peer did not hold (never received, or already deleted there).
+        public var absent = 0
         public var errors: [String] = []
 
         public var description: String {
             "\(peer): \(stored) stored, \(duplicates) already present, \(rejected) rejected, \(pushed) pushed, \(deleted) deleted"
+                + (absent > 0 ? " (\(absent) deletion(s) of versions the peer did not hold)" : "")
                 + (errors.isEmpty ? "" : "; errors: " + errors.joined(separator: "; "))
         }
     }
@@ -326,20 +329,33 @@ public actor Synchronizer {
         try await pushDeletions(peer, mapping, client, local: local, reader: reader, into: &report)
     }
 
-    /// Sends TAXII DELETEs to the peer for local versions deleted since the last push that the peer could read.
+    /// Sends TAXII DELETEs to the peer for local versions deleted since the last push that the peer could read. The
+    /// peer lets the org that pushed a version delete it (docs/FEDERATION.md), so 404 means it does not hold that
+    /// version; any other answer is a failure: reported, and the cursor stays before it so the next sync tries again.
     func pushDeletions(_ peer: NodeConfiguration.Peer, _ mapping: NodeConfiguration.Peer.Push, _ client: TAXIIClient,
                        local: NodeConfiguration.Collection, reader: Principal, into report: inout Report) async throws {
         let key = "federation.pushdeletions.\(peer.name).\(local.id.lowercased()).\(mapping.remote)"
         var after = try await node.store.state(key).flatMap { Int64($0) } ?? 0
+        // A 404 means the peer does not hold the version only while the collection still exists for us with write
+        // access (TAXII answers 404 for everything under a collection the caller can neither read nor write).
+        var writable: Bool? = nil
         while true {
             let (tombstones, next, more) = try await node.deletions(local, after: after, limit: 500, for: reader)
             for t in tombstones where t.provenance.receivedFrom != peer.org {
                 let status = try await client.delete(collection: mapping.remote, id: t.id, version: t.version)
-                // 404: the peer never had it, or already deleted it.
-                guard status == 200 || status == 404 else {
-                    throw FederationError(.http, "DELETE of \(t.id) at the peer: HTTP \(status)")
+                if status == 404 && writable == nil {
+                    writable = try await client.collection(mapping.remote)?["can_write"]?.boolValue == true
                 }
-                if status == 200 { report.deleted += 1 }
+                switch status {
+                case 200: report.deleted += 1
+                case 404 where writable == true: report.absent += 1
+                default:
+                    if t.seq - 1 > after { try await node.store.setState(key, String(t.seq - 1)) }
+                    throw FederationError(.http, "DELETE of \(t.id) (version \(t.version ?? "none")) at the peer answered HTTP \(status)"
+                        + (status == 403 || status == 404
+                            ? "; the peer must give this node's account there (\(peer.username.map { "user '\($0)'" } ?? "its token")) "
+                                + "write access to collection \(mapping.remote)" : ""))
+                }
             }
             guard next > after else { break }
             after = next

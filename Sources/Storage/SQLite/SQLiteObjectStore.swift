@@ -240,7 +240,9 @@ public final class SQLiteObjectStore: ObjectStore {
     static let pageColumns = "date_added, id, type, spec_version, version_text, revoked, markings, granular_markings, markings_malformed, "
         + "submitted_by, received_from, version_us, is_first, is_last"
 
-    public func delete(id: String, from collection: String, query: ObjectQuery) async throws -> Int {
+    public func delete(id: String, from collection: String, query: ObjectQuery, isDeletable: @Sendable (StoredVersion) -> Bool)
+        async throws -> Int
+    {
         var scoped = query
         scoped.ids = [id]
         scoped.types = nil
@@ -248,17 +250,27 @@ public final class SQLiteObjectStore: ObjectStore {
         let (whereSQL, arguments) = SQLiteObjectStore.whereClause(collection: collection, query: scoped)
         let now = clock()
         return try await pool.write { db in
+            // The versions to delete: those matching the query that the caller may delete.
+            let statement = try db.makeStatement(sql: "SELECT \(Self.pageColumns) FROM object_version WHERE \(whereSQL) ORDER BY date_added")
+            let row = PageRow(statement: statement.sqliteStatement)
+            let rows = try Row.fetchCursor(statement, arguments: arguments)
+            var doomed: [Int64] = []
+            while try rows.next() != nil {
+                if isDeletable(row.version(refs: SQLiteObjectStore.decode)) { doomed.append(row.dateAdded) }
+            }
             // Each deleted version leaves a tombstone, so peers that received it can delete their copy.
-            var tombstoneArguments: StatementArguments = [now]
-            _ = tombstoneArguments.append(contentsOf: arguments)
-            try db.execute(sql: """
+            let tombstone = try db.cachedStatement(sql: """
                 INSERT INTO tombstone (collection, deleted_at, id, version_text, markings, granular_markings, markings_malformed,
                   submitted_by, received_from)
                 SELECT collection, ?, id, version_text, markings, granular_markings, markings_malformed, submitted_by, received_from
-                FROM object_version WHERE \(whereSQL) ORDER BY date_added
-                """, arguments: tombstoneArguments)
-            try db.execute(sql: "DELETE FROM object_version WHERE \(whereSQL)", arguments: arguments)
-            let deleted = db.changesCount
+                FROM object_version WHERE collection = ? AND date_added = ?
+                """)
+            let remove = try db.cachedStatement(sql: "DELETE FROM object_version WHERE collection = ? AND date_added = ?")
+            for dateAdded in doomed {
+                try tombstone.execute(arguments: [now, collection, dateAdded])
+                try remove.execute(arguments: [collection, dateAdded])
+            }
+            let deleted = doomed.count
             if deleted > 0 {
                 // The first and last versions of what remains.
                 try db.execute(sql: """
