@@ -63,9 +63,9 @@ public struct MeridianNode: Sendable {
         }
     }
 
-    /// The current sharing policy.
+    /// The current sharing policy, with every marking-definition the database holds now.
     public func policy() async throws -> SharingPolicy {
-        try await policyState.current()
+        try await policyState.fresh()
     }
 
     // MARK: - The read gate
@@ -81,12 +81,21 @@ public struct MeridianNode: Sendable {
                      for principal: Principal, endpoint: String, audited: Bool = true) async throws -> ObjectPage {
         let access = access(principal, to: collection)
         guard access.canRead else { throw ReadRefused() }
-        let policy = try await policy()
         let reader = access.effectiveReader
         let defaultTLP = collection.rule.defaultTLP
-        let page = try await store.page(collection.id.lowercased(), query: query, limit: limit, withBytes: withBytes) { version in
-            policy.decide(effectiveReader: reader, markings: version.markings, origin: version.origin, defaultTLP: defaultTLP).allowed
-        }
+        var (policy, generation) = await policyState.cached()
+        var page: ObjectPage
+        // The page says which marking-definitions it was read with (a counter that only grows); decided with an older
+        // registry (another process stored or removed one since), it is read and decided again with a newer one.
+        repeat {
+            let decider = policy
+            page = try await store.page(collection.id.lowercased(), query: query, limit: limit, withBytes: withBytes) { version in
+                decider.decide(effectiveReader: reader, markings: version.markings, origin: version.origin, defaultTLP: defaultTLP).allowed
+            }
+            if page.markingGeneration <= generation { break }
+            try await policyState.reload()
+            (policy, generation) = await policyState.cached()
+        } while true
         if audited && !page.versions.isEmpty {
             await audit.recordRead(AuditTrail.readEvent(principal, collection: collection.id.lowercased(), endpoint: endpoint,
                                                         versions: page.versions))
@@ -147,6 +156,58 @@ public struct MeridianNode: Sendable {
             "collection": .string(collection.id.lowercased()), "id": .string(id), "versions_deleted": .number(JSONNumber(Int64(deleted))),
         ]))
         return deleted
+    }
+
+    // MARK: - Versions that became visible
+
+    /// Where a walk of the versions made visible by policy changes stands: the changes after `after` and up to
+    /// `through` are being walked, and the versions up to `dateAdded` were returned.
+    public struct VisibilityCursor: Sendable, Equatable {
+        public var after: Int64
+        public var through: Int64
+        public var dateAdded: Int64?
+
+        /// `after.through.dateAdded`, as the `next` parameter carries it.
+        public var text: String { "\(after).\(through).\(dateAdded.map(String.init) ?? "")" }
+
+        public init(after: Int64, through: Int64, dateAdded: Int64?) {
+            self.after = after
+            self.through = through
+            self.dateAdded = dateAdded
+        }
+
+        public init?(_ text: String) {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 3, let after = Int64(parts[0]), let through = Int64(parts[1]), after >= 0, through >= after else { return nil }
+            self.after = after
+            self.through = through
+            if parts[2].isEmpty { dateAdded = nil } else if let d = Int64(parts[2]) { dateAdded = d } else { return nil }
+        }
+    }
+
+    /// More marking changes than this in one walk are walked as a change of everything (one query, not hundreds).
+    static let maxMarkingsPerWalk = 64
+
+    /// The latest policy change: where a peer that has just read everything it may read starts following changes.
+    public func latestPolicyChange() async throws -> Int64 {
+        try await store.latestPolicyChange()
+    }
+
+    /// Versions of `collection` that `principal` may read now and that policy changes after `cursor.after` (up to
+    /// `cursor.through`) may have made visible: those referring to a marking-definition learned, registered or removed
+    /// since, or every version when the configuration changed. A peer that follows this after each pull receives
+    /// every version that became readable by it after its pull cursor had moved past it (docs/FEDERATION.md). The
+    /// versions go through the read gate like any read; a reader learns nothing of what it may not read.
+    public func visibleAfterPolicyChanges(_ collection: NodeConfiguration.Collection, cursor: VisibilityCursor, limit: Int,
+                                          for principal: Principal, endpoint: String) async throws -> (page: ObjectPage, next: VisibilityCursor?) {
+        let changes = try await store.policyChanges(after: cursor.after, through: cursor.through)
+        guard !changes.isEmpty else { return (ObjectPage(versions: [], more: false), nil) }
+        let markings = Set(changes.compactMap(\.marking))
+        let everything = changes.contains { $0.marking == nil } || markings.count > Self.maxMarkingsPerWalk
+        let query = ObjectQuery(addedAfter: cursor.dateAdded, versions: .all, markings: everything ? nil : markings)
+        let page = try await read(collection, query: query, limit: limit, withBytes: true, for: principal, endpoint: endpoint)
+        guard page.more, let last = page.versions.last else { return (page, nil) }
+        return (page, VisibilityCursor(after: cursor.after, through: cursor.through, dateAdded: last.dateAdded))
     }
 
     // MARK: - Explain
@@ -220,6 +281,31 @@ public struct MeridianNode: Sendable {
         return definition
     }
 
+    /// Registers an existing marking-definition (such as a partner's releasability or statement marking whose
+    /// definition was not shared with the objects that use it) as the owner's decision; returns what it means. It
+    /// must be a valid marking-definition the node understands (SHARING.md, "Markings the node understands").
+    public func registerMarking(_ bytes: [UInt8], by principal: Principal?) async throws -> MarkingKind {
+        switch ObjectCheck.check(bytes, range: bytes.indices, index: 0, parser: JSONParser(), validator: validator) {
+        case .failure(let rejection):
+            throw AdminProblem(description: "\(rejection.id.isEmpty ? "the definition" : rejection.id): \(rejection.reason)")
+        case .success(let incoming):
+            guard incoming.type == "marking-definition" else {
+                throw AdminProblem(description: "\(incoming.id): a \(incoming.type), not a marking-definition")
+            }
+            guard TLP(markingID: incoming.id) == nil else {
+                throw AdminProblem(description: "\(incoming.id): a TLP marking; TLP ids are known to every node and cannot be registered")
+            }
+            let kind = MarkingKind.classify((try? JSONParser().parse(bytes)) ?? .null)
+            if case .unrecognized(let why) = kind {
+                throw AdminProblem(description: "\(incoming.id): not a marking this node understands: \(why)")
+            }
+            try await store.registerMarkingDefinition(id: incoming.id, definition: bytes)
+            try await policyState.reload()
+            try await audit.record(AuditTrail.event("marking.register", by: principal, ["marking": .string(incoming.id)]))
+            return kind
+        }
+    }
+
     /// Records a write in the audit log (the versions stored, by id and version) and picks up any new
     /// marking-definition it brought.
     func recordWrite(_ objects: [IncomingObject], _ outcomes: [AddOutcome], collection: String, by principal: Principal?,
@@ -257,6 +343,8 @@ public struct MeridianNode: Sendable {
         let text = JSONValue.object(detail).serialized()
         guard try await store.state("configuration") != text else { return }
         try await audit.record(AuditEvent(at: SQLiteObjectStore.now(), org: nil, user: nil, action: "configuration", detail: detail))
+        // Any org may now read more (a group joined, a kind or a read list changed): peers are told to look again.
+        try await store.recordConfigurationPolicyChange()
         try await store.setState("configuration", text)
     }
 }

@@ -4,16 +4,17 @@ import Storage
 
 /// The node's current sharing policy: the configuration's partnership and the marking-definitions the node knows.
 ///
-/// Marking-definitions change when objects are stored (here or by `meridian import` in another process) or when an
-/// admin registers one; the registry is reloaded after local writes and, at most once a second, when the database
-/// says it changed. Until a new definition is loaded its references count as unknown: restrictive, never permissive.
+/// Marking-definitions change when objects are stored (here or by `meridian import` or `sync` in another process) or
+/// when an admin registers one; a trigger in the database counts every change in a generation number. No read is
+/// decided on an older registry than the database it reads: a page carries the generation it was read at (in the
+/// same transaction), and the read gate decides it again with a reloaded registry when they differ; other decisions
+/// first ask the database for its generation (``fresh()``).
 actor PolicyState {
     let store: SQLiteObjectStore
     let partnership: Partnership
     let nonRestrictive: [String]
     private var policy: SharingPolicy
     private var generation: Int64 = -1
-    private var checkedAt = ContinuousClock.now
 
     init(store: SQLiteObjectStore, configuration: NodeConfiguration, partnership: Partnership) async throws {
         self.store = store
@@ -23,23 +24,22 @@ actor PolicyState {
         try await reload()
     }
 
-    /// The policy to decide a request with.
-    func current() async throws -> SharingPolicy {
-        let now = ContinuousClock.now
-        if now - checkedAt > .seconds(1) {
-            checkedAt = now
-            if try await store.markingDefinitionsGeneration() != generation { try await reload() }
-        }
+    /// The policy as last loaded and its generation, without asking the database: for a read that checks the
+    /// generation its page was read at.
+    func cached() -> (policy: SharingPolicy, generation: Int64) { (policy, generation) }
+
+    /// The policy, reloaded first when the database's marking-definitions changed since it was loaded.
+    func fresh() async throws -> SharingPolicy {
+        if try await store.markingDefinitionsGeneration() > generation { try await reload() }
         return policy
     }
 
     /// Rebuilds the marking registry from the database.
     func reload() async throws {
-        let current = try await store.markingDefinitionsGeneration()
-        let records = try await store.markingDefinitions()
+        let (current, records) = try await store.markingDefinitions()
+        guard current > generation else { return }
         policy = SharingPolicy(partnership: partnership, markings: Self.registry(records, nonRestrictive: nonRestrictive))
         generation = current
-        checkedAt = ContinuousClock.now
     }
 
     /// Stored definitions first (two that disagree cancel out), then an admin's registrations, then the

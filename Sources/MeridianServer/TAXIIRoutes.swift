@@ -53,6 +53,10 @@ struct TAXIIRoutes: Sendable {
         router.get("/:root/collections/:collection/deletions/") { request, context in
             await respond(request, context) { principal in try await deletions(request, context, principal) }
         }
+        // And the versions that policy changes made readable by the caller after it had paged past them.
+        router.get("/:root/collections/:collection/visibility/") { request, context in
+            await respond(request, context) { principal in try await visibility(request, context, principal) }
+        }
         router.get("/:root/collections/:collection/manifest/") { request, context in
             await respond(request, context) { principal in try await manifest(request, context, principal) }
         }
@@ -210,10 +214,12 @@ struct TAXIIRoutes: Sendable {
         return (page, filter)
     }
 
-    /// The envelope around the page's stored bytes, which go out as the store read them (no decoding, no copy).
-    static func envelope(_ page: ObjectPage, next: String?) -> ResponseBody {
+    /// The envelope around the page's stored bytes, which go out as the store read them (no decoding, no copy);
+    /// `fields` are further string members of the envelope.
+    static func envelope(_ page: ObjectPage, next: String?, fields: [(String, String)] = []) -> ResponseBody {
         var head = ByteBuffer(string: page.more ? #"{"more":true"# : #"{"more":false"#)
         if page.more, let next { head.writeString(#","next":"# + JSONValue.quoted(next)) }
+        for (name, value) in fields { head.writeString("," + JSONValue.quoted(name) + ":" + JSONValue.quoted(value)) }
         guard !page.versions.isEmpty else {
             head.writeInteger(UInt8(ascii: "}"))
             return ResponseBody(byteBuffer: head)
@@ -280,6 +286,47 @@ struct TAXIIRoutes: Sendable {
             .object(JSONObject(["id": .string(t.id), "version": t.version.map(JSONValue.string) ?? .null]))
         })
         return json(.object(o))
+    }
+
+    /// `GET .../visibility/?after=N` (or `after=latest`, or `next=` from the page before): the versions the caller may
+    /// read now that policy changes after the cursor `N` may have made visible (MeridianNode.visibleAfterPolicyChanges),
+    /// as a TAXII envelope with `through`, the cursor to pass as `after` once `more` is false.
+    func visibility(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+        let collection = try readable(context, principal)
+        var after: String?
+        var next: String?
+        var limit = node.configuration.maxPageSize
+        for (name, value) in try Self.parameters(request) {
+            switch name {
+            case "after" where after == nil: after = value
+            case "next" where next == nil: next = value
+            case "limit":
+                guard let v = Int(value), v >= 1 else { throw TAXIIError.badRequest("'limit' must be a positive integer") }
+                limit = min(v, node.configuration.maxPageSize)
+            default:
+                throw TAXIIError.badRequest("unknown or repeated query parameter '\(name)'; expected after (or next) and limit")
+            }
+        }
+        let cursor: MeridianNode.VisibilityCursor
+        switch (after, next) {
+        case (nil, let text?):
+            guard let c = MeridianNode.VisibilityCursor(text) else { throw TAXIIError.badRequest("'next' is not a cursor this server gave") }
+            cursor = c
+        case ("latest"?, nil):
+            let latest = try await node.latestPolicyChange()
+            return bytes(Array(#"{"more":false,"through":"\#(latest)"}"#.utf8))
+        case (let text?, nil):
+            guard let n = Int64(text), n >= 0 else { throw TAXIIError.badRequest("'after' must be a non-negative integer cursor or 'latest'") }
+            cursor = MeridianNode.VisibilityCursor(after: n, through: try await node.latestPolicyChange(), dateAdded: nil)
+        default:
+            throw TAXIIError.badRequest("give either 'after' (a cursor, or 'latest') or 'next'")
+        }
+        let (page, following) = try await node.visibleAfterPolicyChanges(collection, cursor: cursor, limit: limit, for: principal,
+                                                                         endpoint: "visibility")
+        var headers = dateHeaders(page)
+        headers[.contentType] = MediaType.taxii
+        return Response(status: .ok, headers: headers,
+                        body: Self.envelope(page, next: following?.text, fields: [("through", String(cursor.through))]))
     }
 
     func delete(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {

@@ -18,20 +18,24 @@ public struct ObjectQuery: Sendable {
     public var versions: Versions = .last
     /// Only these spec versions; nil means each object's latest, which for STIX 2.1 content is all of them.
     public var specVersions: Set<String>?
+    /// Only versions that refer to at least one of these marking-definitions, object-level or granular.
+    public var markings: Set<String>?
 
     public init(addedAfter: Int64? = nil, ids: Set<String>? = nil, types: Set<String>? = nil, versions: Versions = .last,
-                specVersions: Set<String>? = nil) {
+                specVersions: Set<String>? = nil, markings: Set<String>? = nil) {
         self.addedAfter = addedAfter
         self.ids = ids
         self.types = types
         self.versions = versions
         self.specVersions = specVersions
+        self.markings = markings
     }
 
     /// True when a filter lists more than one value (its SQL then has a shape of its own).
     var hasLists: Bool {
         let timestamps = if case .some(let t, _, _) = versions { t.count } else { 0 }
         return (ids?.count ?? 0) > 1 || (types?.count ?? 0) > 1 || (specVersions?.count ?? 0) > 1 || timestamps > 1
+            || (markings?.count ?? 0) > 1
     }
 }
 
@@ -45,13 +49,18 @@ public struct ObjectPage: Sendable {
     public let objects: ByteBuffer
     /// Where each version's bytes lie in `objects`.
     private let ranges: [Range<Int>]
+    /// The generation of the known marking-definitions the page was read at, in the same transaction: a decision
+    /// made with a registry of another generation must be made again.
+    public let markingGeneration: Int64
 
-    public init(versions: [StoredVersion], more: Bool, objects: ByteBuffer = ByteBuffer(), ranges: [Range<Int>] = []) {
+    public init(versions: [StoredVersion], more: Bool, objects: ByteBuffer = ByteBuffer(), ranges: [Range<Int>] = [],
+                markingGeneration: Int64 = 0) {
         precondition(ranges.isEmpty || ranges.count == versions.count, "one range per version")
         self.versions = versions
         self.more = more
         self.objects = objects
         self.ranges = ranges
+        self.markingGeneration = markingGeneration
     }
 
     /// A copy of the stored JSON of `versions[index]`; empty for a read without bytes.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocumentInput
 import Foundation
 import MeridianServer
 import Policy
@@ -6,7 +7,29 @@ import STIX
 import Storage
 
 struct Marking: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage marking-definitions.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(abstract: "Manage marking-definitions.", subcommands: [Create.self, Register.self])
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register an existing marking-definition (a partner's releasability or statement marking) as known to the node.",
+            discussion: """
+                Objects that refer to a marking-definition the node does not know are restricted to their submitter \
+                (and to nobody when received from a peer). Registering the definition, as the owner's decision, makes \
+                the node read them by its rules; peers that pull from the node then receive what it lets them read.
+                """)
+
+        @OptionGroup var data: DataOption
+        @Argument(help: "A file holding the marking-definition as STIX JSON (- for standard input).") var file: String
+
+        func run() async throws {
+            try await failing("marking register") {
+                let bytes = try DocumentInput(maxBytes: 1 << 20).read(file)
+                let node = try await data.directory.open()
+                let kind = try await node.registerMarking(bytes, by: nil)
+                Terminal.print("registered: \(kind)")
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

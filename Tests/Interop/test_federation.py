@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import signal
+import sqlite3
 import sys
 import subprocess
 import tempfile
@@ -47,6 +48,8 @@ class Node:
         text = f'[node]\ntitle = "{self.name}"\nowner = "cert-{self.name}"\n'
         for org in sorted(orgs):
             text += f'[[orgs]]\nid = "{org}"\nname = "{org}"\ncountry = "FRA"\nkind = "{"node" if org.startswith("node-") else "owner" if org == f"cert-{self.name}" else "partner"}"\n'
+        for group, members in getattr(self, "groups", {}).items():
+            text += f'[[groups]]\nname = "{group}"\nmembers = {json.dumps(members)}\n'
         text += '[[api_roots]]\npath = "p"\ntitle = "p"\n'
         read = ", ".join(f'"{r}"' for r in [f"cert-{self.name}"] + list(self.readers))
         write = ", ".join(f'"{w}"' for w in [f"cert-{self.name}"] + list(getattr(self, "writers", [])))
@@ -88,6 +91,18 @@ class Node:
 
     def sync(self):
         return subprocess.run([MERIDIAN, "sync", "--once", "--data", self.data], capture_output=True, text=True, timeout=120)
+
+    def stored_ids(self):
+        """Every object id the node's database holds, whoever may read it (read straight from the file)."""
+        with sqlite3.connect(os.path.join(self.data, "meridian.sqlite")) as db:
+            return {row[0] for row in db.execute("SELECT id FROM object_version")}
+
+    def restart(self):
+        """Stops the server, rewrites the configuration from the node's attributes, and serves again."""
+        self.stop()
+        with open(os.path.join(self.data, "meridian.toml"), "w") as f:
+            f.write(self.config())
+        serve(self)
 
     def names(self):
         out = subprocess.run([MERIDIAN, "export", "--collection", "shared", "--version", "all", "--data", self.data],
@@ -439,3 +454,124 @@ def test_pushed_deletions_of_every_tlp_level_arrive_and_travel_down_the_chain():
     finally:
         for n in (a, b, c):
             n.stop()
+
+
+# Versions that become visible to a peer after its cursor moved past them (issue 14, item 2): each reaches the peer on
+# its next sync, in a chain A → B → C where C pulls from B.
+
+def marking(node, name, *releasable_to):
+    made = subprocess.run([MERIDIAN, "marking", "create", "--name", name, "--releasable-to", ",".join(releasable_to),
+                           "--data", node.data], capture_output=True, text=True, check=True)
+    return json.loads(made.stdout)
+
+
+def marked(name, definition):
+    o = indicator(name, "green")
+    o["object_marking_refs"].append(definition["id"])
+    return o
+
+
+def synced(node):
+    result = node.sync()
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_a_marking_b_learns_late_makes_its_objects_reach_c(chain):
+    a, b, c = chain
+    rel = marking(a, "REL TO FRA", "FRA")  # registered on A, not yet stored in a collection
+    late = [marked(f"late-{n}", rel) for n in range(3)]
+    post(a, "analyst", late + [indicator("after-late", "green")])  # C's cursor moves past them on this one
+    synced(b)
+    assert {o["id"] for o in late} <= b.stored_ids()  # B holds them, but cannot read them: it does not know the marking
+    synced(c)
+    assert indicator("after-late", "green")["id"] in c.stored_ids() and not {o["id"] for o in late} & c.stored_ids()
+    # A shares the definition afterwards: B learns it, and C's next sync brings what B now lets it read.
+    post(a, "analyst", [rel])
+    synced(b)
+    out = synced(c)
+    assert {o["id"] for o in late} <= c.stored_ids(), out
+
+
+def test_a_group_c_joins_late_on_b_makes_its_objects_reach_c(chain):
+    a, b, c = chain
+    b.groups = {"analysts": ["cert-b"]}
+    b.restart()
+    rel = marking(b, "REL TO analysts", "analysts")
+    post(b, "analyst", [rel])
+    grouped = [marked(f"grouped-{n}", rel) for n in range(3)]
+    post(b, "analyst", grouped + [indicator("after-grouped", "green")])
+    synced(c)
+    assert indicator("after-grouped", "green")["id"] in c.stored_ids() and not {o["id"] for o in grouped} & c.stored_ids()
+    # B's owner adds node-c to the group and restarts B with the new configuration.
+    b.groups = {"analysts": ["cert-b", "node-c"]}
+    b.restart()
+    out = synced(c)
+    assert {o["id"] for o in grouped} <= c.stored_ids(), out
+
+
+def test_a_marking_registered_by_bs_admin_makes_its_objects_reach_c(chain):
+    a, b, c = chain
+    rel = marking(a, "REL TO FRA (never shared)", "FRA")  # A never stores the definition: B cannot learn it from A
+    unknown = [marked(f"unknown-{n}", rel) for n in range(3)]
+    post(a, "analyst", unknown + [indicator("after-unknown", "green")])
+    synced(b)
+    synced(c)
+    assert indicator("after-unknown", "green")["id"] in c.stored_ids() and not {o["id"] for o in unknown} & c.stored_ids()
+    # B's admin registers the partner's definition, in another process while B serves.
+    path = os.path.join(b.data, "rel.json")
+    with open(path, "w") as f:
+        json.dump(rel, f)
+    registered = subprocess.run([MERIDIAN, "marking", "register", path, "--data", b.data], capture_output=True, text=True)
+    assert registered.returncode == 0, registered.stderr
+    out = synced(c)
+    assert {o["id"] for o in unknown} <= c.stored_ids(), out
+
+
+def test_a_sync_run_by_another_process_right_before_cs_pull_is_read_with_the_new_markings(chain):
+    a, b, c = chain
+    synced(b)
+    synced(c)  # B's server has decided reads with the markings it knew then
+    rel = marking(a, "REL TO FRA (fresh)", "FRA")
+    post(a, "analyst", [rel])
+    fresh = [marked(f"fresh-{n}", rel) for n in range(3)]
+    post(a, "analyst", fresh + [indicator("after-fresh", "green")])
+    # `meridian sync --once` on B is another process than B's server: it stores the definition and the objects.
+    synced(b)
+    # At once, B's server answers node-c with the new markings, not the registry it held before.
+    import requests
+    r = requests.get(f"{b.api_root}collections/shared/objects/", auth=("c-sync", PASSWORD), headers={"Accept": TAXII},
+                     params={"match[type]": "indicator"}, timeout=30)
+    assert {o["id"] for o in fresh} <= {o["id"] for o in r.json().get("objects", [])}
+    out = synced(c)
+    assert {o["id"] for o in fresh} <= c.stored_ids(), out
+
+
+def test_a_push_sends_what_a_late_marking_made_readable_by_the_peer():
+    """A pushes to B. Objects on A refer to a marking A does not know yet: hidden from node-b, and the push cursor
+    moves past them. Once A's admin registers the definition, A's next push sends them."""
+    b = Node("b", readers=["node-a"])
+    b.writers = ["node-a"]
+    a = Node("a", readers=["node-b"], peers=[{"name": "b", "org": "node-b", "url": b.api_root, "user": "a-sync",
+                                              "remote": collection_id("b"), "push": True}])
+    b.init([("a-sync", "node-a")])
+    a.init([("analyst", "cert-a")])
+    serve(b)
+    serve(a)
+    try:
+        rel = marking(b, "REL TO FRA", "FRA")  # defined elsewhere: A has never seen it
+        hidden = [marked(f"pending-{n}", rel) for n in range(3)]
+        post(a, "analyst", hidden + [indicator("after-pending", "green")])
+        first = synced(a)
+        assert "1 pushed" in first, first
+        assert not {o["id"] for o in hidden} & b.stored_ids()
+        path = os.path.join(a.data, "rel.json")
+        with open(path, "w") as f:
+            json.dump(rel, f)
+        subprocess.run([MERIDIAN, "marking", "register", path, "--data", a.data], check=True, capture_output=True)
+        second = synced(a)
+        assert "3 pushed" in second, second
+        assert {o["id"] for o in hidden} <= b.stored_ids()
+    finally:
+        a.stop()
+        b.stop()

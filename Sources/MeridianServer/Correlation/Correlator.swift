@@ -361,7 +361,7 @@ public actor Correlator {
     /// The sighting of indicator `id` in `observation`, marked with the most restrictive TLP and every releasability
     /// of its inputs, and with one releasability marking per input collection naming that collection's readers.
     func sighting(of id: String, source: Source, observation: Observation, members: [(JSONValue, Input)]) async throws -> IncomingObject? {
-        let policy = try await policyState.current()
+        let policy = try await policyState.fresh()
         var inputs = [Input(collection: source.collection, markings: source.markings, provenance: source.provenance), observation.input]
         inputs += members.map(\.1)
         var level = TLP.clear

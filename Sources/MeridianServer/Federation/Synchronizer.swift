@@ -151,8 +151,12 @@ public actor Synchronizer {
         // some servers give a whole request) are read again rather than missed; storing them again changes nothing.
         var addedAfter = try await node.store.state(key).flatMap(TAXIITimestamp.parse).map { TAXIITimestamp.format($0 - 1) }
         var next: String? = nil
-        let parser = JSONParser()
         let provenance = Provenance(submittedBy: peer.org, receivedFrom: peer.org)
+        // Where to follow the peer's policy changes from, taken before the first pull reads anything (docs/FEDERATION.md).
+        let visibilityKey = "federation.visibility.\(peer.name).\(mapping.remote)"
+        if try await node.store.state(visibilityKey) == nil, let start = try await client.visibility(collection: mapping.remote, after: "latest") {
+            if let through = start.envelope["through"]?.stringValue { try await node.store.setState(visibilityKey, through) }
+        }
         var pages = 0
         let limit = peer.page_size ?? 1000
         // The next page is requested as soon as its cursor is known, so the peer prepares it while this one is
@@ -169,35 +173,10 @@ public actor Synchronizer {
             } else {
                 response = try await client.objects(collection: mapping.remote, addedAfter: addedAfter, next: next, limit: limit)
             }
-            let document: JSONDocument
-            do {
-                document = try parser.skimDocument(response.body)
-            } catch {
-                throw FederationError(.malformed, "the page is not valid JSON")
-            }
-            guard case .object(let envelope) = document.root else { throw FederationError(.malformed, "the page is not a TAXII envelope") }
-            if let objects = envelope["objects"], objects.arrayValue == nil { throw FederationError(.malformed, "'objects' is not a list") }
+            let (envelope, accepted) = try validated(response.body, from: peer, into: &report)
             if envelope["more"]?.boolValue == true, let n = envelope["next"]?.stringValue {
                 let after = addedAfter
                 prefetched = Task { try await client.objects(collection: mapping.remote, addedAfter: after, next: n, limit: limit) }
-            }
-            var accepted: [IncomingObject] = []
-            let ranges = document.elementRanges
-            let body = response.body
-            let validator = node.validator
-            // Each object is parsed and validated on its own, on every core.
-            let checked = concurrentMap(count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount) { i in
-                ObjectCheck.check(body, range: ranges[i], index: i, parser: parser, validator: validator)
-            }
-            if let problem = ObjectCheck.syntaxError(checked) { throw FederationError(.malformed, "the page is not valid JSON: \(problem)") }
-            for outcome in checked {
-                switch outcome {
-                case .success(let incoming): accepted.append(incoming)
-                case .failure(let rejection):
-                    report.rejected += 1
-                    logger.warning("object from peer rejected", metadata: ["peer": .string(peer.name), "id": .string(rejection.id),
-                                                                           "reason": .string(rejection.reason)])
-                }
             }
             // The page is stored (and then its cursor saved) while the next one is validated; pages are stored in
             // order, each after the one before it has committed.
@@ -207,14 +186,7 @@ public actor Synchronizer {
             let collection = local.id.lowercased()
             let batch = accepted
             storing = Task {
-                var stored = 0
-                var duplicates = 0
-                if !batch.isEmpty {
-                    let outcomes = try await node.store.add(batch, to: collection, provenance: provenance)
-                    for o in outcomes { if o == .duplicate { duplicates += 1 } else { stored += 1 } }
-                    try await node.recordWrite(batch, outcomes, collection: collection, by: Principal(org: peer.org, user: nil),
-                                               provenance: provenance)
-                }
+                let (stored, duplicates) = try await self.store(batch, from: peer, in: collection)
                 if let last, TAXIITimestamp.parse(last) != nil { try await node.store.setState(key, last) }
                 return (stored, duplicates)
             }
@@ -240,6 +212,74 @@ public actor Synchronizer {
         }
         try await finish(storing, into: &report)
         try await pullDeletions(peer, mapping, client, local: local, into: &report)
+        try await pullVisibility(peer, mapping, client, local: local, key: visibilityKey, into: &report)
+    }
+
+    /// The objects of a page from the peer, each parsed and validated on its own (on every core); the rejected ones
+    /// are counted and logged. Throws when the page itself is not a TAXII envelope.
+    func validated(_ body: [UInt8], from peer: NodeConfiguration.Peer, into report: inout Report) throws -> (JSONObject, [IncomingObject]) {
+        let parser = JSONParser()
+        let document: JSONDocument
+        do {
+            document = try parser.skimDocument(body)
+        } catch {
+            throw FederationError(.malformed, "the page is not valid JSON")
+        }
+        guard case .object(let envelope) = document.root else { throw FederationError(.malformed, "the page is not a TAXII envelope") }
+        if let objects = envelope["objects"], objects.arrayValue == nil { throw FederationError(.malformed, "'objects' is not a list") }
+        let ranges = document.elementRanges
+        let validator = node.validator
+        let checked = concurrentMap(count: ranges.count, concurrency: ProcessInfo.processInfo.activeProcessorCount) { i in
+            ObjectCheck.check(body, range: ranges[i], index: i, parser: parser, validator: validator)
+        }
+        if let problem = ObjectCheck.syntaxError(checked) { throw FederationError(.malformed, "the page is not valid JSON: \(problem)") }
+        var accepted: [IncomingObject] = []
+        for outcome in checked {
+            switch outcome {
+            case .success(let incoming): accepted.append(incoming)
+            case .failure(let rejection):
+                report.rejected += 1
+                logger.warning("object from peer rejected", metadata: ["peer": .string(peer.name), "id": .string(rejection.id),
+                                                                       "reason": .string(rejection.reason)])
+            }
+        }
+        return (envelope, accepted)
+    }
+
+    /// Stores what the peer sent as received from it, and records the write.
+    func store(_ objects: [IncomingObject], from peer: NodeConfiguration.Peer, in collection: String) async throws -> (stored: Int, duplicates: Int) {
+        guard !objects.isEmpty else { return (0, 0) }
+        let provenance = Provenance(submittedBy: peer.org, receivedFrom: peer.org)
+        let outcomes = try await node.store.add(objects, to: collection, provenance: provenance)
+        try await node.recordWrite(objects, outcomes, collection: collection, by: Principal(org: peer.org, user: nil), provenance: provenance)
+        let duplicates = outcomes.filter { $0 == .duplicate }.count
+        return (outcomes.count - duplicates, duplicates)
+    }
+
+    /// Stores the versions that the peer's policy changes made readable by this node after its pull cursor had moved
+    /// past them (a marking-definition learned late, a group joined, a marking registered): a Meridian peer lists them
+    /// (`visibility/`); other TAXII servers do not, and nothing happens (docs/FEDERATION.md says what that means).
+    func pullVisibility(_ peer: NodeConfiguration.Peer, _ mapping: NodeConfiguration.Peer.Pull, _ client: TAXIIClient,
+                        local: NodeConfiguration.Collection, key: String, into report: inout Report) async throws {
+        guard let after = try await node.store.state(key) else { return }
+        var response = try await client.visibility(collection: mapping.remote, after: after)
+        var pages = 0
+        while let page = response {
+            let (envelope, accepted) = try validated(page.body, from: peer, into: &report)
+            let (stored, duplicates) = try await store(accepted, from: peer, in: local.id.lowercased())
+            report.stored += stored
+            report.duplicates += duplicates
+            pages += 1
+            if envelope["more"]?.boolValue == true, let next = envelope["next"]?.stringValue, pages < 100_000 {
+                response = try await client.visibility(collection: mapping.remote, next: next)
+                continue
+            }
+            guard let through = envelope["through"]?.stringValue, Int64(through) != nil else {
+                throw FederationError(.malformed, "the peer's visibility page gives no 'through' cursor")
+            }
+            try await node.store.setState(key, through)
+            break
+        }
     }
 
     /// Waits for a page's storing to finish and counts what it stored.
@@ -290,43 +330,80 @@ public actor Synchronizer {
         guard let local = node.collection(mapping.local) else { return }
         let key = "federation.push.\(peer.name).\(local.id.lowercased()).\(mapping.remote)"
         var cursor = try await node.store.state(key).flatMap { Int64($0) }
+        // The policy changes to look back at start from before the first push reads anything.
+        let visibilityKey = "federation.pushvisibility.\(peer.name).\(local.id.lowercased()).\(mapping.remote)"
+        if try await node.store.state(visibilityKey) == nil {
+            try await node.store.setState(visibilityKey, String(try await node.latestPolicyChange()))
+        }
         // The peer receives what its org may read: the read gate decides every version and audits what is sent.
         let reader = Principal(org: peer.org, user: "sync:" + peer.name)
         while true {
-            let page: ObjectPage
-            do {
-                page = try await node.read(local, query: ObjectQuery(addedAfter: cursor, versions: .all), limit: 500, withBytes: true,
-                                           for: reader, endpoint: "federation-push")
-            } catch is MeridianNode.ReadRefused {
-                throw FederationError(.http, "org '\(peer.org)' has no read access to collection '\(mapping.local)'")
-            }
+            let page = try await read(local, ObjectQuery(addedAfter: cursor, versions: .all), for: reader, mapping)
             guard let last = page.versions.last else { break }
-            // Nothing goes back to the peer it came from.
-            let outgoing = page.versions.indices.filter { page.versions[$0].provenance.receivedFrom != peer.org }
-            if !outgoing.isEmpty {
-                var envelope = Array(#"{"objects":["#.utf8)
-                for (i, index) in outgoing.enumerated() {
-                    if i > 0 { envelope.append(UInt8(ascii: ",")) }
-                    envelope += page.bytes(at: index)
-                }
-                envelope += Array("]}".utf8)
-                var status = try await client.add(collection: mapping.remote, envelope: envelope)
-                var polls = 0
-                while status["status"]?.stringValue != "complete", let id = status["id"]?.stringValue, polls < 120 {
-                    try await Task.sleep(for: .milliseconds(500))
-                    status = try await client.status(id)
-                    polls += 1
-                }
-                report.pushed += Int(status["success_count"]?.numberValue?.integer ?? 0)
-                if let failed = status["failure_count"]?.numberValue?.integer, failed > 0 {
-                    report.errors.append("the peer refused \(failed) object(s) of collection \(mapping.local)")
-                }
-            }
+            try await send(page, to: peer, mapping, client, into: &report)
             cursor = last.dateAdded
             try await node.store.setState(key, String(last.dateAdded))
             if !page.more { break }
         }
         try await pushDeletions(peer, mapping, client, local: local, reader: reader, into: &report)
+        try await pushVisibility(peer, mapping, client, local: local, reader: reader, key: visibilityKey, into: &report)
+    }
+
+    /// A page of the local collection as the peer's org may read it.
+    func read(_ local: NodeConfiguration.Collection, _ query: ObjectQuery, for reader: Principal,
+              _ mapping: NodeConfiguration.Peer.Push) async throws -> ObjectPage {
+        do {
+            return try await node.read(local, query: query, limit: 500, withBytes: true, for: reader, endpoint: "federation-push")
+        } catch is MeridianNode.ReadRefused {
+            throw FederationError(.http, "org '\(reader.org ?? "")' has no read access to collection '\(mapping.local)'")
+        }
+    }
+
+    /// Posts the versions of a page to the peer (all but those that came from it), waits for the status, and counts.
+    func send(_ page: ObjectPage, to peer: NodeConfiguration.Peer, _ mapping: NodeConfiguration.Peer.Push, _ client: TAXIIClient,
+              into report: inout Report) async throws {
+        // Nothing goes back to the peer it came from.
+        let outgoing = page.versions.indices.filter { page.versions[$0].provenance.receivedFrom != peer.org }
+        guard !outgoing.isEmpty else { return }
+        var envelope = Array(#"{"objects":["#.utf8)
+        for (i, index) in outgoing.enumerated() {
+            if i > 0 { envelope.append(UInt8(ascii: ",")) }
+            envelope += page.bytes(at: index)
+        }
+        envelope += Array("]}".utf8)
+        var status = try await client.add(collection: mapping.remote, envelope: envelope)
+        var polls = 0
+        while status["status"]?.stringValue != "complete", let id = status["id"]?.stringValue, polls < 120 {
+            try await Task.sleep(for: .milliseconds(500))
+            status = try await client.status(id)
+            polls += 1
+        }
+        report.pushed += Int(status["success_count"]?.numberValue?.integer ?? 0)
+        if let failed = status["failure_count"]?.numberValue?.integer, failed > 0 {
+            report.errors.append("the peer refused \(failed) object(s) of collection \(mapping.local)")
+        }
+    }
+
+    /// Pushes the versions that local policy changes (a marking-definition learned or registered, a configuration
+    /// change) made readable by the peer's org after the push cursor had moved past them.
+    func pushVisibility(_ peer: NodeConfiguration.Peer, _ mapping: NodeConfiguration.Peer.Push, _ client: TAXIIClient,
+                        local: NodeConfiguration.Collection, reader: Principal, key: String, into report: inout Report) async throws {
+        guard let after = try await node.store.state(key).flatMap({ Int64($0) }) else { return }
+        let through = try await node.latestPolicyChange()
+        guard through > after else { return }
+        var cursor: MeridianNode.VisibilityCursor? = MeridianNode.VisibilityCursor(after: after, through: through, dateAdded: nil)
+        while let current = cursor {
+            let (page, next): (ObjectPage, MeridianNode.VisibilityCursor?)
+            do {
+                (page, next) = try await node.visibleAfterPolicyChanges(local, cursor: current, limit: 500, for: reader,
+                                                                        endpoint: "federation-push")
+            } catch is MeridianNode.ReadRefused {
+                throw FederationError(.http, "org '\(peer.org)' has no read access to collection '\(mapping.local)'")
+            }
+            try await send(page, to: peer, mapping, client, into: &report)
+            cursor = next
+        }
+        try await node.store.setState(key, String(through))
     }
 
     /// Sends TAXII DELETEs to the peer for local versions deleted since the last push that the peer could read. The

@@ -100,6 +100,30 @@ enum Migrations {
                 CREATE INDEX tombstone_collection ON tombstone (collection, seq);
                 """)
         }
+        migrator.registerMigration("v5: policy changes, for reads decided on a current registry and peers told of them") { db in
+            // Every change to the known marking-definitions, from any process, bumps the generation (read in the same
+            // transaction as a page, so no read is decided on an older registry) and is logged as a change that may
+            // make stored versions visible to more readers; configuration changes are logged with no marking.
+            try db.execute(sql: """
+                CREATE TABLE marking_generation (
+                  one INTEGER PRIMARY KEY CHECK (one = 1),
+                  value INTEGER NOT NULL
+                );
+                INSERT INTO marking_generation (one, value) VALUES (1, 0);
+                CREATE TABLE policy_change (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  marking TEXT
+                );
+                CREATE TRIGGER marking_definition_added AFTER INSERT ON marking_definition BEGIN
+                  UPDATE marking_generation SET value = value + 1;
+                  INSERT INTO policy_change (marking) VALUES (NEW.id);
+                END;
+                CREATE TRIGGER marking_definition_removed AFTER DELETE ON marking_definition BEGIN
+                  UPDATE marking_generation SET value = value + 1;
+                  INSERT INTO policy_change (marking) VALUES (OLD.id);
+                END;
+                """)
+        }
         return migrator
     }
 }

@@ -232,7 +232,8 @@ public final class SQLiteObjectStore: ObjectStore {
             }
             let more = found.count > limit
             if more { found.removeLast() }
-            return ObjectPage(versions: found, more: more, objects: objects, ranges: ranges)
+            return ObjectPage(versions: found, more: more, objects: objects, ranges: ranges,
+                              markingGeneration: try Self.markingGeneration(db))
         }
     }
 
@@ -340,12 +341,13 @@ public final class SQLiteObjectStore: ObjectStore {
         public let definition: [UInt8]
     }
 
-    /// Every marking-definition known to the node, in the order they became known.
-    public func markingDefinitions() async throws -> [MarkingDefinitionRecord] {
+    /// Every marking-definition known to the node, in the order they became known, and their generation.
+    public func markingDefinitions() async throws -> (generation: Int64, records: [MarkingDefinitionRecord]) {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, source, definition FROM marking_definition ORDER BY rowid").map {
+            let records = try Row.fetchAll(db, sql: "SELECT id, source, definition FROM marking_definition ORDER BY rowid").map {
                 MarkingDefinitionRecord(id: $0[0], source: $0[1], definition: Array($0[2] as Data))
             }
+            return (try Self.markingGeneration(db), records)
         }
     }
 
@@ -359,11 +361,35 @@ public final class SQLiteObjectStore: ObjectStore {
         }
     }
 
-    /// A number that changes whenever the known marking-definitions change (cheap to poll).
+    /// A number that changes whenever the known marking-definitions change, in any process (a trigger counts them).
     public func markingDefinitionsGeneration() async throws -> Int64 {
+        try await pool.read { db in try Self.markingGeneration(db) }
+    }
+
+    static func markingGeneration(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM marking_generation WHERE one = 1")) ?? 0
+    }
+
+    // MARK: - Policy changes
+
+    /// Changes that may have made stored versions visible to more readers, after `seq` and up to `through`: a
+    /// marking-definition learned, registered or removed (its id), or the configuration changed (nil).
+    public func policyChanges(after seq: Int64, through: Int64) async throws -> [(seq: Int64, marking: String?)] {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(rowid), 0) * 1000003 + COUNT(*) FROM marking_definition") ?? 0
+            try Row.fetchAll(db, sql: "SELECT seq, marking FROM policy_change WHERE seq > ? AND seq <= ? ORDER BY seq",
+                             arguments: [seq, through]).map { ($0[0], $0[1]) }
         }
+    }
+
+    /// The latest policy change's sequence number (0 before any).
+    public func latestPolicyChange() async throws -> Int64 {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM policy_change") ?? 0 }
+    }
+
+    /// Logs a change of the configuration (orgs, groups, collection rules), which may make any version visible to more
+    /// readers.
+    public func recordConfigurationPolicyChange() async throws {
+        try await pool.write { db in try db.execute(sql: "INSERT INTO policy_change (marking) VALUES (NULL)") }
     }
 
     /// A value the node keeps between runs (such as the configuration last recorded in the audit log).
@@ -406,6 +432,12 @@ public final class SQLiteObjectStore: ObjectStore {
         if let ids = query.ids { list("id", ids) }
         if let types = query.types { list("type", types) }
         if let specs = query.specVersions { list("spec_version", specs) }
+        if let markings = query.markings {
+            // Stored lists are JSON arrays of ids: a quoted id matches that id, never another it is a prefix of.
+            let tests = markings.sorted().map { _ in "instr(markings, ?) > 0 OR instr(granular_markings, ?) > 0" }
+            clauses.append("(" + (tests.isEmpty ? "0" : tests.joined(separator: " OR ")) + ")")
+            for marking in markings.sorted() { _ = arguments.append(contentsOf: ["\"\(marking)\"", "\"\(marking)\""]) }
+        }
         switch query.versions {
         case .last: clauses.append("is_last = 1")
         case .first: clauses.append("is_first = 1")
