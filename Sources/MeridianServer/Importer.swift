@@ -72,10 +72,10 @@ public struct Importer: Sendable {
         return (valid, nil)
     }
 
-    /// Audits and hands to the correlator a batch once stored, and counts it in `summary`.
+    /// Hands to the correlator a batch once stored (with its audit entry, in its transaction), and counts it.
     private func record(_ objects: [IncomingObject], _ outcomes: [AddOutcome], collection: String, into summary: inout Summary) async throws {
         for o in outcomes { if o == .duplicate { summary.duplicates += 1 } else { summary.stored += 1 } }
-        try await node.recordWrite(objects, outcomes, collection: collection, by: nil, provenance: provenance)
+        try await node.afterWrite(objects, outcomes, collection: collection, provenance: provenance)
     }
 
     /// Reads the document once and stores it in one transaction, committed after its end has been read; nil, with
@@ -85,9 +85,10 @@ public struct Importer: Sendable {
         let handoff = BatchHandoff()
         let store = node.store
         let provenance = self.provenance
+        let audit = MeridianNode.writeEntry(collection: collection, by: nil, provenance: provenance)
         let storing = Task {
             do {
-                return try await store.addAll(to: collection, provenance: provenance) { try handoff.take() }
+                return try await store.addAll(to: collection, provenance: provenance, audit: audit) { try handoff.take() }
             } catch {
                 handoff.abandon()  // the reading stops at its next batch; this error is the one reported
                 throw error
@@ -150,6 +151,7 @@ public struct Importer: Sendable {
         // transaction while the next one is being validated.
         let store = node.store
         let provenance = self.provenance
+        let audit = MeridianNode.writeEntry(collection: collection, by: nil, provenance: provenance)
         var summary = Summary()
         var storing: (objects: [IncomingObject], task: Task<[AddOutcome], any Error>)? = nil
         var checked = false
@@ -166,7 +168,9 @@ public struct Importer: Sendable {
                 if let previous = storing {
                     try await record(previous.objects, try await previous.task.value, collection: collection, into: &summary)
                 }
-                storing = (valid, Task { try await store.add(valid, to: collection, provenance: provenance) })
+                // Each batch commits with its audit entry: stopped at any moment, the import leaves no stored version
+                // unaudited, and a re-run stores what is missing.
+                storing = (valid, Task { try await store.add(valid, to: collection, provenance: provenance, audit: audit) })
                 progress(firstPassRead.value + input.consumed, 2 * input.size)
             }
             if !checked { try await firstPass.value }

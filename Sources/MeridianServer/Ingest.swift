@@ -42,9 +42,8 @@ struct Ingest: Sendable {
         }
         if !accepted.isEmpty {
             let objects = accepted.map(\.0)
-            let outcomes = try await node.store.add(objects, to: collection, provenance: provenance)
+            let outcomes = try await node.write(objects, to: collection, by: principal, provenance: provenance)
             status.successes = accepted.map(\.1)
-            try await node.recordWrite(objects, outcomes, collection: collection, by: principal, provenance: provenance)
             Counter(label: "meridian_objects_stored_total").increment(by: outcomes.filter { $0 != .duplicate }.count)
         }
         if !status.failures.isEmpty { Counter(label: "meridian_objects_rejected_total").increment(by: status.failures.count) }

@@ -146,15 +146,16 @@ public struct MeridianNode: Sendable {
         let canRead = access.canRead
         let defaultTLP = collection.rule.defaultTLP
         let org = principal.org
-        let deleted = try await store.delete(id: id, from: collection.id.lowercased(), query: query) { version in
+        let deleted = try await store.delete(id: id, from: collection.id.lowercased(), query: query, isDeletable: { version in
             (org != nil && version.provenance.submittedBy == org)
                 || (canRead && policy.decide(effectiveReader: reader, markings: version.markings, origin: version.origin,
                                              defaultTLP: defaultTLP).allowed)
-        }
+        }, audit: { deleted in
+            AuditTrail.event("delete", by: principal, [
+                "collection": .string(collection.id.lowercased()), "id": .string(id), "versions_deleted": .number(JSONNumber(Int64(deleted))),
+            ])
+        })
         guard deleted > 0 else { throw canRead ? DeleteRefused.notFound : DeleteRefused.forbidden }
-        try await audit.record(AuditTrail.event("delete", by: principal, [
-            "collection": .string(collection.id.lowercased()), "id": .string(id), "versions_deleted": .number(JSONNumber(Int64(deleted))),
-        ]))
         return deleted
     }
 
@@ -306,19 +307,37 @@ public struct MeridianNode: Sendable {
         }
     }
 
-    /// Records a write in the audit log (the versions stored, by id and version) and picks up any new
-    /// marking-definition it brought.
-    func recordWrite(_ objects: [IncomingObject], _ outcomes: [AddOutcome], collection: String, by principal: Principal?,
-                     provenance: Provenance) async throws {
-        // Usually every object is new: then the list is the one given, not a copy of each object.
+    /// Stores objects in `collection` with their write entry in the audit log, in one transaction (no acknowledged
+    /// write lacks its entry, whenever the process is stopped), then hands them on (``afterWrite``).
+    func write(_ objects: [IncomingObject], to collection: String, by principal: Principal?, provenance: Provenance) async throws
+        -> [AddOutcome]
+    {
+        let outcomes = try await store.add(objects, to: collection, provenance: provenance,
+                                           audit: Self.writeEntry(collection: collection, by: principal, provenance: provenance))
+        try await afterWrite(objects, outcomes, collection: collection, provenance: provenance)
+        return outcomes
+    }
+
+    /// The write entry of a stored batch: the versions stored, by id and version (none when every one was already
+    /// there). The store appends it in the batch's own transaction.
+    static func writeEntry(collection: String, by principal: Principal?, provenance: Provenance) -> AuditEntryMaker {
+        { objects, outcomes in
+            // Usually every object is new: then the list is the one given, not a copy of each object.
+            let stored = outcomes.contains(.duplicate) ? objects.indices.filter { outcomes[$0] != .duplicate }.map { objects[$0] } : objects
+            guard !stored.isEmpty else { return nil }
+            let detail = AuditTrail.versionsDetail(
+                [("collection", collection), ("submitted_by", provenance.submittedBy), ("received_from", provenance.receivedFrom)],
+                stored.map { ($0.id, $0.version?.text) })
+            return AuditEvent(at: SQLiteObjectStore.now(), org: principal?.org, user: principal?.user, action: "write", detailJSON: detail)
+        }
+    }
+
+    /// After a stored batch has committed (with its audit entry): picks up any new marking-definition it brought and
+    /// hands the new versions to the correlator.
+    func afterWrite(_ objects: [IncomingObject], _ outcomes: [AddOutcome], collection: String, provenance: Provenance) async throws {
         let stored = outcomes.contains(.duplicate) ? objects.indices.filter { outcomes[$0] != .duplicate }.map { objects[$0] } : objects
         guard !stored.isEmpty else { return }
         if stored.contains(where: { $0.type == "marking-definition" }) { try await policyState.reload() }
-        let detail = AuditTrail.versionsDetail(
-            [("collection", collection), ("submitted_by", provenance.submittedBy), ("received_from", provenance.receivedFrom)],
-            stored.map { ($0.id, $0.version?.text) })
-        try await audit.record(AuditEvent(at: SQLiteObjectStore.now(), org: principal?.org, user: principal?.user, action: "write",
-                                          detailJSON: detail))
         await correlator?.submit(stored, collection: collection, provenance: provenance)
     }
 

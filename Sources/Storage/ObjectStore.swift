@@ -7,15 +7,18 @@ public protocol ObjectStore: Sendable {
     func ensureCollection(_ id: String) async throws
 
     /// Stores object versions in order; a version (id + modified/created) already in the collection is a duplicate.
-    /// All objects of a call are stored in one transaction: all or nothing.
-    func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance) async throws -> [AddOutcome]
+    /// All objects of a call are stored in one transaction, with the audit entry `audit` makes of them (if any): all
+    /// or nothing, so no acknowledged write lacks its entry.
+    func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance, audit: AuditEntryMaker?) async throws
+        -> [AddOutcome]
 
-    /// Stores the batches `next` hands over, in order, all in one transaction: every batch is stored, or (when `next`
-    /// throws) none is. `next` returns nil after the last batch and may block until the next one is ready; it is
-    /// called from the store's writer, which holds the write lock until the last batch (other writers wait).
-    /// Returns each batch's outcomes, as `add` would.
+    /// Stores the batches `next` hands over, in order, all in one transaction, each with the audit entry `audit`
+    /// makes of it: every batch is stored, or (when `next` throws) none is. `next` returns nil after the last batch
+    /// and may block until the next one is ready; it is called from the store's writer, which holds the write lock
+    /// until the last batch (other writers wait). Returns each batch's outcomes, as `add` would.
     func addAll(
-        to collection: String, provenance: Provenance, next: @escaping @Sendable () throws -> [IncomingObject]?
+        to collection: String, provenance: Provenance, audit: AuditEntryMaker?,
+        next: @escaping @Sendable () throws -> [IncomingObject]?
     ) async throws -> [[AddOutcome]]
 
     /// Versions matching `query`, ascending by `date_added`, at most `limit` of those `isVisible` lets through.
@@ -26,9 +29,10 @@ public protocol ObjectStore: Sendable {
     ) async throws -> ObjectPage
 
     /// Deletes the versions of `id` matching `query` (its `versions` and `specVersions`) that `isDeletable` lets
-    /// through, each leaving a tombstone, in one transaction; returns how many were deleted.
-    func delete(id: String, from collection: String, query: ObjectQuery, isDeletable: @Sendable (StoredVersion) -> Bool)
-        async throws -> Int
+    /// through, each leaving a tombstone, in one transaction with the audit entry `audit` makes of how many were
+    /// deleted (none when nothing was); returns how many were deleted.
+    func delete(id: String, from collection: String, query: ObjectQuery, isDeletable: @Sendable (StoredVersion) -> Bool,
+                audit: (@Sendable (Int) -> AuditEvent?)?) async throws -> Int
 
     /// Stores or replaces a status resource.
     func saveStatus(_ status: StatusRecord) async throws
@@ -37,10 +41,25 @@ public protocol ObjectStore: Sendable {
     func status(_ id: String) async throws -> StatusRecord?
 }
 
+/// The audit entry of a batch of objects once stored, made from the objects and what became of each (nil: none).
+public typealias AuditEntryMaker = @Sendable (_ objects: [IncomingObject], _ outcomes: [AddOutcome]) -> AuditEvent?
+
 extension ObjectStore {
-    /// Deletes every version of `id` matching `query`.
+    /// Stores objects without an audit entry (for tests and tools; the node's write paths audit).
+    public func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance) async throws -> [AddOutcome] {
+        try await add(objects, to: collection, provenance: provenance, audit: nil)
+    }
+
+    /// Stores batches without an audit entry (for tests and tools; the node's write paths audit).
+    public func addAll(
+        to collection: String, provenance: Provenance, next: @escaping @Sendable () throws -> [IncomingObject]?
+    ) async throws -> [[AddOutcome]] {
+        try await addAll(to: collection, provenance: provenance, audit: nil, next: next)
+    }
+
+    /// Deletes every version of `id` matching `query`, without an audit entry.
     public func delete(id: String, from collection: String, query: ObjectQuery) async throws -> Int {
-        try await delete(id: id, from: collection, query: query) { _ in true }
+        try await delete(id: id, from: collection, query: query, isDeletable: { _ in true }, audit: nil)
     }
 }
 

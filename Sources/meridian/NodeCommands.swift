@@ -102,11 +102,21 @@ struct Token: AsyncParsableCommand {
 }
 
 struct Import: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Import a STIX bundle or TAXII envelope (gzip allowed) into a collection.")
+    static let configuration = CommandConfiguration(
+        abstract: "Import a STIX bundle or TAXII envelope (gzip allowed) into a collection.",
+        discussion: """
+            A document of up to --transaction-bytes (64 MiB by default) is stored in one transaction: all of it, or \
+            nothing. A larger one is committed batch by batch (5,000 objects or 16 MB each), each batch with its write \
+            entry in the audit log: stopped part way, the import keeps the batches it committed, and running it again \
+            stores the rest (what is already there counts as already present).
+            Exit status: 0 imported, 1 some objects were rejected, 2 error.
+            """)
 
     @OptionGroup var data: DataOption
     @Argument(help: "The file to import; - reads standard input.") var file: String
     @Option(help: "The collection's id or alias.") var collection: String
+    @Option(help: "Largest document (in bytes, decompressed) imported in one transaction; larger ones commit batch by batch.")
+    var transactionBytes = 64 << 20
 
     func run() async throws {
         try await failing("import") {
@@ -115,7 +125,9 @@ struct Import: AsyncParsableCommand {
             let path = file == "-" ? try spoolStandardInput(into: data.directory.path) : file
             defer { if file == "-" { try? FileManager.default.removeItem(atPath: path) } }
             let bar = ProgressBar(enabled: isatty(2) != 0)
-            let summary = try await Importer(node: node).run(path, collection: collection) { bar.update($0, of: $1) }
+            guard transactionBytes >= 0 else { throw ValidationError("--transaction-bytes must not be negative") }
+            let importer = Importer(node: node, atomicBytes: transactionBytes)
+            let summary = try await importer.run(path, collection: collection) { bar.update($0, of: $1) }
             bar.finish()
             await node.correlator?.idle()
             Terminal.print("\(file): \(summary.stored) stored, \(summary.duplicates) already present, \(summary.rejected.count) rejected")

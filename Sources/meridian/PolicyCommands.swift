@@ -93,19 +93,33 @@ struct Audit: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the hash chain of the audit log; names the first broken entry.",
-            discussion: "Exit status: 0 intact, 1 broken, 2 error.")
+            discussion: """
+                With --complete, also check that every stored object version is listed by a write entry (each write \
+                commits with its entry; versions stored by earlier versions of Meridian that were stopped between the two \
+                are named, and get an entry when written again, by a re-run of the import for example).
+                Exit status: 0 intact (and complete), 1 broken or incomplete, 2 error.
+                """)
 
         @OptionGroup var data: DataOption
+        @Flag(help: "Also report stored object versions that no write entry lists.") var complete = false
 
         func run() async throws {
-            let result = try await failing("audit verify") {
-                try await data.directory.auditLog().verify()
+            let (result, unaudited) = try await failing("audit verify") {
+                let log = try data.directory.auditLog()
+                return (try await log.verify(), complete ? try await log.unauditedVersions() : nil)
             }
             if let broken = result.broken {
                 Terminal.error("audit log BROKEN at entry \(broken.seq): \(broken.reason) (\(result.verified) entries before it verified)")
                 throw ExitCode(1)
             }
             Terminal.print("audit log intact: \(result.verified) entries, head hash \(result.headHash)")
+            guard let unaudited else { return }
+            if unaudited.count > 0 {
+                Terminal.error("audit log INCOMPLETE: \(unaudited.count) stored object version(s) have no write entry, such as:")
+                for v in unaudited.examples { Terminal.error("  collection \(v.collection): \(v.id) \(v.version ?? "(unversioned)")") }
+                throw ExitCode(1)
+            }
+            Terminal.print("audit log complete: every stored object version has its write entry")
         }
     }
 

@@ -197,7 +197,7 @@ import Testing
                                     provenance: Provenance(submittedBy: "other", receivedFrom: nil))
             _ = try await store.add([Self.object("indicator--1", modified: stamps[2])], to: "c", provenance: Self.submitter)
             let mine: @Sendable (StoredVersion) -> Bool = { $0.provenance.submittedBy == Self.submitter.submittedBy }
-            #expect(try await store.delete(id: "indicator--1", from: "c", query: ObjectQuery(versions: .all), isDeletable: mine) == 2)
+            #expect(try await store.delete(id: "indicator--1", from: "c", query: ObjectQuery(versions: .all), isDeletable: mine, audit: nil) == 2)
             let left = try await store.page("c", query: ObjectQuery(versions: .all), limit: 10, withBytes: false, isVisible: Self.everyone)
             #expect(left.versions.map(\.version) == [stamps[1]])
             // What remains is both the first and the last version.

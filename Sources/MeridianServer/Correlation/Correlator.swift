@@ -435,17 +435,23 @@ public actor Correlator {
         // Sightings derived from a version received from a peer keep that provenance, so the rules for received
         // content apply to them too; the node itself is their submitter, so nobody reads them as its submitter.
         var stored: [IncomingObject] = []
+        let collection = sightingsID
         for receivedFrom in Set(made.map { $0.receivedFrom ?? "" }) {
             let group = made.filter { ($0.receivedFrom ?? "") == receivedFrom }.map(\.sighting)
+            // Each group of sightings commits with its audit entry.
             let outcomes = try await store.add(group, to: sightingsID,
-                                               provenance: Provenance(submittedBy: nil, receivedFrom: receivedFrom.isEmpty ? nil : receivedFrom))
+                                               provenance: Provenance(submittedBy: nil, receivedFrom: receivedFrom.isEmpty ? nil : receivedFrom),
+                                               audit: { objects, outcomes in
+                let new = zip(objects, outcomes).filter { $0.1 != .duplicate }.map(\.0)
+                guard !new.isEmpty else { return nil }
+                return AuditTrail.event("correlation", by: nil, [
+                    "collection": .string(collection), "sightings": .array(new.map { .string($0.id) }),
+                ])
+            })
             stored += zip(group, outcomes).filter { $0.1 != .duplicate }.map(\.0)
         }
         sightingsMade += stored.count
         guard !stored.isEmpty else { return }
         Counter(label: "meridian_sightings_total").increment(by: stored.count)
-        try await audit.record(AuditTrail.event("correlation", by: nil, [
-            "collection": .string(sightingsID), "sightings": .array(stored.map { .string($0.id) }),
-        ]))
     }
 }

@@ -250,8 +250,7 @@ public actor Synchronizer {
     func store(_ objects: [IncomingObject], from peer: NodeConfiguration.Peer, in collection: String) async throws -> (stored: Int, duplicates: Int) {
         guard !objects.isEmpty else { return (0, 0) }
         let provenance = Provenance(submittedBy: peer.org, receivedFrom: peer.org)
-        let outcomes = try await node.store.add(objects, to: collection, provenance: provenance)
-        try await node.recordWrite(objects, outcomes, collection: collection, by: Principal(org: peer.org, user: nil), provenance: provenance)
+        let outcomes = try await node.write(objects, to: collection, by: Principal(org: peer.org, user: nil), provenance: provenance)
         let duplicates = outcomes.filter { $0 == .duplicate }.count
         return (outcomes.count - duplicates, duplicates)
     }
@@ -305,15 +304,17 @@ public actor Synchronizer {
                                                        withBytes: false) { $0.provenance.receivedFrom == peer.org && $0.version == version }
                 for copy in copies.versions {
                     guard let text = copy.version, let t = TAXIITimestamp.parse(text) else { continue }
-                    let deleted = try await node.store.delete(id: id, from: local.id.lowercased(),
-                                                              query: ObjectQuery(versions: .some(timestamps: [t], first: false, last: false)))
-                    if deleted > 0 {
-                        report.deleted += deleted
-                        try await node.audit.record(AuditTrail.event("delete", by: Principal(org: peer.org, user: nil), [
-                            "collection": .string(local.id.lowercased()), "id": .string(id), "version": .string(text),
-                            "reason": .string("deleted by peer \(peer.name)"),
-                        ]))
-                    }
+                    let collection = local.id.lowercased()
+                    let deleted = try await node.store.delete(
+                        id: id, from: collection, query: ObjectQuery(versions: .some(timestamps: [t], first: false, last: false)),
+                        isDeletable: { _ in true },
+                        audit: { _ in
+                            AuditTrail.event("delete", by: Principal(org: peer.org, user: nil), [
+                                "collection": .string(collection), "id": .string(id), "version": .string(text),
+                                "reason": .string("deleted by peer \(peer.name)"),
+                            ])
+                        })
+                    report.deleted += deleted
                 }
             }
             guard let next = page["next"]?.stringValue.flatMap({ Int64($0) }), next > after else { break }

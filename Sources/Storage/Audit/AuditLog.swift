@@ -49,7 +49,13 @@ public final class AuditLog: Sendable {
     /// Appends events in order, in one transaction.
     public func append(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await pool.write { db in
+        try await pool.write { db in try AuditLog.append(events, in: db) }
+    }
+
+    /// Appends events in order in the transaction `db` is in: a write and its entry commit together, or neither does.
+    static func append(_ events: [AuditEvent], in db: Database) throws {
+        guard !events.isEmpty else { return }
+        do {
             let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
             var seq: Int64 = head?[0] ?? 0
             var previous: [UInt8] = head.map { Array($0[1] as Data) } ?? AuditLog.genesis
@@ -160,6 +166,17 @@ public final class AuditLog: Sendable {
             for (_, line) in chunk { out += line }
             try write(out)
             after = last.0
+        }
+    }
+
+    /// Stored versions that no write entry of the log lists (at most `limit` of them named), and how many there are.
+    public func unauditedVersions(limit: Int = 20) async throws -> (count: Int, examples: [(collection: String, id: String, version: String?)]) {
+        try await pool.read { db in
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM object_version WHERE audited = 0") ?? 0
+            let examples = try Row.fetchAll(db, sql: """
+                SELECT collection, id, version_text FROM object_version WHERE audited = 0 ORDER BY collection, date_added LIMIT ?
+                """, arguments: [limit]).map { (collection: $0[0] as String, id: $0[1] as String, version: $0[2] as String?) }
+            return (count, examples)
         }
     }
 

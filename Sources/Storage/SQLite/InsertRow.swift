@@ -19,8 +19,10 @@ struct InsertRow {
     let receivedFrom: String?
     let isFirst: Bool
     let isLast: Bool
+    /// Whether the row's write entry is appended to the audit log in the same transaction.
+    let audited: Bool
 
-    /// Runs `statement` (an INSERT OR IGNORE with the 16 columns in this order, the body last) for this row; true when
+    /// Runs `statement` (an INSERT OR IGNORE with the 15 columns in this order, the body, then `audited`) for this row; true when
     /// the row was inserted, false when an identical version was already stored.
     func insert(with statement: Statement, body: [UInt8], in db: Database) throws -> Bool {
         let s = statement.sqliteStatement
@@ -41,6 +43,7 @@ struct InsertRow {
         bind(s, 13, receivedFrom)
         sqlite3_bind_int(s, 14, isFirst ? 1 : 0)
         sqlite3_bind_int(s, 15, isLast ? 1 : 0)
+        sqlite3_bind_int(s, 17, audited ? 1 : 0)
         let code = body.withUnsafeBytes { raw -> Int32 in
             // SQLITE_STATIC (nil): SQLite reads the bytes in place; they stay alive until the bindings are cleared.
             if let base = raw.baseAddress {

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import STIX
 
 /// The database schema, one migration per change; applied in order when a store opens.
 enum Migrations {
@@ -124,6 +126,45 @@ enum Migrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v6: whether each stored version has its write entry in the audit log") { db in
+            // From now on a version and its write entry commit together. Versions stored before are marked audited
+            // when a write (or correlation) entry lists them; `meridian audit verify --complete` names the others.
+            try db.execute(sql: "ALTER TABLE object_version ADD COLUMN audited INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: "CREATE INDEX object_version_unaudited ON object_version (audited) WHERE audited = 0")
+            try markAuditedVersions(db)
+        }
         return migrator
+    }
+
+    /// Marks every stored version that a write or correlation entry of the audit log lists as audited.
+    static func markAuditedVersions(_ db: Database) throws {
+        let parser = JSONParser()
+        let version = try db.makeStatement(sql: """
+            UPDATE object_version SET audited = 1 WHERE collection = ? AND id = ? AND version_us = ? AND audited = 0
+            """)
+        let anyVersion = try db.makeStatement(sql: "UPDATE object_version SET audited = 1 WHERE collection = ? AND id = ? AND audited = 0")
+        let write = Array(#""action":"write""#.utf8)
+        let correlation = Array(#""action":"correlation""#.utf8)
+        let rows = try Row.fetchCursor(db, sql: "SELECT entry FROM audit_entry ORDER BY seq")
+        while let row = try rows.next() {
+            let entry = Array(row[0] as Data)
+            // Most entries are reads: skip them without parsing.
+            let isWrite = entry.firstRange(of: write) != nil
+            guard isWrite || entry.firstRange(of: correlation) != nil, let value = try? parser.parse(entry),
+                  let detail = value["detail"], let collection = detail["collection"]?.stringValue
+            else { continue }
+            if isWrite {
+                for pair in detail["versions"]?.arrayValue ?? [] {
+                    guard let id = pair.arrayValue?.first?.stringValue else { continue }
+                    let text = pair.arrayValue?.dropFirst().first?.stringValue
+                    let us = text.flatMap { Timestamp($0) }.map(SQLiteObjectStore.microseconds) ?? Int64.min
+                    try version.execute(arguments: [collection, id, us])
+                }
+            } else {
+                for id in detail["sightings"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
+                    try anyVersion.execute(arguments: [collection, id])
+                }
+            }
+        }
     }
 }

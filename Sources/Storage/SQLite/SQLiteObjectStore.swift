@@ -50,29 +50,36 @@ public final class SQLiteObjectStore: ObjectStore {
         }
     }
 
-    public func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance) async throws -> [AddOutcome] {
+    public func add(_ objects: [IncomingObject], to collection: String, provenance: Provenance, audit: AuditEntryMaker?) async throws
+        -> [AddOutcome]
+    {
         let now = clock()
         return try await pool.write { db in
-            try SQLiteObjectStore.insert(objects, into: collection, provenance: provenance, now: now, db)
+            try SQLiteObjectStore.insert(objects, into: collection, provenance: provenance, now: now, audit: audit, db)
         }
     }
 
     public func addAll(
-        to collection: String, provenance: Provenance, next: @escaping @Sendable () throws -> [IncomingObject]?
+        to collection: String, provenance: Provenance, audit: AuditEntryMaker?,
+        next: @escaping @Sendable () throws -> [IncomingObject]?
     ) async throws -> [[AddOutcome]] {
         let clock = self.clock
         return try await pool.write { db in
             var outcomes: [[AddOutcome]] = []
             while let batch = try next() {
-                outcomes.append(try SQLiteObjectStore.insert(batch, into: collection, provenance: provenance, now: clock(), db))
+                outcomes.append(try SQLiteObjectStore.insert(batch, into: collection, provenance: provenance, now: clock(), audit: audit, db))
             }
             return outcomes
         }
     }
 
-    /// Inserts `objects` in the transaction `db` is in, in order, and tells what became of each.
+    /// Inserts `objects` in the transaction `db` is in, in order, with the audit entry `audit` makes of them, and
+    /// tells what became of each. A version already stored without a write entry (by a version of Meridian that
+    /// wrote the entry after the commit, and was stopped in between) gets one now, listing it as written by this
+    /// writer, so a re-run leaves nothing unaudited.
     private static func insert(
-        _ objects: [IncomingObject], into collection: String, provenance: Provenance, now: Int64, _ db: Database
+        _ objects: [IncomingObject], into collection: String, provenance: Provenance, now: Int64, audit: AuditEntryMaker?,
+        _ db: Database
     ) throws -> [AddOutcome] {
         guard var last = try Int64.fetchOne(db, sql: "SELECT last_added FROM collection WHERE id = ?", arguments: [collection]) else {
             throw StorageError("no collection \(collection)")
@@ -81,9 +88,13 @@ public final class SQLiteObjectStore: ObjectStore {
         outcomes.reserveCapacity(objects.count)
         let insert = try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO object_version (collection, date_added, id, type, spec_version, version_us, version_text,
-              revoked, markings, granular_markings, markings_malformed, submitted_by, received_from, is_first, is_last, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              revoked, markings, granular_markings, markings_malformed, submitted_by, received_from, is_first, is_last, body, audited)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        let unaudited = try db.cachedStatement(sql: """
+            UPDATE object_version SET audited = 1 WHERE collection = ? AND id = ? AND version_us = ? AND audited = 0
+            """)
+        var recovered: [IncomingObject] = []
         let clearLast = try db.cachedStatement(sql: """
             UPDATE object_version SET is_last = 0 WHERE collection = ? AND id = ? AND is_last = 1 AND version_us <> ?
             """)
@@ -106,8 +117,12 @@ public final class SQLiteObjectStore: ObjectStore {
                 revoked: object.revoked, markings: SQLiteObjectStore.encode(object.markings.objectRefs),
                 granularMarkings: SQLiteObjectStore.encode(object.markings.granularRefs),
                 markingsMalformed: object.markings.malformed, submittedBy: provenance.submittedBy,
-                receivedFrom: provenance.receivedFrom, isFirst: isFirst, isLast: isLast)
+                receivedFrom: provenance.receivedFrom, isFirst: isFirst, isLast: isLast, audited: audit != nil)
             guard try row.insert(with: insert, body: object.bytes, in: db) else {
+                if audit != nil {
+                    try unaudited.execute(arguments: [collection, object.id, version])
+                    if db.changesCount > 0 { recovered.append(object) }
+                }
                 outcomes.append(.duplicate)
                 continue
             }
@@ -124,6 +139,12 @@ public final class SQLiteObjectStore: ObjectStore {
             outcomes.append(.stored(dateAdded: dateAdded))
         }
         try db.execute(sql: "UPDATE collection SET last_added = ? WHERE id = ?", arguments: [last, collection])
+        if let audit {
+            var events: [AuditEvent] = []
+            if let event = audit(objects, outcomes) { events.append(event) }
+            if !recovered.isEmpty, let event = audit(recovered, recovered.map { _ in .stored(dateAdded: 0) }) { events.append(event) }
+            try AuditLog.append(events, in: db)
+        }
         return outcomes
     }
 
@@ -241,8 +262,8 @@ public final class SQLiteObjectStore: ObjectStore {
     static let pageColumns = "date_added, id, type, spec_version, version_text, revoked, markings, granular_markings, markings_malformed, "
         + "submitted_by, received_from, version_us, is_first, is_last"
 
-    public func delete(id: String, from collection: String, query: ObjectQuery, isDeletable: @Sendable (StoredVersion) -> Bool)
-        async throws -> Int
+    public func delete(id: String, from collection: String, query: ObjectQuery, isDeletable: @Sendable (StoredVersion) -> Bool,
+                       audit: (@Sendable (Int) -> AuditEvent?)?) async throws -> Int
     {
         var scoped = query
         scoped.ids = [id]
@@ -285,6 +306,7 @@ public final class SQLiteObjectStore: ObjectStore {
                     DELETE FROM marking_definition WHERE id = ?1 AND source = 'object'
                       AND NOT EXISTS (SELECT 1 FROM object_version WHERE id = ?1)
                     """, arguments: [id])
+                if let event = audit?(deleted) { try AuditLog.append([event], in: db) }
             }
             return deleted
         }
