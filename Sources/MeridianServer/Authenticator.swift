@@ -6,17 +6,22 @@ import Storage
 /// Turns an Authorization header into a principal: HTTP Basic (user and password, bcrypt) or a bearer token.
 ///
 /// Verified Basic credentials are remembered for a few minutes, keyed by a SHA-256 of the header, because TAXII
-/// clients send them on every request and bcrypt is deliberately slow.
+/// clients send them on every request and bcrypt is deliberately slow. They are forgotten as soon as any user or
+/// token changes, in this process or another (`meridian user add`, a token issued): the accounts' generation is
+/// read before a remembered principal is used.
 public actor Authenticator {
     let accounts: AccountStore
-    let configuration: NodeConfiguration
+    /// The configuration in force (it can change while the node runs).
+    let current: @Sendable () -> NodeConfiguration
     private var recent: [Data: (principal: Principal, expires: Date)] = [:]
+    /// The accounts' generation the remembered principals were verified at.
+    private var generation: Int64 = -1
     /// Checks in progress, so that many requests arriving at once with the same credentials share one bcrypt run.
     private var inFlight: [Data: Task<Principal, any Error>] = [:]
 
-    public init(accounts: AccountStore, configuration: NodeConfiguration) {
+    public init(accounts: AccountStore, configuration: @escaping @Sendable () -> NodeConfiguration) {
         self.accounts = accounts
-        self.configuration = configuration
+        self.current = configuration
     }
 
     /// Why credentials were refused; deliberately the same message whichever part was wrong.
@@ -26,6 +31,12 @@ public actor Authenticator {
     public func principal(authorization: String?) async throws -> Principal {
         guard let authorization, !authorization.isEmpty else { return .anonymous }
         let key = Data(SHA256.hash(data: Data(authorization.utf8)))
+        let current = try await accounts.generation()
+        if current != generation {
+            recent.removeAll()
+            inFlight.removeAll()  // checks already running finish for their own requests, not for later ones
+            generation = current
+        }
         if let hit = recent[key], hit.expires > Date() { return hit.principal }
         if let running = inFlight[key] { return try await running.value }
         let check = Task { () throws -> Principal in
@@ -40,12 +51,16 @@ public actor Authenticator {
         defer { inFlight[key] = nil }
         let principal = try await check.value
         if recent.count > 10_000 { recent.removeAll() }
-        recent[key] = (principal, Date().addingTimeInterval(300))
+        // Remembered only when no account changed while it was checked (it may have been checked against the old).
+        if try await accounts.generation() == current && generation == current {
+            recent[key] = (principal, Date().addingTimeInterval(300))
+        }
         return principal
     }
 
     private func principal(for user: AccountStore.User) throws -> Principal {
         // A user whose org has left the configuration can no longer act; only the owner's users can be admins.
+        let configuration = current()
         guard configuration.orgs.contains(where: { $0.id == user.org }) else { throw Refused() }
         return Principal(org: user.org, user: user.name, isAdmin: user.isAdmin && user.org == configuration.node.owner)
     }

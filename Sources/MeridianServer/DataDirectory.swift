@@ -31,7 +31,8 @@ public struct DataDirectory: Sendable {
             throw NodeConfiguration.Problem(description: "\(configurationPath) does not exist; run `meridian init --data \(path)` first")
         }
         let configuration = try NodeConfiguration.load(configurationPath)
-        return try await MeridianNode(configuration: configuration, store: SQLiteObjectStore(path: databasePath))
+        return try await MeridianNode(configuration: configuration, store: SQLiteObjectStore(path: databasePath),
+                                      configurationPath: configurationPath)
     }
 
     /// The audit log alone, without opening the node (verifying it changes nothing).

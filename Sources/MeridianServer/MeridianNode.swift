@@ -11,9 +11,11 @@ import Storage
 /// Object versions leave the store only through `read(_:query:limit:withBytes:for:endpoint:)`, which applies the
 /// sharing policy to every version and records what was received in the audit log.
 public struct MeridianNode: Sendable {
-    public let configuration: NodeConfiguration
-    /// The configuration's orgs and groups as the policy sees them, built once (every request asks).
-    public let partnership: Partnership
+    /// The configuration in force (read again when its file changes: ``refreshConfiguration()``).
+    let live: LiveConfiguration
+    public var configuration: NodeConfiguration { live.current.configuration }
+    /// The configuration's orgs and groups as the policy sees them, built once per configuration (every request asks).
+    public var partnership: Partnership { live.current.partnership }
     let store: SQLiteObjectStore
     public let accounts: AccountStore
     public let authenticator: Authenticator
@@ -24,12 +26,14 @@ public struct MeridianNode: Sendable {
     /// Correlation of observations with indicators, when the configuration names a sightings collection.
     public let correlator: Correlator?
 
-    public init(configuration: NodeConfiguration, store: SQLiteObjectStore) async throws {
-        self.configuration = configuration
-        self.partnership = configuration.partnership
+    /// Opens a node on `store` with `configuration`; when `configurationPath` names the file it came from, a running
+    /// node follows changes to it (``refreshConfiguration()``).
+    public init(configuration: NodeConfiguration, store: SQLiteObjectStore, configurationPath: String? = nil) async throws {
+        let live = LiveConfiguration(configuration, path: configurationPath)
+        self.live = live
         self.store = store
         self.accounts = AccountStore(store)
-        self.authenticator = Authenticator(accounts: accounts, configuration: configuration)
+        self.authenticator = Authenticator(accounts: accounts, configuration: { live.current.configuration })
         self.auditLog = AuditLog(store)
         self.audit = AuditTrail(log: auditLog, recordsReads: configuration.auditsReads)
         // Writes are refused only for errors (MUST rules); SHOULD checks would only produce warnings nobody reads here.
@@ -37,8 +41,20 @@ public struct MeridianNode: Sendable {
         for collection in configuration.collections ?? [] {
             try await store.ensureCollection(collection.id.lowercased())
         }
-        self.policyState = try await PolicyState(store: store, configuration: configuration, partnership: partnership)
-        self.correlator = Correlator(store: store, configuration: configuration, policyState: policyState, audit: audit)
+        self.policyState = try await PolicyState(store: store, configuration: configuration, partnership: configuration.partnership)
+        self.correlator = Correlator(store: store, configuration: configuration, live: { live.current.configuration },
+                                     policyState: policyState, audit: audit)
+        try await recordConfigurationChange()
+    }
+
+    /// Applies the configuration file's changes, if it changed since it was read: before each request, so no
+    /// decision is made on an old copy of the orgs, groups, kinds or collection rules. `[server]`, `[correlation]`
+    /// and new API roots take effect at the next start; everything the sharing policy reads, at once.
+    public func refreshConfiguration() async throws {
+        guard live.changed, let configuration = await policyState.refresh(live) else { return }
+        for collection in configuration.collections ?? [] {
+            try await store.ensureCollection(collection.id.lowercased())
+        }
         try await recordConfigurationChange()
     }
 

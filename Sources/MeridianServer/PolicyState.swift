@@ -11,10 +11,12 @@ import Storage
 /// first ask the database for its generation (``fresh()``).
 actor PolicyState {
     let store: SQLiteObjectStore
-    let partnership: Partnership
-    let nonRestrictive: [String]
+    private var partnership: Partnership
+    private var nonRestrictive: [String]
     private var policy: SharingPolicy
     private var generation: Int64 = -1
+    /// The stored marking-definitions the registry was built from.
+    private var records: [SQLiteObjectStore.MarkingDefinitionRecord] = []
 
     init(store: SQLiteObjectStore, configuration: NodeConfiguration, partnership: Partnership) async throws {
         self.store = store
@@ -34,10 +36,22 @@ actor PolicyState {
         return policy
     }
 
+    /// Reads the configuration file again if it changed and, in the same step (nothing else runs on this actor
+    /// meanwhile), decides from then on with its orgs, groups and non-restrictive markings. Returns the new
+    /// configuration, if any.
+    func refresh(_ live: LiveConfiguration) -> NodeConfiguration? {
+        guard let configuration = live.refresh() else { return nil }
+        partnership = configuration.partnership
+        nonRestrictive = configuration.nonRestrictiveMarkings
+        policy = SharingPolicy(partnership: partnership, markings: Self.registry(records, nonRestrictive: nonRestrictive))
+        return configuration
+    }
+
     /// Rebuilds the marking registry from the database.
     func reload() async throws {
         let (current, records) = try await store.markingDefinitions()
         guard current > generation else { return }
+        self.records = records
         policy = SharingPolicy(partnership: partnership, markings: Self.registry(records, nonRestrictive: nonRestrictive))
         generation = current
     }

@@ -69,6 +69,8 @@ struct TAXIIRoutes: Sendable {
     func respond(_ request: Request, _ context: BasicRequestContext, _ handler: (Principal) async throws -> Response) async -> Response {
         do {
             guard MediaType.accepts(request.headers[.accept]) else { throw TAXIIError.notAcceptable }
+            // A changed meridian.toml applies before this request is decided.
+            try await node.refreshConfiguration()
             let principal: Principal
             do {
                 principal = try await node.authenticator.principal(authorization: request.headers[.authorization])

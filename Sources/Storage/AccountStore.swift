@@ -57,6 +57,22 @@ public final class AccountStore: Sendable {
         }
     }
 
+    /// Removes a token; true when it existed. A server that remembered it forgets it before its next request.
+    @discardableResult
+    public func removeToken(_ id: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM token WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    /// A number that changes whenever a user or a token changes, in any process (triggers count the changes).
+    public func generation() async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM accounts_generation WHERE one = 1")) ?? 0
+        }
+    }
+
     public func token(_ id: String) async throws -> Token? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT id, user, secret_hash FROM token WHERE id = ?", arguments: [id]).map {

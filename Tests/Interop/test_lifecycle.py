@@ -200,3 +200,32 @@ def test_config_check_and_serve_refuse_a_misspelt_key_naming_its_line():
     assert served.returncode != 0 and "did you mean `port`?" in served.stderr
     missing = subprocess.run([MERIDIAN, "config", "check", "--file", os.path.join(data, "nothing.toml")], capture_output=True, text=True)
     assert missing.returncode == 2 and "cannot be read" in missing.stderr
+
+
+def test_a_running_server_decides_the_next_request_with_an_edited_configuration():
+    data = new_node()
+    subprocess.run([MERIDIAN, "user", "add", "jp", "--org", "cert-partner", "--data", data], input=PASSWORD + "\n",
+                   text=True, check=True, capture_output=True)
+    path = os.path.join(data, "meridian.toml")
+    text = open(path).read()
+    # The partner is taken off the shared collection's read list before the server starts.
+    restricted = text.replace('alias = "shared"\ntitle = "Partner submissions"\ndescription = "Read-write for every partner"\n'
+                              'read = ["partnership"]', 'alias = "shared"\ntitle = "Partner submissions"\n'
+                              'description = "Read-write for every partner"\nread = ["cert-example"]')
+    assert restricted != text
+    with open(path, "w") as f:
+        f.write(restricted)
+    proc, base = serve(data)
+    try:
+        url = f"{base}/partnership/collections/shared/objects/"
+        assert requests.get(url, auth=("jp", PASSWORD), headers={"Accept": TAXII}, timeout=10).status_code == 403
+        with open(path, "w") as f:
+            f.write(text)  # the operator puts the partner back: no restart
+        assert requests.get(url, auth=("jp", PASSWORD), headers={"Accept": TAXII}, timeout=10).status_code == 200
+        with open(path, "w") as f:
+            f.write(text + "\nbroken = [\n")  # a mistake: refused, the configuration in force stays
+        assert requests.get(url, auth=("jp", PASSWORD), headers={"Accept": TAXII}, timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0].decode(errors="replace")
+    assert "the changed configuration is refused" in out

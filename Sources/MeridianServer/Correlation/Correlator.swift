@@ -42,7 +42,9 @@ public actor Correlator {
     }
 
     let store: SQLiteObjectStore
-    let configuration: NodeConfiguration
+    /// The configuration in force: its collection rules and orgs mark the sightings ([correlation] itself is read once).
+    let live: @Sendable () -> NodeConfiguration
+    var configuration: NodeConfiguration { live() }
     let settings: Settings
     let policyState: PolicyState
     let audit: AuditTrail
@@ -60,14 +62,15 @@ public actor Correlator {
     public private(set) var sightingsMade = 0
     public private(set) var overCorrelated = 0
 
-    init?(store: SQLiteObjectStore, configuration: NodeConfiguration, policyState: PolicyState, audit: AuditTrail) {
+    init?(store: SQLiteObjectStore, configuration: NodeConfiguration, live: @escaping @Sendable () -> NodeConfiguration,
+          policyState: PolicyState, audit: AuditTrail) {
         guard let c = configuration.correlation, c.enabled ?? true,
             let sightings = (configuration.collections ?? []).first(where: {
                 $0.id.lowercased() == c.sightings_collection.lowercased() || $0.alias == c.sightings_collection
             })
         else { return nil }
         self.store = store
-        self.configuration = configuration
+        self.live = live
         self.policyState = policyState
         self.audit = audit
         settings = Settings(sightings: sightings, window: Int64(c.retro_window_days ?? 30) * 86_400 * 1_000_000,

@@ -85,6 +85,7 @@ public actor Synchronizer {
         var report = Report(peer: peer.name)
         let dimensions = [("peer", peer.name)]
         do {
+            try await node.refreshConfiguration()
             let client = try self.client(for: peer)
             for mapping in peer.pull ?? [] {
                 do {

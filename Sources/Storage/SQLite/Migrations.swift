@@ -133,6 +133,23 @@ enum Migrations {
             try db.execute(sql: "CREATE INDEX object_version_unaudited ON object_version (audited) WHERE audited = 0")
             try markAuditedVersions(db)
         }
+        migrator.registerMigration("v7: a generation of accounts, for caches of verified credentials") { db in
+            // Any change to users or tokens, from any process, bumps it: a server that remembers verified
+            // credentials forgets them before it answers the next request.
+            try db.execute(sql: """
+                CREATE TABLE accounts_generation (
+                  one INTEGER PRIMARY KEY CHECK (one = 1),
+                  value INTEGER NOT NULL
+                );
+                INSERT INTO accounts_generation (one, value) VALUES (1, 0);
+                CREATE TRIGGER user_added AFTER INSERT ON user BEGIN UPDATE accounts_generation SET value = value + 1; END;
+                CREATE TRIGGER user_changed AFTER UPDATE ON user BEGIN UPDATE accounts_generation SET value = value + 1; END;
+                CREATE TRIGGER user_removed AFTER DELETE ON user BEGIN UPDATE accounts_generation SET value = value + 1; END;
+                CREATE TRIGGER token_added AFTER INSERT ON token BEGIN UPDATE accounts_generation SET value = value + 1; END;
+                CREATE TRIGGER token_changed AFTER UPDATE ON token BEGIN UPDATE accounts_generation SET value = value + 1; END;
+                CREATE TRIGGER token_removed AFTER DELETE ON token BEGIN UPDATE accounts_generation SET value = value + 1; END;
+                """)
+        }
         return migrator
     }
 
