@@ -2,6 +2,7 @@
 import os
 import socket
 import subprocess
+import tempfile
 import time
 
 import requests
@@ -31,3 +32,12 @@ def start_server(data, *extra, scheme="http", verify=True):
             time.sleep(0.1)
     proc.kill()
     raise AssertionError("meridian serve did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+
+
+def new_node(prefix="meridian-", user="alice", password="a long enough password"):
+    """A data directory made by `meridian init`, with one user of the owner org; returns its path."""
+    data = tempfile.mkdtemp(prefix=prefix)
+    subprocess.run([MERIDIAN, "init", "--data", data], check=True, capture_output=True)
+    subprocess.run([MERIDIAN, "user", "add", user, "--org", "cert-example", "--data", data], input=password + "\n",
+                   text=True, check=True, capture_output=True)
+    return data

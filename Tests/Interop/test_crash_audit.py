@@ -7,25 +7,20 @@ import os
 import random
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
 
 import requests
 
-from conftest import MERIDIAN, TAXII, start_server
+from conftest import new_node as conftest_new_node, MERIDIAN, TAXII, start_server
 
 PASSWORD = "a long enough password"
 SEED = int(os.environ.get("MERIDIAN_CRASH_SEED", str(random.randrange(1 << 30))))
 
 
 def new_node():
-    data = tempfile.mkdtemp(prefix="meridian-crash-")
-    subprocess.run([MERIDIAN, "init", "--data", data], check=True, capture_output=True)
-    subprocess.run([MERIDIAN, "user", "add", "alice", "--org", "cert-example", "--data", data], input=PASSWORD + "\n",
-                   text=True, check=True, capture_output=True)
-    return data
+    return conftest_new_node("meridian-crash-")
 
 
 def identity(n, tag):

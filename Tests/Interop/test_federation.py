@@ -332,9 +332,8 @@ def test_a_pull_from_medallion_works():
         proc.wait(timeout=30)
 
 
-def test_push_sends_what_the_peer_may_read_and_revocations_follow():
-    """A node that cannot be reached from outside pushes to its peer: the peer gets what A's policy lets it read,
-    stored as received from A; a revocation on A reaches it with the next push."""
+def pushing_pair():
+    """A pushes its shared collection to B, where node-a may read and write; B serves."""
     b = Node("b", readers=["node-a"])
     b.writers = ["node-a"]
     a = Node("a", readers=["node-b"], peers=[{"name": "b", "org": "node-b", "url": b.api_root, "user": "a-sync",
@@ -342,6 +341,13 @@ def test_push_sends_what_the_peer_may_read_and_revocations_follow():
     b.init([("a-sync", "node-a")])
     a.init([("analyst", "cert-a")])
     serve(b)
+    return a, b
+
+
+def test_push_sends_what_the_peer_may_read_and_revocations_follow():
+    """A node that cannot be reached from outside pushes to its peer: the peer gets what A's policy lets it read,
+    stored as received from A; a revocation on A reaches it with the next push."""
+    a, b = pushing_pair()
     try:
         load(a, [indicator(level, level) for level in TLP])
         first = a.sync()
@@ -550,13 +556,7 @@ def test_a_sync_run_by_another_process_right_before_cs_pull_is_read_with_the_new
 def test_a_push_sends_what_a_late_marking_made_readable_by_the_peer():
     """A pushes to B. Objects on A refer to a marking A does not know yet: hidden from node-b, and the push cursor
     moves past them. Once A's admin registers the definition, A's next push sends them."""
-    b = Node("b", readers=["node-a"])
-    b.writers = ["node-a"]
-    a = Node("a", readers=["node-b"], peers=[{"name": "b", "org": "node-b", "url": b.api_root, "user": "a-sync",
-                                              "remote": collection_id("b"), "push": True}])
-    b.init([("a-sync", "node-a")])
-    a.init([("analyst", "cert-a")])
-    serve(b)
+    a, b = pushing_pair()
     serve(a)
     try:
         rel = marking(b, "REL TO FRA", "FRA")  # defined elsewhere: A has never seen it

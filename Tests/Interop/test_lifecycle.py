@@ -11,17 +11,13 @@ import uuid
 
 import requests
 
-from conftest import MERIDIAN, REPO, TAXII, start_server
+from conftest import new_node as conftest_new_node, MERIDIAN, REPO, TAXII, start_server
 
 PASSWORD = "a long enough password"
 
 
 def new_node():
-    data = tempfile.mkdtemp(prefix="meridian-life-")
-    subprocess.run([MERIDIAN, "init", "--data", data], check=True, capture_output=True)
-    subprocess.run([MERIDIAN, "user", "add", "alice", "--org", "cert-example", "--data", data], input=PASSWORD + "\n",
-                   text=True, check=True, capture_output=True)
-    return data
+    return conftest_new_node("meridian-life-")
 
 
 def serve(data):
