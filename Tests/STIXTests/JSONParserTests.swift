@@ -24,6 +24,32 @@ import Testing
         #expect(reason(Array(#"{"a":["x\u00e9y","é",{"b":-1.5e3}],"c":{}}"#.utf8)) == nil)
     }
 
+    /// An object of n keys: `"k0":0,"k1":1,...`, with `extra` members appended.
+    static func manyKeys(_ n: Int, extra: String = "") -> [UInt8] {
+        var text = "{"
+        text.reserveCapacity(n * 16)
+        for i in 0..<n { text += "\"k\(i)\":\(i)," }
+        text += extra.isEmpty ? "\"end\":0}" : extra + "}"
+        return Array(text.utf8)
+    }
+
+    @Test func duplicateKeysAreFoundInTimeLinearInTheNumberOfKeys() throws {
+        // Comparing every key with every earlier one took seconds at 40,000 keys and minutes at 650,000.
+        let clock = ContinuousClock()
+        let small = Self.manyKeys(25_000)
+        let large = Self.manyKeys(400_000)
+        let smallTime = try clock.measure { _ = try JSONParser().parse(small) }
+        let largeTime = try clock.measure { _ = try JSONParser().parse(large) }
+        // Sixteen times the keys: linear work takes about sixteen times as long, quadratic 256 times.
+        #expect(largeTime < smallTime * 64 + .milliseconds(500), "25,000 keys: \(smallTime); 400,000 keys: \(largeTime)")
+        #expect(largeTime < .seconds(20), "400,000 keys: \(largeTime)")
+        // Duplicates are still found, among few keys and among many, by parse and by check alike.
+        #expect(reason(Self.manyKeys(5, extra: "\"k3\":1")) == .duplicateKey("k3"))
+        #expect(reason(Self.manyKeys(100_000, extra: "\"k7\":1")) == .duplicateKey("k7"))
+        #expect(reason(Self.manyKeys(100_000, extra: "\"k99999\":1")) == .duplicateKey("k99999"))
+        #expect(reason(Self.manyKeys(100_000)) == nil)
+    }
+
     @Test func keepsEveryMemberInDocumentOrderIncludingCustomOnes() throws {
         let v = try JSONParser().parse(#"{"type":"x-acme-thing","z":1,"a":{"x_acme_nested":[true,null,2.50]},"id":"x"}"#)
         #expect(v.objectValue?.keys == ["type", "z", "a", "id"])

@@ -230,6 +230,9 @@ private struct Reader {
         try enter()
         pos += 1
         var members: [JSONObject.Member] = []
+        // Duplicate keys are found by comparing with the earlier keys while there are few, then in a set (its hashing
+        // is seeded per process), so an object of n keys costs time linear in n, however many keys a hostile one has.
+        var seen: Set<String>? = nil
         skipWhitespace()
         if pos < bytes.count && bytes[pos] == UInt8(ascii: "}") {
             pos += 1
@@ -242,7 +245,12 @@ private struct Reader {
             guard bytes[pos] == UInt8(ascii: "\"") else { throw error(.unexpectedCharacter(bytes[pos])) }
             let keyStart = pos
             let key = try string()
-            for m in members where m.key == key { throw error(.duplicateKey(key), at: keyStart) }
+            if members.count < 16 {
+                for m in members where m.key == key { throw error(.duplicateKey(key), at: keyStart) }
+            } else {
+                if seen == nil { seen = Set(members.lazy.map(\.key)) }
+                if seen?.insert(key).inserted == false { throw error(.duplicateKey(key), at: keyStart) }
+            }
             skipWhitespace()
             guard pos < bytes.count else { throw error(.unexpectedEnd) }
             guard bytes[pos] == UInt8(ascii: ":") else { throw error(.unexpectedCharacter(bytes[pos])) }
