@@ -9,9 +9,11 @@ public enum MeridianApplication {
     /// The router with every route of the node. `metrics`, when given, is served at `/metrics` in the Prometheus text
     /// format (the process bootstraps swift-metrics with it once, in `meridian serve`).
     public static func router(node: MeridianNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
+        let routes = ProtocolMiddleware.Routes()
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ProtocolMiddleware(routes: routes))
         router.get("/health") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
@@ -24,6 +26,7 @@ public enum MeridianApplication {
         let taxii = TAXIIRoutes(node: node)
         taxii.register(on: router)
         AdminRoutes(node: node, taxii: taxii).register(on: router)
+        routes.set(router.routes)
         return router
     }
 }

@@ -150,4 +150,61 @@ import Testing
             }
         }
     }
+
+    // MARK: - HTTP details (issue 15, item 7)
+
+    @Test func everyGetEndpointAnswersHeadWithTheSameStatusAndHeadersAndNoBody() async throws {
+        try await withNode { client in
+            _ = try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                         body: Self.envelope(3))
+            let id = "identity--00000000-0000-4000-8000-000000000100"
+            for uri in ["/taxii2/", "/root/", "/root/collections/", "/root/collections/rw/", "/root/collections/rw/objects/",
+                        "/root/collections/rw/manifest/", "/root/collections/rw/objects/\(id)/",
+                        "/root/collections/rw/objects/\(id)/versions/", "/root/collections/rw/objects/identity--00000000-0000-4000-8000-999999999999/",
+                        "/health"] {
+                let (status, length, type) = try await client.execute(uri: uri, method: .get, headers: headers("alice")) { response in
+                    (response.status, response.body.readableBytes, response.headers[.contentType])
+                }
+                try await client.execute(uri: uri, method: .head, headers: headers("alice")) { response in
+                    #expect(response.status == status, "\(uri)")
+                    #expect(response.headers[.contentType] == type, "\(uri)")
+                    #expect(response.headers[.contentLength] == String(length), "\(uri)")
+                    #expect(response.body.readableBytes == 0, "\(uri)")
+                }
+            }
+        }
+    }
+
+    @Test func aMethodAnEndpointDoesNotSupportGets405WithAllow() async throws {
+        try await withNode { client in
+            for (uri, method, allow) in [
+                ("/root/collections/rw/objects/", HTTPRequest.Method.put, "GET, HEAD, POST"),
+                ("/root/collections/rw/manifest/", .delete, "GET, HEAD"),
+                ("/taxii2/", .post, "GET, HEAD"),
+                ("/root/collections/rw/objects/identity--00000000-0000-4000-8000-000000000100/", .patch, "DELETE, GET, HEAD"),
+            ] {
+                try await client.execute(uri: uri, method: method, headers: headers("alice")) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                    #expect(response.headers[.contentType] == Self.taxii)
+                    #expect(String(buffer: response.body).contains("\"http_status\":\"405\""))
+                }
+            }
+            // A path no endpoint has is still 404.
+            try await client.execute(uri: "/root/nothing/", method: .put, headers: headers("alice")) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
+    @Test func aURLTooLongGetsATAXIIError() async throws {
+        try await withNode { client in
+            let uri = "/root/collections/rw/objects/?match[id]=" + String(repeating: "a", count: 9000)
+            try await client.execute(uri: uri, method: .get, headers: headers("alice")) { response in
+                #expect(response.status.code == 414)
+                #expect(response.headers[.contentType] == Self.taxii)
+                #expect(String(buffer: response.body).contains("longer than 8192 bytes"))
+            }
+        }
+    }
 }
