@@ -31,22 +31,56 @@ struct Ingest: Sendable {
         }
         // A document with an object that is not JSON is malformed as a whole: nothing of it is stored.
         if let problem = ObjectCheck.syntaxError(checked) { throw TAXIIError.badRequest("the body is not valid JSON: \(problem)") }
-        var accepted: [(IncomingObject, StatusResource.Entry)] = []
-        for outcome in checked {
+        var accepted: [IncomingObject] = []
+        for (i, outcome) in checked.enumerated() {
             switch outcome {
             case .success(let incoming):
-                accepted.append((incoming, .init(id: incoming.id, version: incoming.version?.text, message: nil)))
+                accepted.append(incoming)
             case .failure(let r):
-                status.failures.append(.init(id: r.id, version: r.version, message: r.reason))
+                // Every rejection names the object's position in `objects` (and its id, when it has one).
+                status.failures.append(.init(id: r.id.isEmpty ? "object #\(i)" : r.id, version: r.version, message: "object #\(i): \(r.reason)"))
             }
         }
         if !accepted.isEmpty {
-            let objects = accepted.map(\.0)
-            let outcomes = try await node.write(objects, to: collection, by: principal, provenance: provenance)
-            status.successes = accepted.map(\.1)
+            let outcomes = try await node.write(accepted, to: collection, by: principal, provenance: provenance)
+            let versions = try await self.versions(of: accepted, outcomes, in: collection, for: principal, requested: status.requestTimestamp)
+            status.successes = zip(accepted, versions).map { .init(id: $0.id, version: $1, message: nil) }
             Counter(label: "meridian_objects_stored_total").increment(by: outcomes.filter { $0 != .duplicate }.count)
         }
         if !status.failures.isEmpty { Counter(label: "meridian_objects_rejected_total").increment(by: status.failures.count) }
         return status
+    }
+
+    /// Each stored object's version as the manifest shows it (TAXII 2.1 §4.3.1): `modified` or `created`, and for an
+    /// object with neither (most SCOs) its `date_added`. The `date_added` of an unversioned object that was already
+    /// stored is read through the read gate as the poster; one it may not read gets the request's timestamp, so the
+    /// answer says nothing of when another org stored it.
+    func versions(of objects: [IncomingObject], _ outcomes: [AddOutcome], in collection: String, for principal: Principal,
+                  requested: Int64) async throws -> [String] {
+        var versions = objects.map { $0.version?.text ?? TAXIITimestamp.format(requested) }
+        var lookups: [Int] = []
+        for (i, outcome) in outcomes.enumerated() where objects[i].version == nil {
+            switch outcome {
+            case .stored(let dateAdded): versions[i] = TAXIITimestamp.format(dateAdded)
+            case .duplicate: lookups.append(i)
+            }
+        }
+        guard !lookups.isEmpty, let config = node.collection(collection) else { return versions }
+        let ids = Set(lookups.map { objects[$0].id })
+        var added: [String: Int64] = [:]
+        var query = ObjectQuery(ids: ids, versions: .all)
+        do {
+            while true {
+                let page = try await node.read(config, query: query, limit: 1000, withBytes: false, for: principal, endpoint: "status",
+                                               audited: false)
+                for v in page.versions where v.version == nil { added[v.id] = v.dateAdded }
+                guard page.more, let last = page.versions.last else { break }
+                query.addedAfter = last.dateAdded
+            }
+        } catch is MeridianNode.ReadRefused {
+            // A write-only poster reads nothing: the request's timestamp stands.
+        }
+        for i in lookups { if let d = added[objects[i].id] { versions[i] = TAXIITimestamp.format(d) } }
+        return versions
     }
 }

@@ -7,6 +7,7 @@ import Storage
 enum ObjectCheck {
     /// Why an object was refused, worded for a status resource or an import summary (never quoting its content).
     struct Rejection: Error, Sendable {
+        /// The object's id, or empty when it has none.
         let id: String
         let version: String?
         let reason: String

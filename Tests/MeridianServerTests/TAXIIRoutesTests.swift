@@ -207,4 +207,31 @@ import Testing
             }
         }
     }
+
+    @Test func statusDetailsCarryTheVersionTheManifestShowsAndRejectionsTheirPosition() async throws {
+        try await withNode { client in
+            let sco = #"{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3"}"#
+            let bad = #"{"type":"identity","spec_version":"2.1","name":"no id"}"#
+            let body = ByteBuffer(string: #"{"objects":[\#(sco),\#(bad),"not an object"]}"#)
+            let status = try await client.execute(uri: "/root/collections/rw/objects/", method: .post,
+                                                  headers: headers("alice", contentType: true), body: body) { response in
+                try JSONParser().parse(Array(buffer: response.body))
+            }
+            let version = try #require(status["successes"]?.arrayValue?.first?["version"]?.stringValue)
+            let failures = try #require(status["failures"]?.arrayValue)
+            #expect(failures.map { $0["id"]?.stringValue } == ["object #1", "object #2"])
+            #expect(failures.allSatisfy { $0["message"]?.stringValue?.hasPrefix($0["id"]!.stringValue! + ": ") == true })
+            let manifest = try await client.execute(uri: "/root/collections/rw/manifest/", method: .get, headers: headers("alice")) { response in
+                try JSONParser().parse(Array(buffer: response.body))
+            }
+            #expect(manifest["objects"]?.arrayValue?.first?["version"]?.stringValue == version)
+            // Posted again: already stored, with the same version.
+            let again = try await client.execute(uri: "/root/collections/rw/objects/", method: .post,
+                                                 headers: headers("alice", contentType: true),
+                                                 body: ByteBuffer(string: #"{"objects":[\#(sco)]}"#)) { response in
+                try JSONParser().parse(Array(buffer: response.body))
+            }
+            #expect(again["successes"]?.arrayValue?.first?["version"]?.stringValue == version)
+        }
+    }
 }
