@@ -13,9 +13,16 @@ struct Ingest: Sendable {
     func add(_ body: [UInt8], to collection: String, by principal: Principal, provenance: Provenance) async throws -> StatusResource {
         let parser = JSONParser()
         let document: JSONDocument
+        let maxObjects = node.configuration.maxObjectsPerRequest
         do {
-            // The objects are only delimited here; each is parsed once, below, on every core.
-            document = try parser.skimDocument(body)
+            // The objects are only delimited here (and counted: past the limit, nothing more is read); each is parsed
+            // once, below, on every core.
+            var limits = JSONLimits.default
+            limits.maxElements = maxObjects
+            document = try JSONParser(limits: limits).skimDocument(body)
+        } catch let error where error.reason == .tooManyElements(limit: maxObjects) {
+            throw TAXIIError(status: 413, title: "Too many objects",
+                             description: "the envelope holds more than \(maxObjects) objects; post at most \(maxObjects) per request")
         } catch {
             throw TAXIIError.badRequest("the body is not valid JSON: \(error)")
         }

@@ -14,6 +14,8 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var max_content_length: Int?
         /// Largest page a read returns, whatever `limit` asks.
         public var max_page_size: Int?
+        /// Most objects one POST may carry (refused with 413 before any is validated).
+        public var max_objects_per_request: Int?
         /// Marking-definition ids that restrict nobody (SHARING.md, "Markings the node understands").
         public var non_restrictive_markings: [String]?
     }
@@ -144,6 +146,7 @@ public struct NodeConfiguration: Sendable, Decodable {
 
     public var maxContentLength: Int { node.max_content_length ?? 100 * 1024 * 1024 }
     public var maxPageSize: Int { node.max_page_size ?? 1000 }
+    public var maxObjectsPerRequest: Int { node.max_objects_per_request ?? 10_000 }
 
     /// Why a configuration cannot be used: names the file, the key and the rule.
     public struct Problem: Error, Sendable, CustomStringConvertible {
@@ -239,6 +242,9 @@ public struct NodeConfiguration: Sendable, Decodable {
             }
         }
         guard orgIDs.contains(node.owner) else { throw fail("node.owner '\(node.owner)' is not one of the orgs") }
+        if let m = node.max_objects_per_request, m < 1 || m > 1_000_000 {
+            throw fail("node.max_objects_per_request must be between 1 and 1000000", at: "node.max_objects_per_request")
+        }
         for id in node.non_restrictive_markings ?? [] where !id.hasPrefix("marking-definition--") || UUID(uuidString: String(id.dropFirst(20))) == nil {
             throw fail("node.non_restrictive_markings: '\(id)' is not a marking-definition id")
         }

@@ -17,6 +17,7 @@ import Testing
         title = "Test"
         owner = "a"
         max_page_size = 50
+        max_objects_per_request = 200
         [[orgs]]
         id = "a"
         name = "A"
@@ -232,6 +233,34 @@ import Testing
                 try JSONParser().parse(Array(buffer: response.body))
             }
             #expect(again["successes"]?.arrayValue?.first?["version"]?.stringValue == version)
+        }
+    }
+
+    @Test func anEnvelopeWithMoreObjectsThanTheLimitIsRefusedWith413BeforeAnyIsChecked() async throws {
+        try await withNode { client in
+            try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                     body: Self.envelope(201)) { response in
+                #expect(response.status.code == 413)
+                #expect(response.headers[.contentType] == Self.taxii)
+                #expect(String(buffer: response.body).contains("more than 200 objects"))
+            }
+            // A million empty objects: refused at once, not validated one by one into a huge status resource.
+            let empties = ByteBuffer(string: #"{"objects":["# + Array(repeating: "{}", count: 1_000_000).joined(separator: ",") + "]}")
+            let clock = ContinuousClock()
+            let elapsed = try await clock.measure {
+                try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                         body: empties) { response in
+                    #expect(response.status.code == 413)
+                }
+            }
+            #expect(elapsed < .seconds(5), "\(elapsed)")
+            try await client.execute(uri: "/root/collections/rw/manifest/", method: .get, headers: headers("alice")) { response in
+                #expect(String(buffer: response.body) == #"{"more":false}"#)
+            }
+            try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                     body: Self.envelope(200)) { response in
+                #expect(response.status == .accepted)
+            }
         }
     }
 }

@@ -6,10 +6,14 @@ public struct JSONLimits: Sendable {
     public var maxDepth: Int
     /// Longest string accepted, in UTF-8 bytes.
     public var maxStringBytes: Int
+    /// Most elements accepted in a document's top-level array or `objects` list (the objects of a bundle or
+    /// envelope); counted as they are found, so a larger document is refused before more of it is read.
+    public var maxElements: Int
 
-    public init(maxDepth: Int = 256, maxStringBytes: Int = 16 << 20) {
+    public init(maxDepth: Int = 256, maxStringBytes: Int = 16 << 20, maxElements: Int = .max) {
         self.maxDepth = maxDepth
         self.maxStringBytes = maxStringBytes
+        self.maxElements = maxElements
     }
 
     public static let `default` = JSONLimits()
@@ -30,6 +34,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case duplicateKey(String)
         case tooDeep(limit: Int)
         case stringTooLong(limit: Int)
+        case tooManyElements(limit: Int)
         case trailingData
     }
 
@@ -57,6 +62,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case .invalidEscape: return "invalid escape sequence in a string"
         case .controlCharacterInString: return "unescaped control character in a string"
         case .invalidNumber: return "malformed number"
+        case .tooManyElements(let limit): return "more than \(limit) objects in one document"
         case .numberOutOfRange: return "number out of range (integers must fit in 64 bits, other numbers in a double)"
         case .duplicateKey(let key): return "duplicate key '\(key.prefix(100))' in an object"
         case .tooDeep(let limit): return "nesting deeper than \(limit) levels"
@@ -284,6 +290,9 @@ private struct Reader {
         while true {
             skipWhitespace()
             let start = pos
+            if capture == .elements && ranges.count >= limits.maxElements {
+                throw error(.tooManyElements(limit: limits.maxElements), at: start)
+            }
             if capture == .elements && skimElements {
                 try skipValue()
                 ranges.append(start..<pos)
