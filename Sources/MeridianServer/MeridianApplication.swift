@@ -6,6 +6,11 @@ import Prometheus
 
 /// Builds the HTTP application of a node: TAXII routes, health, metrics.
 public enum MeridianApplication {
+    /// The channel handlers each connection adds after HTTP decoding: new ones for each connection.
+    public static func channelHandlers() -> [any RemovableChannelHandler] {
+        [RefusedBodyHandler()]
+    }
+
     /// The router with every route of the node. `metrics`, when given, is served at `/metrics` in the Prometheus text
     /// format (the process bootstraps swift-metrics with it once, in `meridian serve`).
     public static func router(node: MeridianNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<BasicRequestContext> {

@@ -88,6 +88,11 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var tls_key: String?
         /// Serve plain HTTP on a non-loopback address (logged as a warning).
         public var allow_plain_http: Bool?
+        /// Seconds a connection may stay silent (idle between requests, or sending a request's head or body no
+        /// further) before it is closed (default 60).
+        public var idle_timeout_seconds: Int?
+        /// Seconds a POST body may take to arrive in full (default 60); a slower one gets 408.
+        public var body_timeout_seconds: Int?
     }
 
     public struct Org: Sendable, Decodable {
@@ -147,6 +152,8 @@ public struct NodeConfiguration: Sendable, Decodable {
     public var maxContentLength: Int { node.max_content_length ?? 100 * 1024 * 1024 }
     public var maxPageSize: Int { node.max_page_size ?? 1000 }
     public var maxObjectsPerRequest: Int { node.max_objects_per_request ?? 10_000 }
+    public var idleTimeoutSeconds: Int { server?.idle_timeout_seconds ?? 60 }
+    public var bodyTimeoutSeconds: Int { server?.body_timeout_seconds ?? 60 }
 
     /// Why a configuration cannot be used: names the file, the key and the rule.
     public struct Problem: Error, Sendable, CustomStringConvertible {
@@ -242,6 +249,9 @@ public struct NodeConfiguration: Sendable, Decodable {
             }
         }
         guard orgIDs.contains(node.owner) else { throw fail("node.owner '\(node.owner)' is not one of the orgs") }
+        for (key, value) in [("idle_timeout_seconds", server?.idle_timeout_seconds), ("body_timeout_seconds", server?.body_timeout_seconds)] {
+            if let value, value < 1 || value > 3600 { throw fail("server.\(key) must be between 1 and 3600", at: "server.\(key)") }
+        }
         if let m = node.max_objects_per_request, m < 1 || m > 1_000_000 {
             throw fail("node.max_objects_per_request must be between 1 and 1000000", at: "node.max_objects_per_request")
         }

@@ -91,6 +91,8 @@ struct TAXIIRoutes: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = MediaType.taxii
         if error.status == 401 { headers[.wwwAuthenticate] = #"Basic realm="Meridian", Bearer realm="Meridian""# }
+        // The rest of a refused or late body is not read: the client is told the connection ends with this answer.
+        if error.status == 413 || error.status == 408 { headers[.connection] = "close" }
         return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: error.json)))
     }
 
@@ -349,17 +351,64 @@ struct TAXIIRoutes: Sendable {
 
     // MARK: - Writes
 
+    /// What became of a request body.
+    enum BodyRead {
+        case complete(ByteBuffer)
+        /// Longer than allowed; what followed was read and discarded up to a bound, so a client still sending it
+        /// reaches its end and reads the answer instead of waiting on a server that no longer reads.
+        case tooLarge
+        /// Not complete in time.
+        case late
+    }
+
+    /// Reads a body of at most `max` bytes within `timeout`, in one pass (a body can be iterated once). Past `max`, up
+    /// to `discardBound` bytes are read and discarded, within the same time; a larger or slower body is left, and the
+    /// answer says `Connection: close` (a silent connection also closes after `idle_timeout_seconds`).
+    static func read(_ body: RequestBody, upTo max: Int, discarding discardBound: Int, within timeout: Duration) async -> BodyRead {
+        let reading = Task { () throws -> BodyRead in
+            var buffer = ByteBuffer()
+            var discarded = 0
+            for try await chunk in body {
+                if discarded == 0 && buffer.readableBytes + chunk.readableBytes <= max {
+                    var chunk = chunk
+                    buffer.writeBuffer(&chunk)
+                    continue
+                }
+                discarded += chunk.readableBytes + buffer.readableBytes
+                buffer = ByteBuffer()
+                if discarded > discardBound { return .tooLarge }
+            }
+            return discarded > 0 ? .tooLarge : .complete(buffer)
+        }
+        let deadline = Task {
+            try await Task.sleep(for: timeout)
+            reading.cancel()
+        }
+        defer { deadline.cancel() }
+        let result = await reading.result
+        switch result {
+        case .success(.tooLarge): return .tooLarge
+        case .success(let read) where !reading.isCancelled: return read
+        default: return .late
+        }
+    }
+
     func add(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
         let (collection, access) = try resolve(context, principal)
         guard access.canWrite else { throw TAXIIError.forbidden }
         guard MediaType.isTAXII(contentType: request.headers[.contentType]) else { throw TAXIIError.unsupportedMediaType }
         let max = node.configuration.maxContentLength
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > max { throw TAXIIError.tooLarge(max) }
+        let declared = request.headers[.contentLength].flatMap(Int.init)
         let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: max)
-        } catch {
-            throw TAXIIError.tooLarge(max)
+        // A declared length over the limit is refused without keeping any of the body.
+        switch await Self.read(request.body, upTo: declared.map { $0 > max } == true ? 0 : max,
+                               discarding: Swift.min(Swift.max(max, 1 << 20), 64 << 20),
+                               within: .seconds(node.configuration.bodyTimeoutSeconds)) {
+        case .complete(let bytes) where declared.map({ $0 <= max }) ?? true: body = bytes
+        case .complete, .tooLarge: throw TAXIIError.tooLarge(max)
+        case .late:
+            throw TAXIIError(status: 408, title: "Request timeout",
+                             description: "the body did not arrive within \(node.configuration.bodyTimeoutSeconds) seconds")
         }
         let ingest = Ingest(node: node)
         // An org flagged as a peer node that posts here is pushing: what it sends was received from it (SHARING.md).

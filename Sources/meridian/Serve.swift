@@ -47,13 +47,17 @@ struct Serve: AsyncParsableCommand {
         let key = options.tlsKey ?? server?.tls_key
         let builder: HTTPServerBuilder
         let scheme: String
+        // Silent connections (idle keep-alives, half-open ones, a request's head or body that stopped coming) close.
+        // Connections that answered a request whose body is not read (413, 408) end after the answer.
+        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: MeridianApplication.channelHandlers(),
+                                                                 idleTimeout: .seconds(Int64(node.configuration.idleTimeoutSeconds))))
         if let cert, let key {
             var tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
             // TAXII 2.1 §8: TLS 1.2 or later; SwiftNIO SSL never enables TLS 1.3 early data (0-RTT).
             tls.minimumTLSVersion = .tlsv12
-            builder = try .tls(.http1(), tlsConfiguration: tls)
+            builder = try .tls(http1, tlsConfiguration: tls)
             scheme = "https"
         } else {
             guard cert == nil && key == nil else {
@@ -65,7 +69,7 @@ struct Serve: AsyncParsableCommand {
                 }
                 logger.warning("serving plain HTTP on a non-loopback address; TAXII 2.1 requires TLS in production")
             }
-            builder = .http1()
+            builder = http1
             scheme = "http"
         }
         let registry = PrometheusCollectorRegistry()
