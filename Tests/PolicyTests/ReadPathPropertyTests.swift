@@ -206,7 +206,22 @@ import Testing
                     for id in Set(world.versions.map(\.id)) {
                         let versions = try await Self.walk(node, principal, ObjectQuery(ids: [id], versions: .all), limit: 1000) ?? []
                         #expect(versions.count == (byID[id]?.count ?? 0), "reader \(reader ?? "anonymous"), id \(id), seed \(seed)")
+                        // First and last of one object: its oldest and newest version this reader may see.
+                        let newest = byID[id]?.max { $0.modified < $1.modified }.map { String(format: "2021-01-01T00:00:%02d.000Z", $0.modified) }
+                        let oldest = byID[id]?.min { $0.modified < $1.modified }.map { String(format: "2021-01-01T00:00:%02d.000Z", $0.modified) }
+                        let last = try await Self.walk(node, principal, ObjectQuery(ids: [id], versions: .last), limit: limit) ?? []
+                        #expect(last.map(\.version) == (newest.map { [$0] } ?? []), "reader \(reader ?? "anonymous"), last of \(id), seed \(seed)")
+                        let first = try await Self.walk(node, principal, ObjectQuery(ids: [id], versions: .first), limit: limit) ?? []
+                        #expect(first.map(\.version) == (oldest.map { [$0] } ?? []), "reader \(reader ?? "anonymous"), first of \(id), seed \(seed)")
                     }
+                    // Several ids at once, first and last together: each object's oldest and newest, in date_added order.
+                    let ids = Set(world.versions.map(\.id).prefix(3))
+                    let both = try await Self.walk(node, principal, ObjectQuery(ids: ids, versions: .some(timestamps: [], first: true, last: true)),
+                                                   limit: limit) ?? []
+                    let expectedBoth = visible.filter { v in
+                        ids.contains(v.id) && (byID[v.id]!.allSatisfy { $0.modified <= v.modified } || byID[v.id]!.allSatisfy { $0.modified >= v.modified })
+                    }
+                    #expect(both.map(\.id) == expectedBoth.map(\.id), "reader \(reader ?? "anonymous"), first and last of \(ids), seed \(seed)")
                     // The manifest reads without bytes through the same gate.
                     let collection = node.collection("c")!
                     let manifest = try await node.read(collection, query: ObjectQuery(types: ["indicator"], versions: .all), limit: 1000,

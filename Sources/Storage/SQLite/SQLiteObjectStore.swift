@@ -181,6 +181,13 @@ public final class SQLiteObjectStore: ObjectStore {
         }
         var candidates = query
         if wantFirst || wantLast { candidates.versions = .all }
+        if wantFirst || wantLast, let ids = query.ids {
+            let selection = candidates
+            return try await pool.read { db in
+                try Self.selectedVersions(db, collection: collection, ids: ids, query: selection, first: wantFirst, last: wantLast,
+                                          exact: exact, limit: limit, withBytes: withBytes, isVisible: isVisible)
+            }
+        }
         let (whereSQL, baseArguments) = SQLiteObjectStore.whereClause(collection: collection, query: candidates)
         // Without statistics SQLite may walk the date_added order and test each row's type or id; these filters are
         // selective, so their index is always the better plan.
@@ -256,6 +263,73 @@ public final class SQLiteObjectStore: ObjectStore {
             return ObjectPage(versions: found, more: more, objects: objects, ranges: ranges,
                               markingGeneration: try Self.markingGeneration(db))
         }
+    }
+
+    /// A page of the first and/or last versions the caller may see of the objects `ids` (and the `exact` versions):
+    /// each object's versions are read from its oldest (first) or newest (last) in its version index until a visible
+    /// one is found, so the cost grows with the number of ids and of the versions hidden from the caller at that end,
+    /// never with the versions in between; the selected versions are then read in `date_added` order.
+    static func selectedVersions(
+        _ db: Database, collection: String, ids: Set<String>, query: ObjectQuery, first: Bool, last: Bool, exact: Set<Int64>,
+        limit: Int, withBytes: Bool, isVisible: (StoredVersion) -> Bool
+    ) throws -> ObjectPage {
+        var selected = Set<Int64>()
+        for id in ids.sorted() {
+            var one = query
+            one.ids = [id]
+            one.addedAfter = nil
+            let (whereSQL, arguments) = whereClause(collection: collection, query: one)
+            var orders: [String] = []
+            if first { orders.append("ASC") }
+            if last { orders.append("DESC") }
+            for order in orders {
+                let statement = try db.makeStatement(sql: """
+                    SELECT \(pageColumns) FROM object_version INDEXED BY object_version_identity WHERE \(whereSQL)
+                    ORDER BY version_us \(order)
+                    """)
+                let row = PageRow(statement: statement.sqliteStatement)
+                let rows = try Row.fetchCursor(statement, arguments: arguments)
+                while try rows.next() != nil {
+                    if isVisible(row.version(refs: decode)) {
+                        selected.insert(row.dateAdded)
+                        break
+                    }
+                }
+            }
+            if !exact.isEmpty {
+                var some = one
+                some.versions = .some(timestamps: exact, first: false, last: false)
+                let (whereSQL, arguments) = whereClause(collection: collection, query: some)
+                let statement = try db.makeStatement(sql: "SELECT \(pageColumns) FROM object_version WHERE \(whereSQL)")
+                let row = PageRow(statement: statement.sqliteStatement)
+                let rows = try Row.fetchCursor(statement, arguments: arguments)
+                while try rows.next() != nil {
+                    if isVisible(row.version(refs: decode)) { selected.insert(row.dateAdded) }
+                }
+            }
+        }
+        let after = query.addedAfter ?? Int64.min
+        let ordered = selected.filter { $0 > after }.sorted()
+        let more = ordered.count > limit
+        let chosen = Array(ordered.prefix(limit))
+        var found: [StoredVersion] = []
+        var objects = ByteBuffer()
+        var ranges: [Range<Int>] = []
+        let statement = try db.cachedStatement(sql: """
+            SELECT \(pageColumns)\(withBytes ? ", body" : "") FROM object_version WHERE collection = ? AND date_added = ?
+            """)
+        let row = PageRow(statement: statement.sqliteStatement)
+        for dateAdded in chosen {
+            let rows = try Row.fetchCursor(statement, arguments: [collection, dateAdded])
+            guard try rows.next() != nil else { continue }
+            found.append(row.version(refs: decode))
+            if withBytes {
+                if !ranges.isEmpty { objects.writeInteger(UInt8(ascii: ",")) }
+                let start = objects.readableBytes
+                ranges.append(start ..< start + row.writeBody(to: &objects))
+            }
+        }
+        return ObjectPage(versions: found, more: more, objects: objects, ranges: ranges, markingGeneration: try markingGeneration(db))
     }
 
     /// The columns a page reads, in the order ``PageRow`` reads them (the body, when read, follows).
