@@ -39,13 +39,26 @@ struct Ingest: Sendable {
         // A document with an object that is not JSON is malformed as a whole: nothing of it is stored.
         if let problem = ObjectCheck.syntaxError(checked) { throw TAXIIError.badRequest("the body is not valid JSON: \(problem)") }
         var accepted: [IncomingObject] = []
+        var acceptedPositions: [Int] = []
         for (i, outcome) in checked.enumerated() {
             switch outcome {
             case .success(let incoming):
                 accepted.append(incoming)
+                acceptedPositions.append(i)
             case .failure(let r):
                 // Every rejection names the object's position in `objects` (and its id, when it has one).
                 status.failures.append(.init(id: r.id.isEmpty ? "object #\(i)" : r.id, version: r.version, message: "object #\(i): \(r.reason)"))
+            }
+        }
+        // An object may have at most max_versions_per_object versions here: further ones are refused, by position.
+        if !accepted.isEmpty {
+            let over = try await node.overVersionLimit(accepted, in: collection)
+            if !over.isEmpty {
+                for (k, reason) in over.sorted(by: { $0.key < $1.key }) {
+                    let i = acceptedPositions[k]
+                    status.failures.append(.init(id: accepted[k].id, version: accepted[k].version?.text, message: "object #\(i): \(reason)"))
+                }
+                accepted = accepted.indices.filter { over[$0] == nil }.map { accepted[$0] }
             }
         }
         if !accepted.isEmpty {

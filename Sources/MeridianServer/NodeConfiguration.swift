@@ -16,6 +16,8 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var max_page_size: Int?
         /// Most objects one POST may carry (refused with 413 before any is validated).
         public var max_objects_per_request: Int?
+        /// Most versions of one object a collection keeps from posts and peers; further ones are refused.
+        public var max_versions_per_object: Int?
         /// Marking-definition ids that restrict nobody (SHARING.md, "Markings the node understands").
         public var non_restrictive_markings: [String]?
     }
@@ -152,6 +154,7 @@ public struct NodeConfiguration: Sendable, Decodable {
     public var maxContentLength: Int { node.max_content_length ?? 100 * 1024 * 1024 }
     public var maxPageSize: Int { node.max_page_size ?? 1000 }
     public var maxObjectsPerRequest: Int { node.max_objects_per_request ?? 10_000 }
+    public var maxVersionsPerObject: Int { node.max_versions_per_object ?? 1000 }
     public var idleTimeoutSeconds: Int { server?.idle_timeout_seconds ?? 60 }
     public var bodyTimeoutSeconds: Int { server?.body_timeout_seconds ?? 60 }
 
@@ -251,6 +254,9 @@ public struct NodeConfiguration: Sendable, Decodable {
         guard orgIDs.contains(node.owner) else { throw fail("node.owner '\(node.owner)' is not one of the orgs") }
         for (key, value) in [("idle_timeout_seconds", server?.idle_timeout_seconds), ("body_timeout_seconds", server?.body_timeout_seconds)] {
             if let value, value < 1 || value > 3600 { throw fail("server.\(key) must be between 1 and 3600", at: "server.\(key)") }
+        }
+        if let m = node.max_versions_per_object, m < 1 || m > 1_000_000 {
+            throw fail("node.max_versions_per_object must be between 1 and 1000000", at: "node.max_versions_per_object")
         }
         if let m = node.max_objects_per_request, m < 1 || m > 1_000_000 {
             throw fail("node.max_objects_per_request must be between 1 and 1000000", at: "node.max_objects_per_request")

@@ -18,6 +18,7 @@ import Testing
         owner = "a"
         max_page_size = 50
         max_objects_per_request = 200
+        max_versions_per_object = 5
         [[orgs]]
         id = "a"
         name = "A"
@@ -260,6 +261,36 @@ import Testing
             try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
                                      body: Self.envelope(200)) { response in
                 #expect(response.status == .accepted)
+            }
+        }
+    }
+
+    @Test func anObjectKeepsAtMostMaxVersionsPerObjectAndFurtherOnesAreRefusedByPosition() async throws {
+        try await withNode { client in
+            func version(_ n: Int) -> String {
+                #"{"type":"identity","spec_version":"2.1","id":"identity--7e1e0000-0000-4000-8000-000000000001","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:0\#(n).000Z","name":"v\#(n)"}"#
+            }
+            func post(_ versions: [Int]) async throws -> JSONValue {
+                try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("alice", contentType: true),
+                                         body: ByteBuffer(string: #"{"objects":[\#(versions.map(version).joined(separator: ","))]}"#)) { response in
+                    #expect(response.status == .accepted)
+                    return try JSONParser().parse(Array(buffer: response.body))
+                }
+            }
+            let first = try await post([0, 1, 2, 3, 4, 5, 6])
+            #expect(first["success_count"]?.numberValue?.integer == 5)
+            let failures = try #require(first["failures"]?.arrayValue)
+            #expect(failures.compactMap { $0["version"]?.stringValue } == ["2020-01-01T00:00:05.000Z", "2020-01-01T00:00:06.000Z"])
+            #expect(failures.allSatisfy { $0["message"]?.stringValue?.contains("already has 5 versions") == true })
+            #expect(failures.first?["message"]?.stringValue?.hasPrefix("object #5: ") == true)
+            // A version already stored is accepted again (it adds none); a new one is not.
+            let again = try await post([2, 7])
+            #expect(again["success_count"]?.numberValue?.integer == 1)
+            #expect(again["failures"]?.arrayValue?.first?["version"]?.stringValue == "2020-01-01T00:00:07.000Z")
+            try await client.execute(uri: "/root/collections/rw/objects/identity--7e1e0000-0000-4000-8000-000000000001/versions/",
+                                     method: .get, headers: headers("alice")) { response in
+                let doc = try JSONParser().parse(Array(buffer: response.body))
+                #expect(doc["versions"]?.arrayValue?.count == 5)
             }
         }
     }

@@ -164,7 +164,7 @@ public actor Synchronizer {
         // validated and stored.
         var prefetched: Task<TAXIIClient.Response, any Error>? = nil
         defer { prefetched?.cancel() }
-        var storing: Task<(Int, Int), any Error>? = nil
+        var storing: Task<(stored: Int, duplicates: Int, rejected: Int), any Error>? = nil
         do {
         while true {
             let response: TAXIIClient.Response
@@ -187,9 +187,9 @@ public actor Synchronizer {
             let collection = local.id.lowercased()
             let batch = accepted
             storing = Task {
-                let (stored, duplicates) = try await self.store(batch, from: peer, in: collection)
+                let counts = try await self.store(batch, from: peer, in: collection)
                 if let last, TAXIITimestamp.parse(last) != nil { try await node.store.setState(key, last) }
-                return (stored, duplicates)
+                return counts
             }
             pages += 1
             guard envelope["more"]?.boolValue == true else { break }
@@ -248,12 +248,19 @@ public actor Synchronizer {
     }
 
     /// Stores what the peer sent as received from it, and records the write.
-    func store(_ objects: [IncomingObject], from peer: NodeConfiguration.Peer, in collection: String) async throws -> (stored: Int, duplicates: Int) {
-        guard !objects.isEmpty else { return (0, 0) }
+    func store(_ objects: [IncomingObject], from peer: NodeConfiguration.Peer, in collection: String) async throws
+        -> (stored: Int, duplicates: Int, rejected: Int)
+    {
+        guard !objects.isEmpty else { return (0, 0, 0) }
+        // A peer, too, adds at most max_versions_per_object versions of an object; the others are refused and logged.
+        let over = try await node.overVersionLimit(objects, in: collection)
+        for (_, reason) in over { logger.warning("object from peer rejected", metadata: ["peer": .string(peer.name), "reason": .string(reason)]) }
+        let objects = over.isEmpty ? objects : objects.indices.filter { over[$0] == nil }.map { objects[$0] }
+        guard !objects.isEmpty else { return (0, 0, over.count) }
         let provenance = Provenance(submittedBy: peer.org, receivedFrom: peer.org)
         let outcomes = try await node.write(objects, to: collection, by: Principal(org: peer.org, user: nil), provenance: provenance)
         let duplicates = outcomes.filter { $0 == .duplicate }.count
-        return (outcomes.count - duplicates, duplicates)
+        return (outcomes.count - duplicates, duplicates, over.count)
     }
 
     /// Stores the versions that the peer's policy changes made readable by this node after its pull cursor had moved
@@ -266,9 +273,10 @@ public actor Synchronizer {
         var pages = 0
         while let page = response {
             let (envelope, accepted) = try validated(page.body, from: peer, into: &report)
-            let (stored, duplicates) = try await store(accepted, from: peer, in: local.id.lowercased())
+            let (stored, duplicates, rejected) = try await store(accepted, from: peer, in: local.id.lowercased())
             report.stored += stored
             report.duplicates += duplicates
+            report.rejected += rejected
             pages += 1
             if envelope["more"]?.boolValue == true, let next = envelope["next"]?.stringValue, pages < 100_000 {
                 response = try await client.visibility(collection: mapping.remote, next: next)
@@ -283,11 +291,12 @@ public actor Synchronizer {
     }
 
     /// Waits for a page's storing to finish and counts what it stored.
-    func finish(_ storing: Task<(Int, Int), any Error>?, into report: inout Report) async throws {
+    func finish(_ storing: Task<(stored: Int, duplicates: Int, rejected: Int), any Error>?, into report: inout Report) async throws {
         guard let storing else { return }
-        let (stored, duplicates) = try await storing.value
+        let (stored, duplicates, rejected) = try await storing.value
         report.stored += stored
         report.duplicates += duplicates
+        report.rejected += rejected
     }
 
     /// Deletes the local copies, received from this peer, of versions the peer deleted (a Meridian peer lists them;

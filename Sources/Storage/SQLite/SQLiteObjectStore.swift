@@ -148,6 +148,24 @@ public final class SQLiteObjectStore: ObjectStore {
         return outcomes
     }
 
+    /// How many versions of each of `ids` `collection` stores (ids with none are absent).
+    public func versionCounts(_ collection: String, ids: [String]) async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            let unique = Array(Set(ids))
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = Array(unique[start..<min(unique.count, start + 500)])
+                var arguments: StatementArguments = [collection]
+                _ = arguments.append(contentsOf: StatementArguments(chunk))
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT id, COUNT(*) FROM object_version WHERE collection = ? AND id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ","))) GROUP BY id
+                    """, arguments: arguments)
+                while let row = try rows.next() { counts[row[0]] = row[1] }
+            }
+            return counts
+        }
+    }
+
     /// The oldest and newest stored version (in microseconds) of each of `ids` that has any in `collection`.
     static func versionBounds(_ db: Database, collection: String, ids: [String]) throws -> [String: (oldest: Int64, newest: Int64)] {
         var bounds: [String: (oldest: Int64, newest: Int64)] = [:]
