@@ -1,4 +1,12 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+#if canImport(CDispatch)
+import CDispatch  // where this toolchain's module map puts `struct stat` (needed with MemberImportVisibility)
+#endif
 import Logging
 import Policy
 import Synchronization
@@ -28,8 +36,13 @@ final class LiveConfiguration: Sendable {
             device = UInt64(s.st_dev)
             inode = UInt64(s.st_ino)
             size = Int64(s.st_size)
-            seconds = s.st_mtim.tv_sec
-            nanoseconds = s.st_mtim.tv_nsec
+            #if os(Linux)
+            seconds = Int(s.st_mtim.tv_sec)
+            nanoseconds = Int(s.st_mtim.tv_nsec)
+            #else
+            seconds = Int(s.st_mtimespec.tv_sec)
+            nanoseconds = Int(s.st_mtimespec.tv_nsec)
+            #endif
         }
     }
 
