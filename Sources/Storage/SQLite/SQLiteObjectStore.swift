@@ -243,6 +243,28 @@ public final class SQLiteObjectStore: ObjectStore {
                 }
                 return true
             }
+            // The first and last version of an object that the caller may see, found once per object and page from
+            // each end of its version index: a row that is neither is skipped before it is decoded or decided, so
+            // the many versions between an object's ends cost a lookup each.
+            var ends: [String: (first: Int64?, last: Int64?)] = [:]
+            let fromOldest = try db.cachedStatement(sql: neighbours.replacingOccurrences(of: " AND version_us ", with: "") + " ORDER BY version_us ASC")
+            let fromNewest = try db.cachedStatement(sql: neighbours.replacingOccurrences(of: " AND version_us ", with: "") + " ORDER BY version_us DESC")
+            func visibleEnd(_ statement: Statement, _ id: String) throws -> Int64? {
+                let rows = try Row.fetchCursor(statement, arguments: [collection, id])
+                let end = PageRow(statement: statement.sqliteStatement)
+                while try rows.next() != nil {
+                    if isVisible(end.version(refs: refs)) { return end.versionUS }
+                }
+                return nil
+            }
+            func isCallersEnd(_ id: String, _ versionUS: Int64) throws -> Bool {
+                var known = ends[id]
+                if known == nil {
+                    known = (wantFirst ? try visibleEnd(fromOldest, id) : nil, wantLast ? try visibleEnd(fromNewest, id) : nil)
+                    ends[id] = known
+                }
+                return known?.first == versionUS || known?.last == versionUS
+            }
             // Compiled once per connection for the few shapes plain paging uses; a filter listing several ids,
             // types, spec versions or timestamps is compiled for the request (its shapes are unbounded).
             let sql = "SELECT \(columns) FROM object_version\(index) WHERE \(whereSQL) AND date_added > ? ORDER BY date_added LIMIT ?"
@@ -257,9 +279,13 @@ public final class SQLiteObjectStore: ObjectStore {
                 while try rows.next() != nil {
                     count += 1
                     after = row.dateAdded
+                    if (wantFirst || wantLast) && exact.isEmpty && !((wantFirst && row.isFirst) || (wantLast && row.isLast)) {
+                        guard try isCallersEnd(row.id, row.versionUS) else { continue }
+                    }
                     let v = row.version(refs: refs)
                     guard isVisible(v) else { continue }
-                    if wantFirst || wantLast {
+                    // Without exact versions the selection was made above: a visible stored end, or the caller's end.
+                    if (wantFirst || wantLast) && !exact.isEmpty {
                         let versionUS = row.versionUS
                         var selected = exact.contains(versionUS)
                         if !selected && wantFirst { selected = try row.isFirst || noneVisible(v.id, "<", versionUS) }
