@@ -111,6 +111,19 @@ def row(case, ordinary, hostile, status):
 
 
 objects_path = f"/bench/collections/{COLLECTION}/objects/"
+
+
+def post_beside_ordinary(name, label, hostile_body):
+    """POSTs an ordinary envelope of the same size, then the hostile body, each on a fresh server; one row."""
+    s = Server(name + "-ordinary")
+    _, _, t = s.request("POST", objects_path, ordinary_envelope(len(hostile_body)))
+    ordinary = (t, s.peak_mb())
+    s.stop()
+    s = Server(name + "-hostile")
+    status, _, t = s.request("POST", objects_path, hostile_body)
+    row(label, ordinary, (t, s.peak_mb()), status)
+    s.stop()
+
 print("| case | ordinary request (time, peak RSS) | adversarial request (time, peak RSS) | time ratio | answer |")
 print("| --- | --- | --- | --- | --- |")
 
@@ -119,15 +132,7 @@ many = identity(0, size=10)
 for i in range(640_000):
     many[f"x_k{i:06d}"] = i
 hostile_body = json.dumps({"objects": [many]}).encode()
-plain = ordinary_envelope(len(hostile_body))
-s = Server("keys-ordinary")
-status, _, t = s.request("POST", objects_path, plain)
-ordinary = (t, s.peak_mb())
-s.stop()
-s = Server("keys-hostile")
-status, body, t = s.request("POST", objects_path, hostile_body)
-row(f"POST one object of 640,000 keys ({len(hostile_body) >> 20} MiB)", ordinary, (t, s.peak_mb()), status)
-s.stop()
+post_beside_ordinary("keys", f"POST one object of 640,000 keys ({len(hostile_body) >> 20} MiB)", hostile_body)
 
 # 2. An object posted in 20,000 versions (four POSTs of 5,000; the collection keeps max_versions_per_object, 1,000).
 s = Server("versions")
@@ -171,15 +176,7 @@ s.stop()
 
 # 3. 3.5 million `{}` in a 10 MiB envelope.
 bomb = b'{"objects":[' + b",".join([b"{}"] * 3_500_000) + b"]}"
-plain = ordinary_envelope(len(bomb))
-s = Server("status-ordinary")
-status, _, t = s.request("POST", objects_path, plain)
-ordinary = (t, s.peak_mb())
-s.stop()
-s = Server("status-hostile")
-status, _, t = s.request("POST", objects_path, bomb)
-row(f"POST 3,500,000 empty objects ({len(bomb) >> 20} MiB)", ordinary, (t, s.peak_mb()), status)
-s.stop()
+post_beside_ordinary("status", f"POST 3,500,000 empty objects ({len(bomb) >> 20} MiB)", bomb)
 
 # 4. A 1 GB body over max_content_length, sent with Connection: close.
 s = Server("too-large")
