@@ -459,15 +459,17 @@ public final class SQLiteObjectStore: ObjectStore {
         try await pool.write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO status (id, api_root, owner, json, created_at) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [status.id, status.apiRoot, status.owner, Data(status.json), status.createdAt])
+                """, arguments: [status.id, status.apiRoot, status.owner, Data(CompactBlob.pack(status.json)), status.createdAt])
         }
     }
 
     public func status(_ id: String) async throws -> StatusRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, api_root, owner, json, created_at FROM status WHERE id = ?", arguments: [id]).map {
-                StatusRecord(id: $0[0], apiRoot: $0[1], owner: $0[2], json: Array($0[3] as Data), createdAt: $0[4])
-            }
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, api_root, owner, json, created_at FROM status WHERE id = ?", arguments: [id])
+            else { return nil }
+            // Kept compressed when large (a status of many failures repeats its reasons).
+            guard let json = CompactBlob.unpack(Array(row[3] as Data)) else { throw StorageError("status \(id) is damaged") }
+            return StatusRecord(id: row[0], apiRoot: row[1], owner: row[2], json: json, createdAt: row[4])
         }
     }
 
