@@ -52,7 +52,7 @@ struct Ingest: Sendable {
         }
         // An object may have at most max_versions_per_object versions here: further ones are refused, by position.
         if !accepted.isEmpty {
-            let over = try await node.overVersionLimit(accepted, in: collection)
+            let over = try await node.overVersionLimit(accepted, in: collection, submittedBy: provenance.submittedBy)
             if !over.isEmpty {
                 for (k, reason) in over.sorted(by: { $0.key < $1.key }) {
                     let i = acceptedPositions[k]

@@ -323,24 +323,25 @@ public struct MeridianNode: Sendable {
         }
     }
 
-    /// The objects of a batch that would take their object past `max_versions_per_object` versions in `collection`
-    /// (counting those stored and those before it in the batch), by position, with the reason. Versions already
-    /// stored are not counted twice: posting one again is not refused.
-    func overVersionLimit(_ objects: [IncomingObject], in collection: String) async throws -> [Int: String] {
+    /// The objects of a batch that would take past `max_versions_per_object` the versions of their object that
+    /// `submitter` submitted to `collection` (counting those stored and those before it in the batch), by position,
+    /// with the reason. Only the submitter's own versions count, so the answer says nothing of versions other orgs
+    /// stored; posting one of its own versions again adds none and is not refused.
+    func overVersionLimit(_ objects: [IncomingObject], in collection: String, submittedBy submitter: String?) async throws -> [Int: String] {
         let limit = configuration.maxVersionsPerObject
-        var counts = try await store.versionCounts(collection, ids: objects.map(\.id))
+        var counts = try await store.versionCounts(collection, ids: objects.map(\.id), submittedBy: submitter)
         // Only objects whose count could pass the limit are looked at one by one.
         guard counts.values.contains(where: { $0 + objects.count > limit }) || objects.count > limit else { return [:] }
         var seen = Set<String>()
         var over: [Int: String] = [:]
         let ids = Set(counts.filter { $0.value + objects.count > limit }.keys)
-        let stored = try await storedVersions(of: ids, in: collection)
+        let stored = try await storedVersions(of: ids, in: collection, submittedBy: submitter)
         for (i, object) in objects.enumerated() {
             let key = object.id + "\u{0}" + (object.version?.text ?? "")
             if stored.contains(key) || !seen.insert(key).inserted { continue }  // a duplicate adds no version
             let count = counts[object.id, default: 0]
             if count >= limit {
-                over[i] = "\(object.id) already has \(limit) versions in this collection, the most it keeps [max_versions_per_object]"
+                over[i] = "\(object.id) already has \(limit) versions from this org in this collection, the most it keeps [max_versions_per_object]"
             } else {
                 counts[object.id] = count + 1
             }
@@ -348,13 +349,13 @@ public struct MeridianNode: Sendable {
         return over
     }
 
-    /// The versions (id and version text) stored of `ids`, whoever may read them: only to count versions.
-    private func storedVersions(of ids: Set<String>, in collection: String) async throws -> Set<String> {
+    /// The versions (id and version text) of `ids` that `submitter` submitted: only to count them.
+    private func storedVersions(of ids: Set<String>, in collection: String, submittedBy submitter: String?) async throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
         var out = Set<String>()
         var query = ObjectQuery(ids: ids, versions: .all)
         while true {
-            let page = try await store.page(collection, query: query, limit: 1000, withBytes: false) { _ in true }
+            let page = try await store.page(collection, query: query, limit: 1000, withBytes: false) { $0.provenance.submittedBy == submitter }
             for v in page.versions { out.insert(v.id + "\u{0}" + (v.version ?? "")) }
             guard page.more, let last = page.versions.last else { return out }
             query.addedAfter = last.dateAdded

@@ -281,7 +281,7 @@ import Testing
             #expect(first["success_count"]?.numberValue?.integer == 5)
             let failures = try #require(first["failures"]?.arrayValue)
             #expect(failures.compactMap { $0["version"]?.stringValue } == ["2020-01-01T00:00:05.000Z", "2020-01-01T00:00:06.000Z"])
-            #expect(failures.allSatisfy { $0["message"]?.stringValue?.contains("already has 5 versions") == true })
+            #expect(failures.allSatisfy { $0["message"]?.stringValue?.contains("already has 5 versions from this org") == true })
             #expect(failures.first?["message"]?.stringValue?.hasPrefix("object #5: ") == true)
             // A version already stored is accepted again (it adds none); a new one is not.
             let again = try await post([2, 7])
@@ -291,6 +291,12 @@ import Testing
                                      method: .get, headers: headers("alice")) { response in
                 let doc = try JSONParser().parse(Array(buffer: response.body))
                 #expect(doc["versions"]?.arrayValue?.count == 5)
+            }
+            // Another org's versions do not count against it: bob learns nothing of alice's five.
+            try await client.execute(uri: "/root/collections/rw/objects/", method: .post, headers: headers("bob", contentType: true),
+                                     body: ByteBuffer(string: #"{"objects":[\#(version(8))]}"#)) { response in
+                let doc = try JSONParser().parse(Array(buffer: response.body))
+                #expect(doc["success_count"]?.numberValue?.integer == 1)
             }
         }
     }

@@ -253,7 +253,7 @@ public actor Synchronizer {
     {
         guard !objects.isEmpty else { return (0, 0, 0) }
         // A peer, too, adds at most max_versions_per_object versions of an object; the others are refused and logged.
-        let over = try await node.overVersionLimit(objects, in: collection)
+        let over = try await node.overVersionLimit(objects, in: collection, submittedBy: peer.org)
         for (_, reason) in over { logger.warning("object from peer rejected", metadata: ["peer": .string(peer.name), "reason": .string(reason)]) }
         let objects = over.isEmpty ? objects : objects.indices.filter { over[$0] == nil }.map { objects[$0] }
         guard !objects.isEmpty else { return (0, 0, over.count) }

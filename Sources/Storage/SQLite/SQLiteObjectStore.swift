@@ -148,17 +148,18 @@ public final class SQLiteObjectStore: ObjectStore {
         return outcomes
     }
 
-    /// How many versions of each of `ids` `collection` stores (ids with none are absent).
-    public func versionCounts(_ collection: String, ids: [String]) async throws -> [String: Int] {
+    /// How many versions of each of `ids` `collection` stores that `submitter` submitted (ids with none are absent).
+    public func versionCounts(_ collection: String, ids: [String], submittedBy submitter: String?) async throws -> [String: Int] {
         try await pool.read { db in
             var counts: [String: Int] = [:]
             let unique = Array(Set(ids))
             for start in stride(from: 0, to: unique.count, by: 500) {
                 let chunk = Array(unique[start..<min(unique.count, start + 500)])
-                var arguments: StatementArguments = [collection]
+                var arguments: StatementArguments = [collection, submitter]
                 _ = arguments.append(contentsOf: StatementArguments(chunk))
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT id, COUNT(*) FROM object_version WHERE collection = ? AND id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ","))) GROUP BY id
+                    SELECT id, COUNT(*) FROM object_version WHERE collection = ? AND submitted_by IS ?
+                      AND id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ","))) GROUP BY id
                     """, arguments: arguments)
                 while let row = try rows.next() { counts[row[0]] = row[1] }
             }
