@@ -133,18 +133,16 @@ public final class TAXIIClient: Sendable {
     }
 
     /// Meridian's visibility extension: the versions the peer's policy changes after the cursor `after` (or
-    /// `latest`) made readable by us, or the page after `next`; nil when the peer does not offer it.
-    public func visibility(collection: String, after: String? = nil, next: String? = nil) async throws -> (body: [UInt8], envelope: JSONValue)? {
+    /// `latest`) made readable by us, or the page after `next`, as the TAXII envelope the caller checks object by
+    /// object; nil when the peer does not offer it.
+    public func visibility(collection: String, after: String? = nil, next: String? = nil) async throws -> Response? {
         var url = apiRoot + "collections/\(Self.encode(collection))/visibility/?"
         if let after { url += "after=" + Self.encode(after) }
         if let next { url += "next=" + Self.encode(next) }
         let response = try await request(url, method: .GET)
         if response.status == 404 || response.status == 405 { return nil }
         guard response.status == 200 else { throw FederationError(.http, "GET \(url): HTTP \(response.status)") }
-        guard let value = try? JSONParser().parse(response.body), value.objectValue != nil else {
-            throw FederationError(.malformed, "GET \(url): not a JSON object")
-        }
-        return (response.body, value)
+        return response
     }
 
     /// Deletes a version of an object at the peer (TAXII DELETE); returns the HTTP status.

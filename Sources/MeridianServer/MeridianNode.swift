@@ -377,8 +377,7 @@ public struct MeridianNode: Sendable {
     /// there). The store appends it in the batch's own transaction.
     static func writeEntry(collection: String, by principal: Principal?, provenance: Provenance) -> AuditEntryMaker {
         { objects, outcomes in
-            // Usually every object is new: then the list is the one given, not a copy of each object.
-            let stored = outcomes.contains(.duplicate) ? objects.indices.filter { outcomes[$0] != .duplicate }.map { objects[$0] } : objects
+            let stored = AddOutcome.newlyStored(objects, outcomes)
             guard !stored.isEmpty else { return nil }
             let detail = AuditTrail.versionsDetail(
                 [("collection", collection), ("submitted_by", provenance.submittedBy), ("received_from", provenance.receivedFrom)],
@@ -390,7 +389,7 @@ public struct MeridianNode: Sendable {
     /// After a stored batch has committed (with its audit entry): picks up any new marking-definition it brought and
     /// hands the new versions to the correlator.
     func afterWrite(_ objects: [IncomingObject], _ outcomes: [AddOutcome], collection: String, provenance: Provenance) async throws {
-        let stored = outcomes.contains(.duplicate) ? objects.indices.filter { outcomes[$0] != .duplicate }.map { objects[$0] } : objects
+        let stored = AddOutcome.newlyStored(objects, outcomes)
         guard !stored.isEmpty else { return }
         if stored.contains(where: { $0.type == "marking-definition" }) { try await policyState.reload() }
         await correlator?.submit(stored, collection: collection, provenance: provenance)

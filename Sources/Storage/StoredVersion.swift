@@ -78,4 +78,10 @@ public enum AddOutcome: Sendable, Equatable {
     case stored(dateAdded: Int64)
     /// The same version was already stored: a success, nothing written.
     case duplicate
+
+    /// The objects of a batch that were stored as new versions, in order (the batch itself when none was a duplicate,
+    /// which is the usual case: no copy is made then).
+    public static func newlyStored(_ objects: [IncomingObject], _ outcomes: [AddOutcome]) -> [IncomingObject] {
+        outcomes.contains(.duplicate) ? objects.indices.filter { outcomes[$0] != .duplicate }.map { objects[$0] } : objects
+    }
 }

@@ -445,13 +445,13 @@ public actor Correlator {
             let outcomes = try await store.add(group, to: sightingsID,
                                                provenance: Provenance(submittedBy: nil, receivedFrom: receivedFrom.isEmpty ? nil : receivedFrom),
                                                audit: { objects, outcomes in
-                let new = zip(objects, outcomes).filter { $0.1 != .duplicate }.map(\.0)
+                let new = AddOutcome.newlyStored(objects, outcomes)
                 guard !new.isEmpty else { return nil }
                 return AuditTrail.event("correlation", by: nil, [
                     "collection": .string(collection), "sightings": .array(new.map { .string($0.id) }),
                 ])
             })
-            stored += zip(group, outcomes).filter { $0.1 != .duplicate }.map(\.0)
+            stored += AddOutcome.newlyStored(group, outcomes)
         }
         sightingsMade += stored.count
         guard !stored.isEmpty else { return }

@@ -156,7 +156,11 @@ public actor Synchronizer {
         // Where to follow the peer's policy changes from, taken before the first pull reads anything (docs/FEDERATION.md).
         let visibilityKey = "federation.visibility.\(peer.name).\(mapping.remote)"
         if try await node.store.state(visibilityKey) == nil, let start = try await client.visibility(collection: mapping.remote, after: "latest") {
-            if let through = start.envelope["through"]?.stringValue { try await node.store.setState(visibilityKey, through) }
+            guard let answer = try? JSONParser().parse(start.body), answer.objectValue != nil else {
+                throw FederationError(.malformed, "the peer's visibility answer is not a JSON object")
+            }
+            // A server that answers this path without the extension's cursor is not followed.
+            if let through = answer["through"]?.stringValue { try await node.store.setState(visibilityKey, through) }
         }
         var pages = 0
         let limit = peer.page_size ?? 1000

@@ -55,20 +55,18 @@ public final class AuditLog: Sendable {
     /// Appends events in order in the transaction `db` is in: a write and its entry commit together, or neither does.
     static func append(_ events: [AuditEvent], in db: Database) throws {
         guard !events.isEmpty else { return }
-        do {
-            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
-            var seq: Int64 = head?[0] ?? 0
-            var previous: [UInt8] = head.map { Array($0[1] as Data) } ?? AuditLog.genesis
-            let insert = try db.cachedStatement(sql: "INSERT INTO audit_entry (seq, entry, hash) VALUES (?, ?, ?)")
-            for event in events {
-                seq += 1
-                let entry = AuditLog.entryBytes(event, seq: seq, previous: previous)
-                let hash = Array(SHA256.hash(data: entry))
-                try insert.execute(arguments: [seq, Data(entry), Data(hash)])
-                previous = hash
-            }
-            try db.execute(sql: "INSERT OR REPLACE INTO audit_head (one, seq, hash) VALUES (1, ?, ?)", arguments: [seq, Data(previous)])
+        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
+        var seq: Int64 = head?[0] ?? 0
+        var previous: [UInt8] = head.map { Array($0[1] as Data) } ?? AuditLog.genesis
+        let insert = try db.cachedStatement(sql: "INSERT INTO audit_entry (seq, entry, hash) VALUES (?, ?, ?)")
+        for event in events {
+            seq += 1
+            let entry = AuditLog.entryBytes(event, seq: seq, previous: previous)
+            let hash = Array(SHA256.hash(data: entry))
+            try insert.execute(arguments: [seq, Data(entry), Data(hash)])
+            previous = hash
         }
+        try db.execute(sql: "INSERT OR REPLACE INTO audit_head (one, seq, hash) VALUES (1, ?, ?)", arguments: [seq, Data(previous)])
     }
 
     static func entryBytes(_ event: AuditEvent, seq: Int64, previous: [UInt8]) -> [UInt8] {

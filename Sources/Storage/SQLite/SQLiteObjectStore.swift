@@ -152,14 +152,11 @@ public final class SQLiteObjectStore: ObjectStore {
     public func versionCounts(_ collection: String, ids: [String], submittedBy submitter: String?) async throws -> [String: Int] {
         try await pool.read { db in
             var counts: [String: Int] = [:]
-            let unique = Array(Set(ids))
-            for start in stride(from: 0, to: unique.count, by: 500) {
-                let chunk = Array(unique[start..<min(unique.count, start + 500)])
+            for (chunk, marks) in Self.chunks(of: ids) {
                 var arguments: StatementArguments = [collection, submitter]
                 _ = arguments.append(contentsOf: StatementArguments(chunk))
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT id, COUNT(*) FROM object_version WHERE collection = ? AND submitted_by IS ?
-                      AND id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ","))) GROUP BY id
+                    SELECT id, COUNT(*) FROM object_version WHERE collection = ? AND submitted_by IS ? AND id IN (\(marks)) GROUP BY id
                     """, arguments: arguments)
                 while let row = try rows.next() { counts[row[0]] = row[1] }
             }
@@ -167,14 +164,19 @@ public final class SQLiteObjectStore: ObjectStore {
         }
     }
 
+    /// The distinct `ids` in chunks that stay well under SQLite's limit on bound parameters, each with its `?` list.
+    static func chunks(of ids: [String]) -> [(ids: [String], marks: String)] {
+        let unique = Array(Set(ids))
+        return stride(from: 0, to: unique.count, by: 500).map { start in
+            let chunk = Array(unique[start..<min(unique.count, start + 500)])
+            return (chunk, Array(repeating: "?", count: chunk.count).joined(separator: ","))
+        }
+    }
+
     /// The oldest and newest stored version (in microseconds) of each of `ids` that has any in `collection`.
     static func versionBounds(_ db: Database, collection: String, ids: [String]) throws -> [String: (oldest: Int64, newest: Int64)] {
         var bounds: [String: (oldest: Int64, newest: Int64)] = [:]
-        let unique = Array(Set(ids))
-        // Chunks stay well under SQLite's limit on bound parameters.
-        for start in stride(from: 0, to: unique.count, by: 500) {
-            let chunk = Array(unique[start..<min(unique.count, start + 500)])
-            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+        for (chunk, marks) in chunks(of: ids) {
             var arguments: StatementArguments = [collection]
             _ = arguments.append(contentsOf: StatementArguments(chunk))
             let rows = try Row.fetchCursor(db, sql: """
