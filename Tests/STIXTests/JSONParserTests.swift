@@ -50,6 +50,27 @@ import Testing
         #expect(reason(Self.manyKeys(100_000)) == nil)
     }
 
+    @Test func aRepeatedKeyInALargeObjectIsTheFirstInDocumentOrderAndSaysWhereItIs() throws {
+        // Among many keys, repeats are found when the object ends: the one reported is the earliest repeat, wherever
+        // its first occurrence was, with the offset of its own key.
+        let text = Self.manyKeys(1_000, extra: #""k900":1,"k5":2,"k900":3"#)
+        do {
+            _ = try JSONParser().parse(text)
+            Issue.record("a repeated key was accepted")
+        } catch {
+            #expect(error.reason == .duplicateKey("k900"))
+            let needle = Array(#""k900":1"#.utf8)
+            #expect(error.offset == (0...(text.count - needle.count)).first { Array(text[$0..<($0 + needle.count)]) == needle })
+        }
+        // A key among the first sixteen repeated after them, and two late keys repeated among themselves.
+        #expect(reason(Self.manyKeys(40, extra: #""k0":1"#)) == .duplicateKey("k0"))
+        #expect(reason(Self.manyKeys(40, extra: #""late":1,"later":2,"late":3"#)) == .duplicateKey("late"))
+        // Keys are the same only when their bytes are: "é" composed and decomposed are two keys, as in Python's json.
+        #expect(reason(Self.manyKeys(3, extra: "\"\u{E9}\":1,\"e\u{301}\":2")) == nil)
+        #expect(reason(Self.manyKeys(40, extra: "\"\u{E9}\":1,\"e\u{301}\":2")) == nil)
+        #expect(reason(Self.manyKeys(40, extra: "\"\u{E9}\":1,\"\\u00e9\":2")) == .duplicateKey("\u{E9}"))
+    }
+
     @Test func keepsEveryMemberInDocumentOrderIncludingCustomOnes() throws {
         let v = try JSONParser().parse(#"{"type":"x-acme-thing","z":1,"a":{"x_acme_nested":[true,null,2.50]},"id":"x"}"#)
         #expect(v.objectValue?.keys == ["type", "z", "a", "id"])

@@ -1,3 +1,4 @@
+import Foundation
 import STIX
 import STIXValidation
 import TestSupport
@@ -24,6 +25,26 @@ import Testing
     @Test func acceptsAValidIndicator() throws {
         let r = try validate(Self.indicator, ValidationOptions(strict: true))
         #expect(r.isValid, "\(r.errors)")
+    }
+
+    @Test func anObjectOfManyPropertiesCheckedInSlicesHasTheFindingsItHasWhenCheckedWhole() throws {
+        // Past Schema.membersInSlices members, an object's members are checked in slices on several threads; the
+        // findings (errors, their paths and order, and the warnings) must be those of the same object checked whole.
+        func object(customProperties n: Int) throws -> JSONValue {
+            var text = String(Self.indicator.dropLast()).replacingOccurrences(of: #""name":"C2","#, with: "")
+            for i in 0..<n { text += #","x_acme_p\#(i)":\#(i)"# }
+            text += #","name":7,"x_acme_late":1,"kill_chain_phases":[{"kill_chain_name":"k","phase_name":3}],"X":1}"#
+            return try TestData.object(text)
+        }
+        let validator = try Validator()
+        let few = validator.validate(try object(customProperties: 10))
+        let many = validator.validate(try object(customProperties: 40_000))
+        #expect(!few.errors.isEmpty)
+        #expect(few.errors.map(\.message) == many.errors.map(\.message))
+        #expect(few.errors.map(\.path) == many.errors.map(\.path))
+        #expect(few.errors.contains { $0.path.description == "name" })
+        #expect(few.errors.contains { $0.path.description == "kill_chain_phases[0].phase_name" })
+        #expect(Set(few.warnings.map(\.check)) == Set(many.warnings.map(\.check)))
     }
 
     @Test func aMissingRequiredPropertyNamesTheObjectAndTheProperty() throws {

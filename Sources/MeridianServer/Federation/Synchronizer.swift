@@ -152,7 +152,6 @@ public actor Synchronizer {
         // some servers give a whole request) are read again rather than missed; storing them again changes nothing.
         var addedAfter = try await node.store.state(key).flatMap(TAXIITimestamp.parse).map { TAXIITimestamp.format($0 - 1) }
         var next: String? = nil
-        let provenance = Provenance(submittedBy: peer.org, receivedFrom: peer.org)
         // Where to follow the peer's policy changes from, taken before the first pull reads anything (docs/FEDERATION.md).
         let visibilityKey = "federation.visibility.\(peer.name).\(mapping.remote)"
         if try await node.store.state(visibilityKey) == nil, let start = try await client.visibility(collection: mapping.remote, after: "latest") {

@@ -236,9 +236,10 @@ private struct Reader {
         try enter()
         pos += 1
         var members: [JSONObject.Member] = []
-        // Duplicate keys are found by comparing with the earlier keys while there are few, then in a set (its hashing
-        // is seeded per process), so an object of n keys costs time linear in n, however many keys a hostile one has.
-        var seen: Set<String>? = nil
+        // Duplicate keys are found by comparing with the earlier keys while there are few; past that, by hashes
+        // sorted when the object ends, so an object of n keys costs time linear in n, however many keys a hostile one
+        // has (and reads memory in order: a hash table of a million keys would miss the cache on every key).
+        var large = LargeObjectKeys()
         skipWhitespace()
         if pos < bytes.count && bytes[pos] == UInt8(ascii: "}") {
             pos += 1
@@ -251,11 +252,11 @@ private struct Reader {
             guard bytes[pos] == UInt8(ascii: "\"") else { throw error(.unexpectedCharacter(bytes[pos])) }
             let keyStart = pos
             let key = try string()
-            if members.count < 16 {
-                for m in members where m.key == key { throw error(.duplicateKey(key), at: keyStart) }
+            if members.count < LargeObjectKeys.smallest {
+                for m in members where LargeObjectKeys.same(m.key, key) { throw error(.duplicateKey(key), at: keyStart) }
             } else {
-                if seen == nil { seen = Set(members.lazy.map(\.key)) }
-                if seen?.insert(key).inserted == false { throw error(.duplicateKey(key), at: keyStart) }
+                if large.isEmpty { large.add(members) }
+                large.add(key, at: keyStart)
             }
             skipWhitespace()
             guard pos < bytes.count else { throw error(.unexpectedEnd) }
@@ -272,6 +273,9 @@ private struct Reader {
             if c == UInt8(ascii: ",") { continue }
             if c == UInt8(ascii: "}") { break }
             throw error(.unexpectedCharacter(c), at: pos - 1)
+        }
+        if let repeated = large.firstRepeated(in: members) {
+            throw error(.duplicateKey(members[repeated.index].key), at: repeated.keyStart)
         }
         depth -= 1
         return .object(JSONObject(members))
@@ -497,5 +501,76 @@ private struct Reader {
         guard let d = Double(text), d.isFinite else { throw error(.numberOutOfRange, at: start) }
         let integral: Int64? = (d.rounded() == d && abs(d) < 9.2e18) ? Int64(d) : nil
         return JSONNumber(text: text, double: d, integer: integral)
+    }
+}
+
+/// The keys of one large object being parsed, to find a repeated key in time linear in their number once the object
+/// ends. Keys are the same when their UTF-8 bytes are (RFC 8259 leaves it open; Python's json and the STIX validator
+/// compare code points). Each key is hashed once with the standard library's hasher, seeded per process so that a
+/// writer cannot choose keys whose hashes collide; the hashes are radix-sorted, and only keys with equal hashes are
+/// compared.
+private struct LargeObjectKeys {
+    /// Objects with fewer keys compare each key with the earlier ones as it is read.
+    static let smallest = 16
+
+    /// 32 bits of each key's hash above its member index, in member order until sorted.
+    private var entries: [UInt64] = []
+    /// Where each key from member `smallest` on starts in the document, for the error.
+    private var keyStarts: [Int] = []
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    static func same(_ a: String, _ b: String) -> Bool {
+        a.withUTF8Bytes { x in b.withUTF8Bytes { y in x.count == y.count && memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
+    }
+
+    private static func hash(_ key: String) -> UInt64 {
+        var hasher = Hasher()
+        key.withUTF8Bytes { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        return UInt64(truncatingIfNeeded: hasher.finalize()) >> 32
+    }
+
+    /// The keys read while the object was small (they differ from each other).
+    mutating func add(_ members: [JSONObject.Member]) {
+        for (i, m) in members.enumerated() { entries.append(Self.hash(m.key) << 32 | UInt64(i)) }
+    }
+
+    /// The key of the next member, starting at `keyStart`.
+    mutating func add(_ key: String, at keyStart: Int) {
+        entries.append(Self.hash(key) << 32 | UInt64(entries.count))
+        keyStarts.append(keyStart)
+    }
+
+    /// The first member, in document order, whose key an earlier member has.
+    func firstRepeated(in members: [JSONObject.Member]) -> (index: Int, keyStart: Int)? {
+        guard entries.count > 1 else { return nil }
+        // Least significant digit first, 8 bits at a time: stable, so equal hashes stay in member order.
+        var sorted = entries
+        var scratch = [UInt64](repeating: 0, count: sorted.count)
+        for shift in stride(from: 32, to: 64, by: 8) {
+            var counts = [Int](repeating: 0, count: 257)
+            for e in sorted { counts[Int(truncatingIfNeeded: e >> UInt64(shift)) & 0xFF + 1] += 1 }
+            for d in 1...256 { counts[d] += counts[d - 1] }
+            for e in sorted {
+                let d = Int(truncatingIfNeeded: e >> UInt64(shift)) & 0xFF
+                scratch[counts[d]] = e
+                counts[d] += 1
+            }
+            swap(&sorted, &scratch)
+        }
+        var first: Int? = nil
+        var group = 0
+        for i in 1...sorted.count {
+            guard i == sorted.count || sorted[i] >> 32 != sorted[group] >> 32 else { continue }
+            // sorted[group..<i] share a hash: each is compared with those before it (few, the hash being seeded).
+            for later in (group + 1)..<i where first.map({ Int(sorted[later] & 0xFFFF_FFFF) < $0 }) ?? true {
+                let index = Int(sorted[later] & 0xFFFF_FFFF)
+                if (group..<later).contains(where: { Self.same(members[Int(sorted[$0] & 0xFFFF_FFFF)].key, members[index].key) }) {
+                    first = index
+                }
+            }
+            group = i
+        }
+        return first.map { ($0, keyStarts[$0 - Self.smallest]) }
     }
 }
