@@ -33,9 +33,9 @@ public struct MeridianNode: Sendable {
         self.live = live
         self.store = store
         self.accounts = AccountStore(store)
-        self.authenticator = Authenticator(accounts: accounts, configuration: { live.current.configuration })
         self.auditLog = AuditLog(store)
         self.audit = AuditTrail(log: auditLog, recordsReads: configuration.auditsReads)
+        self.authenticator = Authenticator(accounts: accounts, audit: audit, configuration: { live.current.configuration })
         // Writes are refused only for errors (MUST rules); SHOULD checks would only produce warnings nobody reads here.
         self.validator = try Validator(options: ValidationOptions(disabled: ["all"]))
         for collection in configuration.collections ?? [] {

@@ -8,7 +8,7 @@ import TAXII
 /// same status and headers, no body), a method an endpoint does not support gets 405 with `Allow`, and a URL longer
 /// than ``maxURLBytes`` gets 414; errors are TAXII error resources with the TAXII content type.
 struct ProtocolMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = MeridianRequestContext
 
     /// The longest request target (path and query) answered; longer ones get 414 before any work is done.
     static let maxURLBytes = 8192
@@ -17,7 +17,7 @@ struct ProtocolMiddleware: RouterMiddleware {
     final class Routes: Sendable {
         private let table = Mutex<[(segments: [Substring], methods: Set<HTTPRequest.Method>)]>([])
 
-        func set(_ routes: [Router<BasicRequestContext>.RouteDescription]) {
+        func set(_ routes: [Router<MeridianRequestContext>.RouteDescription]) {
             var byPath: [String: Set<HTTPRequest.Method>] = [:]
             for route in routes { byPath[route.path.description, default: []].insert(route.method) }
             table.withLock { $0 = byPath.map { (Routes.segments($0.key), $0.value) } }

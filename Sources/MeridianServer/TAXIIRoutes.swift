@@ -13,7 +13,7 @@ import TAXII
 struct TAXIIRoutes: Sendable {
     let node: MeridianNode
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<MeridianRequestContext>) {
         router.get("/taxii2/") { request, context in await respond(request, context) { principal in try discovery(principal) } }
         router.get("/:root/") { request, context in
             await respond(request, context) { _ in try apiRoot(context.parameters.require("root")) }
@@ -66,17 +66,17 @@ struct TAXIIRoutes: Sendable {
 
     /// Checks Accept, authenticates, runs `handler`, and turns any failure into a TAXII error resource: the one place
     /// where errors become responses. Unexpected errors are logged and answered with a generic 500.
-    func respond(_ request: Request, _ context: BasicRequestContext, _ handler: (Principal) async throws -> Response) async -> Response {
+    func respond(_ request: Request, _ context: MeridianRequestContext, _ handler: (Principal) async throws -> Response) async -> Response {
         do {
             guard MediaType.accepts(request.headers[.accept]) else { throw TAXIIError.notAcceptable }
             // A changed meridian.toml applies before this request is decided.
             try await node.refreshConfiguration()
             let principal: Principal
             do {
-                principal = try await node.authenticator.principal(authorization: request.headers[.authorization])
-            } catch is Authenticator.Refused {
-                context.logger.info("authentication refused")
-                throw TAXIIError.unauthorized
+                principal = try await node.authenticator.principal(authorization: request.headers[.authorization], from: context.clientAddress)
+            } catch let refused as Authenticator.Refused {
+                context.logger.warning("sign-in refused", metadata: ["attempted": "\(refused.attempted)", "address": "\(context.clientAddress)"])
+                throw TAXIIError.refusedCredentials
             }
             return try await handler(principal)
         } catch let error as TAXIIError {
@@ -187,7 +187,7 @@ struct TAXIIRoutes: Sendable {
 
     /// The collection named in the path, if the principal may see it at all; otherwise 404 (401 when anonymous),
     /// exactly as for a collection that does not exist.
-    func resolve(_ context: BasicRequestContext, _ principal: Principal) throws -> (NodeConfiguration.Collection, CollectionAccess) {
+    func resolve(_ context: MeridianRequestContext, _ principal: Principal) throws -> (NodeConfiguration.Collection, CollectionAccess) {
         let rootPath = try context.parameters.require("root")
         _ = try root(rootPath)
         guard let c = node.collection(try context.parameters.require("collection"), in: rootPath) else {
@@ -199,7 +199,7 @@ struct TAXIIRoutes: Sendable {
     }
 
     /// The collection, which the principal must be able to read (403 for write-only callers, whatever the object).
-    func readable(_ context: BasicRequestContext, _ principal: Principal) throws -> NodeConfiguration.Collection {
+    func readable(_ context: MeridianRequestContext, _ principal: Principal) throws -> NodeConfiguration.Collection {
         let (c, access) = try resolve(context, principal)
         guard access.canRead else { throw TAXIIError.forbidden }
         return c
@@ -241,7 +241,7 @@ struct TAXIIRoutes: Sendable {
         return headers
     }
 
-    func objects(_ request: Request, _ context: BasicRequestContext, _ principal: Principal, id: String?) async throws -> Response {
+    func objects(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal, id: String?) async throws -> Response {
         let collection = try readable(context, principal)
         let (page, filter) = try await self.page(request, collection, principal, endpoint: id == nil ? .objects : .object, id: id,
                                                  withBytes: true)
@@ -252,7 +252,7 @@ struct TAXIIRoutes: Sendable {
         return Response(status: .ok, headers: headers, body: Self.envelope(page, next: next))
     }
 
-    func versions(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+    func versions(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal) async throws -> Response {
         let collection = try readable(context, principal)
         let id = try context.parameters.require("object")
         let (page, filter) = try await self.page(request, collection, principal, endpoint: .versions, id: id, withBytes: false)
@@ -260,13 +260,13 @@ struct TAXIIRoutes: Sendable {
         return bytes(Resources.versions(page), headers: dateHeaders(page))
     }
 
-    func manifest(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+    func manifest(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal) async throws -> Response {
         let collection = try readable(context, principal)
         let (page, _) = try await self.page(request, collection, principal, endpoint: .manifest, id: nil, withBytes: false)
         return bytes(Resources.manifest(page), headers: dateHeaders(page))
     }
 
-    func deletions(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+    func deletions(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal) async throws -> Response {
         let collection = try readable(context, principal)
         var after: Int64 = 0
         var limit = 1000
@@ -295,7 +295,7 @@ struct TAXIIRoutes: Sendable {
     /// `GET .../visibility/?after=N` (or `after=latest`, or `next=` from the page before): the versions the caller may
     /// read now that policy changes after the cursor `N` may have made visible (MeridianNode.visibleAfterPolicyChanges),
     /// as a TAXII envelope with `through`, the cursor to pass as `after` once `more` is false.
-    func visibility(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+    func visibility(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal) async throws -> Response {
         let collection = try readable(context, principal)
         var after: String?
         var next: String?
@@ -333,7 +333,7 @@ struct TAXIIRoutes: Sendable {
                         body: Self.envelope(page, next: following?.text, fields: [("through", String(cursor.through))]))
     }
 
-    func delete(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+    func delete(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal) async throws -> Response {
         let (collection, _) = try resolve(context, principal)
         let id = try context.parameters.require("object")
         let filter = try Filter(try Self.parameters(request), endpoint: .delete, defaultLimit: 1, maxLimit: 1)
@@ -393,7 +393,7 @@ struct TAXIIRoutes: Sendable {
         }
     }
 
-    func add(_ request: Request, _ context: BasicRequestContext, _ principal: Principal) async throws -> Response {
+    func add(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal) async throws -> Response {
         let (collection, access) = try resolve(context, principal)
         guard access.canWrite else { throw TAXIIError.forbidden }
         guard MediaType.isTAXII(contentType: request.headers[.contentType]) else { throw TAXIIError.unsupportedMediaType }

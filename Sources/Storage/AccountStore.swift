@@ -11,6 +11,10 @@ public final class AccountStore: Sendable {
         public let passwordHash: String
         /// May use the admin API and commands (with an org that owns the node).
         public let isAdmin: Bool
+        /// A disabled user keeps its account and tokens but cannot sign in until enabled again.
+        public var isDisabled: Bool = false
+        /// When the user was added, in microseconds since 1970.
+        public var createdAt: Int64 = 0
     }
 
     /// An API token as stored: its public id, its user, and the hash of its secret.
@@ -18,6 +22,11 @@ public final class AccountStore: Sendable {
         public let id: String
         public let user: String
         public let secretHash: [UInt8]
+        /// When it was issued and when it stops working (nil: never), in microseconds since 1970.
+        public var createdAt: Int64 = 0
+        public var expiresAt: Int64? = nil
+
+        public func isExpired(at now: Int64) -> Bool { expiresAt.map { $0 <= now } ?? false }
     }
 
     let pool: DatabasePool
@@ -38,22 +47,75 @@ public final class AccountStore: Sendable {
         }
     }
 
+    static let userColumns = "name, org, password_hash, is_admin, disabled, created_at"
+
+    static func user(_ row: Row) -> User {
+        User(name: row[0], org: row[1], passwordHash: row[2], isAdmin: row[3], isDisabled: row[4], createdAt: row[5])
+    }
+
     public func user(_ name: String) async throws -> User? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT name, org, password_hash, is_admin FROM user WHERE name = ?", arguments: [name]).map {
-                User(name: $0[0], org: $0[1], passwordHash: $0[2], isAdmin: $0[3])
-            }
+            try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM user WHERE name = ?", arguments: [name]).map(Self.user)
         }
     }
 
-    public func saveToken(id: String, user: String, secretHash: [UInt8]) async throws {
+    /// Every user, by name.
+    public func users() async throws -> [User] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.userColumns) FROM user ORDER BY name").map(Self.user)
+        }
+    }
+
+    /// Removes a user and its tokens; false when there was no such user.
+    public func removeUser(_ name: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM token WHERE user = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM user WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Disables or enables a user; false when there is no such user.
+    public func setDisabled(_ name: String, _ disabled: Bool) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE user SET disabled = ? WHERE name = ?", arguments: [disabled, name])
+            return db.changesCount > 0
+        }
+    }
+
+    public func saveToken(id: String, user: String, secretHash: [UInt8], expiresAt: Int64? = nil) async throws {
         let now = SQLiteObjectStore.now()
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM user WHERE name = ?", arguments: [user]) == true else {
                 throw StorageError("no user named \(user)")
             }
-            try db.execute(sql: "INSERT INTO token (id, user, secret_hash, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [id, user, Data(secretHash), now])
+            try db.execute(sql: "INSERT INTO token (id, user, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, user, Data(secretHash), now, expiresAt])
+        }
+    }
+
+    static let tokenColumns = "id, user, secret_hash, created_at, expires_at"
+
+    static func token(_ row: Row) -> Token {
+        Token(id: row[0], user: row[1], secretHash: Array(row[2] as Data), createdAt: row[3], expiresAt: row[4])
+    }
+
+    /// The tokens of one user, or of every user, by user then date of issue.
+    public func tokens(of user: String? = nil) async throws -> [Token] {
+        try await pool.read { db in
+            if let user {
+                return try Row.fetchAll(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE user = ? ORDER BY created_at, id",
+                                        arguments: [user]).map(Self.token)
+            }
+            return try Row.fetchAll(db, sql: "SELECT \(Self.tokenColumns) FROM token ORDER BY user, created_at, id").map(Self.token)
+        }
+    }
+
+    /// The tokens whose id starts with `prefix`.
+    public func tokens(withPrefix prefix: String) async throws -> [Token] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE substr(id, 1, ?) = ? ORDER BY id",
+                             arguments: [prefix.count, prefix]).map(Self.token)
         }
     }
 
@@ -75,9 +137,7 @@ public final class AccountStore: Sendable {
 
     public func token(_ id: String) async throws -> Token? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, user, secret_hash FROM token WHERE id = ?", arguments: [id]).map {
-                Token(id: $0[0], user: $0[1], secretHash: Array($0[2] as Data))
-            }
+            try Row.fetchOne(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id]).map(Self.token)
         }
     }
 }

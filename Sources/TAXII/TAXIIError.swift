@@ -31,6 +31,9 @@ public struct TAXIIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static let unauthorized = TAXIIError(status: 401, title: "Authentication required",
                                                 description: "send HTTP Basic credentials or a bearer token")
+    /// Credentials were sent but not accepted; which part was wrong is not said (nor whether the user exists).
+    public static let refusedCredentials = TAXIIError(status: 401, title: "Credentials refused",
+                                                      description: "the credentials sent were not accepted: a wrong user name or password, or a token that is unknown, expired or revoked, or a disabled user")
     public static let forbidden = TAXIIError(status: 403, title: "Forbidden",
                                              description: "your organisation may not perform this operation on this collection")
 

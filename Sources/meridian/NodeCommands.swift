@@ -45,57 +45,147 @@ struct Init: AsyncParsableCommand {
 }
 
 struct User: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage users.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(abstract: "Manage users.",
+                                                    subcommands: [Add.self, List.self, Remove.self, Disable.self, Enable.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a user (or change its password); the password is read from standard input.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a user, or change its password.",
+            discussion: """
+                The password is asked for, twice and without echo, on a terminal; otherwise it is the first line of \
+                standard input. Moving an existing user to another org needs --move.
+                """)
 
         @OptionGroup var data: DataOption
         @Argument(help: "The user's login name.") var name: String
         @Option(help: "The org the user acts for.") var org: String
         @Flag(help: "Let the user use the admin API (only for users of the node owner's org).") var admin = false
+        @Flag(help: "Move an existing user to --org (it will read what that org reads).") var move = false
 
         func run() async throws {
             try await failing("user add") {
                 let node = try await data.directory.open()
-                guard node.configuration.orgs.contains(where: { $0.id == org }) else {
-                    throw NodeConfiguration.Problem(description: "org '\(org)' is not in the configuration")
-                }
-                guard !name.isEmpty, name.count <= 128, !name.contains(":") else {
-                    throw NodeConfiguration.Problem(description: "a user name must be 1 to 128 characters without ':'")
-                }
-                let password = (readLine(strippingNewline: true) ?? "")
-                guard password.count >= 12 else {
-                    throw NodeConfiguration.Problem(description: "the password (read from standard input) must have at least 12 characters")
-                }
-                guard !admin || org == node.configuration.node.owner else {
-                    throw NodeConfiguration.Problem(description: "--admin: only users of the node owner '\(node.configuration.node.owner)' can be admins")
-                }
-                try await node.accounts.saveUser(name: name, org: org, passwordHash: Bcrypt.hash(password, cost: 12), isAdmin: admin)
-                try await node.audit.record(AuditTrail.event("user.save", by: nil, ["user": .string(name), "org": .string(org), "admin": .bool(admin)]))
+                let password = try Terminal.password()
+                try await node.addUser(name: name, org: org, password: password, admin: admin, move: move, by: nil)
                 Terminal.print("user \(name) acts for \(org)\(admin ? " (admin)" : "")")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the users: org, role, state and number of tokens.")
+
+        @OptionGroup var data: DataOption
+
+        func run() async throws {
+            try await failing("user list") {
+                let node = try await data.directory.open()
+                let tokens = Dictionary(grouping: try await node.accounts.tokens(), by: \.user)
+                let rows = try await node.accounts.users().map { user in
+                    [user.name, user.org, user.isAdmin ? "admin" : "user", user.isDisabled ? "disabled" : "enabled",
+                     String(tokens[user.name]?.count ?? 0), TAXIITimestamp.format(user.createdAt)]
+                }
+                Terminal.table(["USER", "ORG", "ROLE", "STATE", "TOKENS", "CREATED"], rows)
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a user and its tokens; a running server refuses them at once.")
+
+        @OptionGroup var data: DataOption
+        @Argument(help: "The user's login name.") var name: String
+
+        func run() async throws {
+            try await failing("user remove") {
+                try await data.directory.open().removeUser(name, by: nil)
+                Terminal.print("user \(name) and its tokens removed")
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user: its password and tokens are refused until it is enabled.")
+
+        @OptionGroup var data: DataOption
+        @Argument(help: "The user's login name.") var name: String
+
+        func run() async throws {
+            try await failing("user disable") {
+                try await data.directory.open().setUserDisabled(name, true, by: nil)
+                Terminal.print("user \(name) disabled")
+            }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled user again.")
+
+        @OptionGroup var data: DataOption
+        @Argument(help: "The user's login name.") var name: String
+
+        func run() async throws {
+            try await failing("user enable") {
+                try await data.directory.open().setUserDisabled(name, false, by: nil)
+                Terminal.print("user \(name) enabled")
             }
         }
     }
 }
 
 struct Token: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(abstract: "Manage API tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a bearer token for a user; it is shown once and stored hashed.")
 
         @OptionGroup var data: DataOption
         @Option(help: "The user the token acts as.") var user: String
+        @Option(help: "How long the token works: 90d, 12h, 30m or 3600s (default: until revoked).") var expires: String?
 
         func run() async throws {
             try await failing("token create") {
+                var lifetime: TimeInterval? = nil
+                if let expires {
+                    guard let seconds = MeridianNode.duration(expires) else {
+                        throw ValidationError("--expires '\(expires)': give a number and a unit, such as 90d, 12h, 30m or 3600s")
+                    }
+                    lifetime = seconds
+                }
+                Terminal.print(try await data.directory.open().issueToken(for: user, lifetime: lifetime, by: nil))
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the tokens (ids, never secrets), with their user and expiry.")
+
+        @OptionGroup var data: DataOption
+        @Option(help: "Only this user's tokens.") var user: String?
+
+        func run() async throws {
+            try await failing("token list") {
                 let node = try await data.directory.open()
-                let token = try await APIToken.issue(for: user, in: node.accounts)
-                try await node.audit.record(AuditTrail.event("token.create", by: nil, [
-                    "user": .string(user), "token_id": .string(APIToken(token)?.id ?? ""),
-                ]))
-                Terminal.print(token)
+                let now = SQLiteObjectStore.now()
+                let rows = try await node.accounts.tokens(of: user).map { token in
+                    [token.id, token.user, TAXIITimestamp.format(token.createdAt),
+                     token.expiresAt.map { TAXIITimestamp.format($0) + (token.isExpired(at: now) ? " (expired)" : "") } ?? "never"]
+                }
+                Terminal.table(["ID", "USER", "CREATED", "EXPIRES"], rows)
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by its id or the start of it (4 characters at least); it fails at once, in a running server too.")
+
+        @OptionGroup var data: DataOption
+        @Argument(help: "The token's id (as `token list` shows), its first characters, or the token itself.") var token: String
+
+        func run() async throws {
+            try await failing("token revoke") {
+                let revoked = try await data.directory.open().revokeToken(token, by: nil)
+                Terminal.print("token \(revoked.id) of \(revoked.user) revoked")
             }
         }
     }

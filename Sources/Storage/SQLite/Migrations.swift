@@ -150,6 +150,12 @@ enum Migrations {
                 CREATE TRIGGER token_removed AFTER DELETE ON token BEGIN UPDATE accounts_generation SET value = value + 1; END;
                 """)
         }
+        migrator.registerMigration("v8: disabled users, tokens that expire") { db in
+            try db.execute(sql: """
+                ALTER TABLE user ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE token ADD COLUMN expires_at INTEGER;
+                """)
+        }
         return migrator
     }
 
