@@ -1,5 +1,19 @@
 import Foundation
+import Glibc
 import Storage
+
+/// The lock a serving process holds on its data directory, released when it is dropped or the process ends.
+public final class ServingLock: Sendable {
+    let fd: Int32
+
+    init(fd: Int32) {
+        self.fd = fd
+    }
+
+    deinit {
+        Glibc.close(fd)
+    }
+}
 
 /// A node's data directory: `meridian.toml` (the configuration) and `meridian.sqlite` (the database).
 public struct DataDirectory: Sendable {
@@ -14,15 +28,59 @@ public struct DataDirectory: Sendable {
 
     public var exists: Bool { FileManager.default.fileExists(atPath: configurationPath) }
 
-    /// Creates the directory, a commented configuration and the database; refuses to overwrite a configuration.
-    public func initialize(owner: String = "cert-example", title: String = "Meridian node") throws -> NodeConfiguration {
+    /// A path from meridian.toml: relative ones are relative to the data directory.
+    public func resolve(_ file: String) -> String {
+        file.hasPrefix("/") ? file : (path as NSString).appendingPathComponent(file)
+    }
+
+    public var lockPath: String { (path as NSString).appendingPathComponent("meridian.lock") }
+
+    /// Creates the directory (mode 0700), a configuration and the database (0600); refuses to overwrite a
+    /// configuration. `text` is the configuration to write (by default the commented template of `meridian init`).
+    public func initialize(owner: String = "cert-example", title: String = "Meridian node", text: String? = nil) throws -> NodeConfiguration {
         if exists { throw NodeConfiguration.Problem(description: "\(configurationPath) already exists; not overwriting it") }
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let text = DataDirectory.template(owner: owner, title: title)
+        let files = FileManager.default
+        try files.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try files.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+        let text = text ?? DataDirectory.template(owner: owner, title: title)
         let configuration = try NodeConfiguration.parse(text, source: configurationPath)
-        try text.write(toFile: configurationPath, atomically: true, encoding: .utf8)
+        guard files.createFile(atPath: configurationPath, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]),
+            files.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
+        else { throw NodeConfiguration.Problem(description: "cannot create files in \(path)") }
+        // SQLite gives its journal files (-wal, -shm) the database file's mode.
         _ = try SQLiteObjectStore(path: databasePath)
         return configuration
+    }
+
+    /// The data directory, database and secret files (`extra`, such as the TLS key) that others than their owner may
+    /// read or write, each with its mode: `serve` refuses to start while there are any.
+    public func exposedFiles(_ extra: [String] = []) -> [(path: String, mode: Int)] {
+        let candidates = [path, databasePath, databasePath + "-wal", databasePath + "-shm", configurationPath,
+                          (path as NSString).appendingPathComponent("demo-credentials.txt")] + extra
+        return candidates.compactMap { file in
+            guard let mode = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int,
+                mode & 0o077 != 0
+            else { return nil }
+            return (file, mode)
+        }
+    }
+
+    /// Takes the data directory for one `serve` process: while it runs, another one cannot (the lock ends with the
+    /// process, however it ends). The lock file holds the pid of the process that holds it.
+    public func lockForServing() throws -> ServingLock {
+        let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw NodeConfiguration.Problem(description: "cannot open \(lockPath): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            Glibc.close(fd)
+            throw NodeConfiguration.Problem(description: "another meridian serve\(holder.map { " (pid \($0))" } ?? "") is using \(path); stop it first, or give this one another --data")
+        }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { Glibc.pwrite(fd, $0, strlen($0), 0) }
+        return ServingLock(fd: fd)
     }
 
     /// Loads the configuration and opens the node.
@@ -43,15 +101,18 @@ public struct DataDirectory: Sendable {
         return AuditLog(try SQLiteObjectStore(path: databasePath))
     }
 
-    /// The configuration `meridian init` writes: every key, with comments.
+    /// The configuration `meridian init` writes: every key, with comments; each collection gets a fresh id, and the
+    /// values an operator must replace say so.
     public static func template(owner: String, title: String) -> String {
-        """
+        let ids = (0..<4).map { _ in UUID().uuidString.lowercased() }
+        return """
         # Meridian node configuration. Every key is documented in docs/CONFIG.md.
+        # Values marked EXAMPLE are placeholders: replace them with your node's before you share anything.
 
         [node]
         title = "\(title)"
         description = "A Meridian threat-intelligence exchange node"
-        contact = "cert@example.org"
+        contact = "cert@example.org"  # EXAMPLE
         # The organisation that owns and operates this node (one of the orgs below).
         owner = "\(owner)"
         # Largest POST body accepted, in bytes (advertised as max_content_length).
@@ -72,10 +133,11 @@ public struct DataDirectory: Sendable {
         # org, such as another nation's CERT) or `node` (a peer node that pulls from or pushes to this one).
         [[orgs]]
         id = "\(owner)"
-        name = "Example national CERT"
-        country = "FRA"
+        name = "Example national CERT"  # EXAMPLE
+        country = "FRA"  # EXAMPLE
         kind = "owner"
 
+        # EXAMPLE: a partner; declare each real partner (and each client and peer node) like this.
         [[orgs]]
         id = "cert-partner"
         name = "Example partner CERT"
@@ -84,7 +146,7 @@ public struct DataDirectory: Sendable {
 
         # Groups of orgs, usable in collections' read and write lists and in releasability markings.
         [[groups]]
-        name = "partnership"
+        name = "partnership"  # EXAMPLE
         members = ["\(owner)", "cert-partner"]
 
         [[api_roots]]
@@ -94,7 +156,7 @@ public struct DataDirectory: Sendable {
 
         # Collections: read and write list orgs and groups; `public = true` lets anyone read TLP:CLEAR content.
         [[collections]]
-        id = "7b3c3a57-6f8a-4c55-9a4a-1b9f0a6e0001"
+        id = "\(ids[0])"
         api_root = "partnership"
         alias = "attack-enterprise"
         title = "MITRE ATT&CK Enterprise"
@@ -104,7 +166,7 @@ public struct DataDirectory: Sendable {
         default_tlp = "clear"
 
         [[collections]]
-        id = "7b3c3a57-6f8a-4c55-9a4a-1b9f0a6e0002"
+        id = "\(ids[1])"
         api_root = "partnership"
         alias = "disarm"
         title = "DISARM disinformation framework"
@@ -113,7 +175,7 @@ public struct DataDirectory: Sendable {
         default_tlp = "clear"
 
         [[collections]]
-        id = "7b3c3a57-6f8a-4c55-9a4a-1b9f0a6e0003"
+        id = "\(ids[2])"
         api_root = "partnership"
         alias = "shared"
         title = "Partner submissions"
@@ -122,7 +184,7 @@ public struct DataDirectory: Sendable {
         write = ["partnership"]
 
         [[collections]]
-        id = "7b3c3a57-6f8a-4c55-9a4a-1b9f0a6e0004"
+        id = "\(ids[3])"
         api_root = "partnership"
         alias = "sightings"
         title = "Sightings"

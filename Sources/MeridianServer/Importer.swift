@@ -28,9 +28,13 @@ public struct Importer: Sendable {
     let batchBytes: Int
     /// The largest document (its objects' bytes, once decompressed) imported in one transaction.
     let atomicBytes: Int
+    /// The org recorded as having submitted what is imported (the node's owner unless said).
+    let submittedBy: String?
 
-    public init(node: MeridianNode, batchSize: Int = 5000, batchBytes: Int = 16 << 20, atomicBytes: Int = 64 << 20) {
+    public init(node: MeridianNode, batchSize: Int = 5000, batchBytes: Int = 16 << 20, atomicBytes: Int = 64 << 20,
+                submittedBy: String? = nil) {
         self.node = node
+        self.submittedBy = submittedBy
         self.batchSize = batchSize
         self.batchBytes = batchBytes
         self.atomicBytes = atomicBytes
@@ -52,7 +56,7 @@ public struct Importer: Sendable {
     }
 
     private var parser: JSONParser { JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20)) }
-    private var provenance: Provenance { Provenance(submittedBy: node.configuration.node.owner, receivedFrom: nil) }
+    private var provenance: Provenance { Provenance(submittedBy: submittedBy ?? node.configuration.node.owner, receivedFrom: nil) }
 
     /// Validates a batch on every core: the valid objects, and the rejected ones added to `summary`.
     private func check(_ batch: [[UInt8]], first: Int, into summary: inout Summary) -> (valid: [IncomingObject], syntax: String?) {

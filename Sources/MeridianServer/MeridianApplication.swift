@@ -3,6 +3,12 @@ import Logging
 import Metrics
 import NIOCore
 import Prometheus
+import TAXII
+
+func metricsResponse(_ metrics: PrometheusCollectorRegistry) -> Response {
+    Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+             body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+}
 
 /// The context of a request: Hummingbird's, with the client's address (for the log of refused credentials).
 public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContext {
@@ -36,13 +42,22 @@ public enum MeridianApplication {
         router.get("/health") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
+        let taxii = TAXIIRoutes(node: node)
         if let metrics {
-            router.get("/metrics") { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
+            // Metrics tell how busy the node is and with what: for admins and the scraper's users, unless public.
+            router.get("/metrics") { request, context in
+                let server = node.configuration.server
+                guard server?.public_metrics != true else { return metricsResponse(metrics) }
+                return await taxii.respond(request, context, accepting: { _ in true }) { principal in
+                    if principal.isAnonymous { throw TAXIIError.unauthorized }
+                    guard principal.isAdmin || (principal.user.map { server?.metrics_users?.contains($0) ?? false } ?? false) else {
+                        throw TAXIIError(status: 403, title: "Forbidden",
+                                         description: "/metrics is for admins and the users listed in [server] metrics_users")
+                    }
+                    return metricsResponse(metrics)
+                }
             }
         }
-        let taxii = TAXIIRoutes(node: node)
         taxii.register(on: router)
         AdminRoutes(node: node, taxii: taxii).register(on: router)
         routes.set(router.routes)

@@ -50,6 +50,14 @@ public struct MeridianNode: Sendable {
     /// Applies the configuration file's changes, if it changed since it was read: before each request, so no
     /// decision is made on an old copy of the orgs, groups, kinds or collection rules. `[server]`, `[correlation]`
     /// and new API roots take effect at the next start; everything the sharing policy reads, at once.
+    /// What SIGHUP does: the configuration file read again if it changed; true when a new configuration is in force
+    /// (false: unchanged, or refused with its problem in the log).
+    public func reloadConfiguration() async throws -> Bool {
+        let before = live.current.stamp
+        try await refreshConfiguration()
+        return live.current.stamp != before
+    }
+
     public func refreshConfiguration() async throws {
         guard live.changed, let configuration = await policyState.refresh(live) else { return }
         for collection in configuration.collections ?? [] {

@@ -95,6 +95,11 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var idle_timeout_seconds: Int?
         /// Seconds a POST body may take to arrive in full (default 60); a slower one gets 408.
         public var body_timeout_seconds: Int?
+        /// Serve `/metrics` to anyone (default false: only to admins and to the users in `metrics_users`).
+        public var public_metrics: Bool?
+        /// Users whose credentials (password or token) may read `/metrics` and nothing else they are not granted:
+        /// a dedicated user for the Prometheus scraper.
+        public var metrics_users: [String]?
     }
 
     public struct Org: Sendable, Decodable {

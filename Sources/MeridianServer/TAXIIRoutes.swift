@@ -66,9 +66,12 @@ struct TAXIIRoutes: Sendable {
 
     /// Checks Accept, authenticates, runs `handler`, and turns any failure into a TAXII error resource: the one place
     /// where errors become responses. Unexpected errors are logged and answered with a generic 500.
-    func respond(_ request: Request, _ context: MeridianRequestContext, _ handler: (Principal) async throws -> Response) async -> Response {
+    /// Answers a request: its Accept header checked (by `accepting`, the TAXII media type by default), the
+    /// configuration refreshed, the caller authenticated, then `handler`; any failure as a TAXII error object.
+    func respond(_ request: Request, _ context: MeridianRequestContext, accepting: (String?) -> Bool = MediaType.accepts,
+                 _ handler: (Principal) async throws -> Response) async -> Response {
         do {
-            guard MediaType.accepts(request.headers[.accept]) else { throw TAXIIError.notAcceptable }
+            guard accepting(request.headers[.accept]) else { throw TAXIIError.notAcceptable }
             // A changed meridian.toml applies before this request is decided.
             try await node.refreshConfiguration()
             let principal: Principal
