@@ -52,17 +52,21 @@ public struct DataDirectory: Sendable {
         return configuration
     }
 
-    /// The data directory, database and secret files (`extra`, such as the TLS key) that others than their owner may
-    /// read or write, each with its mode: `serve` refuses to start while there are any.
+    /// The files that hold secrets or shared data (the database and its journals, the demo's credentials, and
+    /// `extra`, such as the TLS key) that others than their owner may read or write, and the directory when others may
+    /// write to it (they could replace the files), each with its mode: `serve` refuses to start while there are any.
+    /// (meridian.toml holds no secret: it may be readable.)
     public func exposedFiles(_ extra: [String] = []) -> [(path: String, mode: Int)] {
-        let candidates = [path, databasePath, databasePath + "-wal", databasePath + "-shm", configurationPath,
-                          (path as NSString).appendingPathComponent("demo-credentials.txt")] + extra
-        return candidates.compactMap { file in
-            guard let mode = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int,
-                mode & 0o077 != 0
-            else { return nil }
-            return (file, mode)
+        func mode(_ file: String) -> Int? {
+            (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int
         }
+        var exposed: [(path: String, mode: Int)] = []
+        if let m = mode(path), m & 0o022 != 0 { exposed.append((path, m)) }
+        for file in [databasePath, databasePath + "-wal", databasePath + "-shm",
+                     (path as NSString).appendingPathComponent("demo-credentials.txt")] + extra {
+            if let m = mode(file), m & 0o077 != 0 { exposed.append((file, m)) }
+        }
+        return exposed
     }
 
     /// Takes the data directory for one `serve` process: while it runs, another one cannot (the lock ends with the
@@ -89,6 +93,11 @@ public struct DataDirectory: Sendable {
             throw NodeConfiguration.Problem(description: "\(configurationPath) does not exist; run `meridian init --data \(path)` first")
         }
         let configuration = try NodeConfiguration.load(configurationPath)
+        // A database created here (the configuration was written by hand) is readable by its owner only, as its
+        // journal files will be.
+        if !FileManager.default.fileExists(atPath: databasePath) {
+            FileManager.default.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         return try await MeridianNode(configuration: configuration, store: SQLiteObjectStore(path: databasePath),
                                       configurationPath: configurationPath)
     }

@@ -13,9 +13,9 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the node: the TAXII 2.1 server.",
         discussion: """
-            One serve per data directory (a second one exits naming the first one's pid). The data directory, database \
-            and TLS key must be readable by their owner only; serve refuses to start otherwise, naming the file, unless \
-            --allow-readable-files is given. SIGHUP reloads meridian.toml (as an edit does before the next request); \
+            One serve per data directory (a second one exits naming the first one's pid). The database, the TLS key and \
+            the peers' password and token files must be readable by their owner only, and the data directory writable \
+            by its owner only: serve refuses to start otherwise, naming the file, unless --allow-readable-files is given. SIGHUP reloads meridian.toml (as an edit does before the next request); \
             SIGINT and SIGTERM stop the server gracefully.
             """)
 
@@ -110,10 +110,13 @@ struct Serve: AsyncParsableCommand {
         let cert = options.tlsCert ?? server?.tls_cert.map(directory.resolve)
         let key = options.tlsKey ?? server?.tls_key.map(directory.resolve)
         if !options.allowReadableFiles {
-            let exposed = directory.exposedFiles(key.map { [$0] } ?? [])
+            let secrets = (key.map { [$0] } ?? []) + (configured.peers ?? []).flatMap { peer in
+                [peer.password_file, peer.token_file].compactMap { $0.map(directory.resolve) }
+            }
+            let exposed = directory.exposedFiles(secrets)
             if !exposed.isEmpty {
                 let list = exposed.map { "\($0.path) (mode \(String($0.mode, radix: 8)))" }.joined(separator: ", ")
-                throw NodeConfiguration.Problem(description: "others than its owner may read or write \(list): run `chmod 700` on the directory and `chmod 600` on the files, or start with --allow-readable-files")
+                throw NodeConfiguration.Problem(description: "others than its owner may read or write \(list): run `chmod 600` on the files (and `chmod 700` on the directory), or start with --allow-readable-files")
             }
         }
         let node = try await directory.open()

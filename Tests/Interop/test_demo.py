@@ -33,7 +33,8 @@ def test_the_demo_serves_attack_and_disarm_to_taxii2_client_and_restarts_on_its_
     proc = start()
     try:
         with open(os.path.join(data, "demo-credentials.txt")) as f:
-            password = re.search(r"password: (\S+)", f.read()).group(1)
+            passwords = dict(line.split() for line in f)
+        password = passwords["analyst"]
         server = Server(f"http://127.0.0.1:{port}/taxii2/", user="analyst", password=password)
         collections = {c.title: c for c in server.api_roots[0].collections}
         attack = next(c for title, c in collections.items() if "ATT&CK" in title)
@@ -42,6 +43,12 @@ def test_the_demo_serves_attack_and_disarm_to_taxii2_client_and_restarts_on_its_
         assert len(page["objects"]) == 5 and page["more"] is True
         assert all(o["type"] == "attack-pattern" for o in page["objects"])
         assert disarm.get_objects(limit=1)["objects"]
+        # The banner names every user with its real password, in commands that work as printed.
+        banner = read_until(proc, "Stop with Ctrl-C.")
+        for user, secret in passwords.items():
+            assert f"{user} " in banner and secret in banner
+        assert f"curl -u analyst:{password} " in banner
+        assert f"http://127.0.0.1:{port}/" in banner
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
@@ -54,6 +61,71 @@ def test_the_demo_serves_attack_and_disarm_to_taxii2_client_and_restarts_on_its_
     finally:
         proc.send_signal(signal.SIGINT)
         assert "imported" not in proc.communicate(timeout=60)[0]
+
+
+def read_until(proc, marker):
+    text = ""
+    while marker not in text:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        text += line
+    return text
+
+
+# What each demo user reads of the shared collection (the README's walkthrough): the owner's objects under each TLP
+# level and releasability, the partner's observation, and the sighting correlation made of the two.
+SHARED = {
+    "threat-actor--d3e00000-0000-4000-8000-000000000001": "GREEN",
+    "indicator--d3e00000-0000-4000-8000-000000000002": "CLEAR",
+    "campaign--d3e00000-0000-4000-8000-000000000003": "GREEN",
+    "infrastructure--d3e00000-0000-4000-8000-000000000004": "AMBER",
+    "note--d3e00000-0000-4000-8000-000000000005": "AMBER+STRICT",
+    "indicator--d3e00000-0000-4000-8000-000000000006": "RED, REL TO nato-example",
+    "report--d3e00000-0000-4000-8000-000000000007": "AMBER, REL TO nato-example",
+    "ipv4-addr--d3e00000-0000-4000-8000-000000000008": "GREEN, from cert-north",
+    "observed-data--d3e00000-0000-4000-8000-000000000009": "GREEN, from cert-north",
+    "indicator--d3e00000-0000-4000-8000-000000000010": "GREEN, from cert-north",
+}
+HIDDEN = {
+    "analyst": set(),  # the owner
+    "north": set(),  # a partner in nato-example
+    "ministry": {"06", "07"},  # a client, not in nato-example
+    "south": {"06", "07"},  # a partner in indo-pacific-example
+    "east-node": {"05", "06", "07"},  # a peer node: no AMBER+STRICT unless named
+}
+
+
+def test_the_demo_shows_each_org_what_the_sharing_policy_allows_and_a_sighting_made_by_correlation():
+    data = os.path.join(tempfile.mkdtemp(prefix="meridian-demo-"), "meridian-data")
+    port = free_port()
+    proc = subprocess.Popen([MERIDIAN, "demo", "--data", data, "--port", str(port), "--samples", os.path.join(REPO, "data")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        read_until(proc, "Stop with Ctrl-C.")
+        with open(os.path.join(data, "demo-credentials.txt")) as f:
+            passwords = dict(line.split() for line in f)
+        assert set(passwords) == set(HIDDEN)
+        assert oct(os.stat(os.path.join(data, "demo-credentials.txt")).st_mode & 0o777) == "0o600"
+        for user, hidden in HIDDEN.items():
+            server = Server(f"http://127.0.0.1:{port}/taxii2/", user=user, password=passwords[user])
+            collections = {c.title: c for c in server.api_roots[0].collections}
+            seen = {o["id"] for o in collections["Partner submissions"].get_objects()["objects"]}
+            expected = {i for i in SHARED if i[-2:] not in hidden}
+            assert seen == expected, f"{user}: {sorted(seen ^ expected)}"
+            sightings = collections["Sightings"].get_objects()["objects"]
+            assert [(s["sighting_of_ref"], s["observed_data_refs"]) for s in sightings] == [
+                ("indicator--d3e00000-0000-4000-8000-000000000002", ["observed-data--d3e00000-0000-4000-8000-000000000009"])], user
+        # policy explain says why, as the banner suggests.
+        r = subprocess.run([MERIDIAN, "policy", "explain", "--data", data, "--object", "indicator--d3e00000-0000-4000-8000-000000000006",
+                            "--org", "cert-south"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "releasability-not-matched" in r.stdout
+        r = subprocess.run([MERIDIAN, "policy", "explain", "--data", data, "--object", "note--d3e00000-0000-4000-8000-000000000005",
+                            "--org", "node-east"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "tlp-amber-strict-peer-not-named" in r.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
 
 
 def test_the_demo_without_its_sample_data_says_so_and_creates_nothing():

@@ -45,7 +45,8 @@ class Node:
     def config(self):
         orgs = ({f"cert-{self.name}"} | set(self.readers) | set(getattr(self, "writers", [])) | set(getattr(self, "known", []))
                 | {p["org"] for p in self.peers})
-        text = f'[node]\ntitle = "{self.name}"\nowner = "cert-{self.name}"\n'
+        # Metrics are public here: the background synchronisation test reads them without credentials.
+        text = f'[node]\ntitle = "{self.name}"\nowner = "cert-{self.name}"\n[server]\npublic_metrics = true\n'
         for org in sorted(orgs):
             text += f'[[orgs]]\nid = "{org}"\nname = "{org}"\ncountry = "FRA"\nkind = "{"node" if org.startswith("node-") else "owner" if org == f"cert-{self.name}" else "partner"}"\n'
         for group, members in getattr(self, "groups", {}).items():
@@ -56,7 +57,8 @@ class Node:
         text += (f'[[collections]]\nid = "{collection_id(self.name)}"\napi_root = "p"\nalias = "shared"\ntitle = "shared"\n'
                  f'read = [{read}]\nwrite = [{write}]\n')
         for p in self.peers:
-            with open(os.path.join(self.data, p["name"] + ".password"), "w") as f:
+            # A secret: readable by its owner only, or serve refuses to start.
+            with open(os.open(os.path.join(self.data, p["name"] + ".password"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                 f.write(PASSWORD)
             text += (f'[[peers]]\nname = "{p["name"]}"\norg = "{p["org"]}"\napi_root = "{p["url"]}"\nusername = "{p["user"]}"\n'
                      f'password_file = "{p["name"]}.password"\npage_size = {p.get("page_size", 1000)}\ntimeout_seconds = 5\n'

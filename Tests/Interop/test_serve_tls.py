@@ -11,7 +11,7 @@ import pytest
 import requests
 from taxii2client.v21 import Server
 
-from conftest import MERIDIAN, free_port, start_server
+from conftest import MERIDIAN, free_port, new_node, start_server
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,9 @@ def test_tls_1_1_is_refused_and_1_2_accepted(tls_node):
             assert not accepted, f"{version} was refused"
 
 
-def test_plain_http_is_refused_off_loopback_without_the_flag(tls_node):
-    r = subprocess.run([MERIDIAN, "serve", "--data", tls_node["data"], "--host", "0.0.0.0", "--port", str(free_port())],
+def test_plain_http_is_refused_off_loopback_without_the_flag():
+    data = new_node("meridian-plain-")
+    r = subprocess.run([MERIDIAN, "serve", "--data", data, "--host", "0.0.0.0", "--port", str(free_port())],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "refusing plain HTTP" in r.stderr

@@ -307,7 +307,7 @@ def test_reads_and_writes_are_in_the_audit_log_and_tampering_is_detected(node):
     assert ok.returncode == 0 and "intact" in ok.stdout
     lines = [json.loads(l) for l in run(node.data, "audit", "export").stdout.splitlines()]
     actions = {l["action"] for l in lines}
-    assert {"configuration", "user.save", "marking.register", "write", "read"} <= actions
+    assert {"configuration", "user.add", "marking.register", "write", "read"} <= actions
     reads = [l for l in lines if l["action"] == "read" and l["org"] == "cert"]
     received = {tuple(v) for l in reads for v in l["detail"]["versions"]}
     assert (node.objects["red"]["id"], "2024-01-01T00:00:00.000Z") not in received

@@ -31,6 +31,9 @@ owner = "cert-a"
 max_content_length = 5000000
 max_page_size = 1000
 
+[server]
+metrics_users = ["scraper"]
+
 [[orgs]]
 id = "cert-a"
 name = "A"
@@ -87,7 +90,7 @@ def node():
     data = tempfile.mkdtemp(prefix="meridian-interop-")
     with open(os.path.join(data, "meridian.toml"), "w") as f:
         f.write(CONFIG)
-    for user, org in [("alice", "cert-a"), ("bob", "cert-b")]:
+    for user, org in [("alice", "cert-a"), ("bob", "cert-b"), ("scraper", "cert-a")]:
         subprocess.run([MERIDIAN, "user", "add", user, "--org", org, "--data", data], input=PASSWORD + "\n",
                        text=True, check=True, capture_output=True)
     token = subprocess.run([MERIDIAN, "token", "create", "--user", "bob", "--data", data], text=True, check=True,
@@ -287,8 +290,18 @@ def test_health_and_prometheus_metrics(node):
     assert requests.get(node["base"] + "/health", timeout=10).json() == {"status": "ok"}
     raw(node, "POST", f"/root/collections/{SHARED}/objects/", auth=ALICE, headers={"Content-Type": TAXII},
         body=json.dumps({"objects": [indicator(4242)]}))
-    metrics = requests.get(node["base"] + "/metrics", timeout=10).text
+    # Metrics are for admins and the users of [server] metrics_users (here "scraper"), by password or token.
+    anonymous = requests.get(node["base"] + "/metrics", timeout=10)
+    assert anonymous.status_code == 401 and anonymous.json()["title"] == "Authentication required"
+    assert requests.get(node["base"] + "/metrics", auth=BOB, timeout=10).status_code == 403
+    wrong = requests.get(node["base"] + "/metrics", auth=("scraper", "not the password"), timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["title"] == "Credentials refused"
+    metrics = requests.get(node["base"] + "/metrics", auth=("scraper", PASSWORD), timeout=10).text
     assert "meridian_objects_stored_total" in metrics
+    token = subprocess.run([MERIDIAN, "token", "create", "--user", "scraper", "--data", node["data"]], text=True, check=True,
+                           capture_output=True).stdout.strip()
+    by_token = requests.get(node["base"] + "/metrics", headers={"Authorization": "Bearer " + token}, timeout=10)
+    assert by_token.status_code == 200 and "meridian_objects_stored_total" in by_token.text
     assert "hb_requests" in metrics or "http_requests" in metrics
 
 
