@@ -61,7 +61,7 @@ page_size = 1000
 remote = "$COLL_A"
 local = "$COLL_B"
 TOML
-printf '%s' "$PASS" > "$work/b/a.password"
+(umask 077; printf '%s' "$PASS" > "$work/b/a.password")  # a secret: serve refuses it readable by others
 echo "$PASS" | "$M" user add b-sync --org node-b --data "$work/a" >/dev/null
 "$M" import data/attack/enterprise-attack-18.1.json.gz --collection "$COLL_A" --data "$work/a" | tail -1
 serve_node "$work/a" 18301

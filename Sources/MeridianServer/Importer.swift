@@ -228,7 +228,8 @@ public struct Importer: Sendable {
             _ = try scanner.finish()
         } catch let failure as ElementScanner.Failure {
             let consequence = storesAsItGoes ? "the file changed during the import; the objects before that point were stored" : "nothing was imported"
-            throw NodeConfiguration.Problem(description: "\(path): \(failure) (at byte \(scanner.offset)); \(consequence)")
+            let at = failure.located ? "" : " (at byte \(scanner.offset))"
+            throw NodeConfiguration.Problem(description: "\(path): \(failure)\(at); \(consequence)")
         }
         if !batch.isEmpty { try await body(batch, first) }
     }

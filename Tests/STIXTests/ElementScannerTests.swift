@@ -69,6 +69,29 @@ import Testing
         }
     }
 
+    @Test func aDocumentThatIsNotABundleIsSaidToBeWhatItIs() {
+        func failure(_ text: String, chunk: Int = 4) -> ElementScanner.Failure? {
+            do {
+                _ = try Self.scan(Array(text.utf8), chunk: chunk)
+                return nil
+            } catch {
+                return error as? ElementScanner.Failure
+            }
+        }
+        // Not JSON: the position and the reason, as `validate` gives them, found at the first byte.
+        #expect(failure("hello {")?.description == "not valid JSON: line 1, column 1 (byte 0): unexpected character 'h'")
+        #expect(failure("\n  <html>")?.description.hasPrefix("not valid JSON: line 2, column 3 (byte 3)") == true)
+        #expect(failure(#"{"a":1,"#)?.description.contains("truncated") == true)
+        // JSON of another shape: what it is, and what to do.
+        #expect(failure(#"{"type":"indicator","id":"indicator--x"}"#)?.description.contains("a single STIX object (of type 'indicator')") == true)
+        #expect(failure(#"{"Event":{"info":"phishing"}}"#)?.description.contains("MISP JSON") == true)
+        #expect(failure(#"{"response":[{"Event":{}}]}"#)?.description.contains("MISP JSON") == true)
+        #expect(failure(#"[{"Event":{}}]"#)?.description.contains("list of MISP events") == true)
+        #expect(failure(#"[{"type":"indicator"}]"#)?.description.contains("a JSON list, not a bundle") == true)
+        #expect(failure(#"{"spec_version":"2.1"}"#)?.description.contains("no 'objects' list") == true)
+        #expect(failure(#"{"spec_version":"2.1"}"#)?.located == true)
+    }
+
     @Test func anElementLargerThanTheLimitIsRefusedWithoutBeingKept() {
         let text = #"{"objects": [{"a": "\#(String(repeating: "x", count: 5000))"}]}"#
         #expect(throws: ElementScanner.Failure.self) { _ = try Self.scan(Array(text.utf8), chunk: 100, maxElementBytes: 1000) }

@@ -9,6 +9,8 @@
 public struct ElementScanner: Sendable {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public let description: String
+        /// Whether `description` says where in the document (else the caller adds how far it was read).
+        public var located = false
     }
 
     /// Largest element accepted, in bytes.
@@ -35,6 +37,8 @@ public struct ElementScanner: Sendable {
     private var list = ListState.outside
     /// For a number or literal element: it ends at a delimiter rather than at a closing bracket.
     private var scalarElement = false
+    /// A document that is not JSON from its first byte, refused as soon as that byte is read.
+    private var failedEarly: Failure? = nil
 
     public init(maxElementBytes: Int = 64 << 20) {
         self.maxElementBytes = maxElementBytes
@@ -87,6 +91,7 @@ public struct ElementScanner: Sendable {
             offset += 1
             if list == .outside {
                 skeletonByte(c)
+                if let failedEarly { throw failedEarly }
             } else {
                 try listByte(c, emit: emit)
             }
@@ -97,9 +102,8 @@ public struct ElementScanner: Sendable {
     /// (now empty) list, with nothing malformed around it. Returns the skeleton's value.
     public mutating func finish() throws -> JSONValue {
         if list != .outside { throw Failure(description: "the document ends inside its 'objects' list") }
-        guard foundObjects else {
-            throw Failure(description: "the document must be a STIX bundle or a TAXII envelope (an object with an 'objects' list)")
-        }
+        // Without an 'objects' list, the skeleton is the whole document: say what it is instead.
+        guard foundObjects else { throw Self.notABundle(skeleton) }
         let value: JSONValue
         do {
             value = try JSONParser().parse(skeleton)
@@ -112,7 +116,40 @@ public struct ElementScanner: Sendable {
         return value
     }
 
+    /// What a document without an 'objects' list is, and what was expected: not JSON (where and why), a single STIX
+    /// object, MISP JSON, or another JSON value.
+    static func notABundle(_ document: [UInt8]) -> Failure {
+        let expected = "Meridian imports a STIX 2.1 bundle or a TAXII envelope (an object with an 'objects' list)"
+        let value: JSONValue
+        do {
+            value = try JSONParser().parse(document)
+        } catch {
+            return Failure(description: "not valid JSON: \(error)", located: true)
+        }
+        switch value {
+        case .object(let o) where o["Event"] != nil || o["response"] != nil || o["Attribute"] != nil:
+            return Failure(description: "this is MISP JSON, not STIX: \(expected); convert the MISP event to STIX 2.1 first (misp-stix does)", located: true)
+        case .object(let o) where o["type"]?.stringValue != nil:
+            let type = o["type"]!.stringValue!
+            return Failure(description: "this is a single STIX object (of type '\(type)'), not a bundle: \(expected); put it in a bundle, {\"type\": \"bundle\", \"id\": \"bundle--<uuid>\", \"objects\": [...]}, or POST it in a TAXII envelope", located: true)
+        case .array(let elements) where elements.contains(where: { $0["Event"] != nil }):
+            return Failure(description: "this is a list of MISP events, not STIX: \(expected); convert them to STIX 2.1 first (misp-stix does)", located: true)
+        case .array:
+            return Failure(description: "this is a JSON list, not a bundle: \(expected); put the objects in a bundle's 'objects' list", located: true)
+        case .object:
+            return Failure(description: "this JSON object has no 'objects' list: \(expected)", located: true)
+        default:
+            return Failure(description: "this is a lone JSON value, not a bundle: \(expected)", located: true)
+        }
+    }
+
     private mutating func skeletonByte(_ c: UInt8) {
+        // A document that does not start as a JSON object or list fails at its first byte, as `validate` says.
+        if depth == 0 && skeleton.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 || $0 == 0xEF || $0 == 0xBB || $0 == 0xBF })
+            && !(c == UInt8(ascii: "{") || c == UInt8(ascii: "[") || c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 || c == 0xEF || c == 0xBB || c == 0xBF)
+        {
+            failedEarly = Self.notABundle(skeleton + [c])
+        }
         skeleton.append(c)
         if inString {
             if closesString(c) {
