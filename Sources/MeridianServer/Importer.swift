@@ -40,9 +40,16 @@ public struct Importer: Sendable {
         self.atomicBytes = atomicBytes
     }
 
-    /// Imports the file at `path` (gzip allowed) into the collection `key` (id or alias); `progress(done, total)`
-    /// is called as batches finish, in bytes of the file read.
-    public func run(_ path: String, collection key: String, progress: (Int, Int) -> Void = { _, _ in }) async throws -> Summary {
+    /// How far an import is: bytes of the work done out of the whole (a large file is read twice), and objects read.
+    public struct Progress: Sendable {
+        public let done: Int
+        public let total: Int
+        public let objects: Int
+    }
+
+    /// Imports the file at `path` (gzip allowed) into the collection `key` (id or alias); `progress` is called as
+    /// batches finish.
+    public func run(_ path: String, collection key: String, progress: (Progress) -> Void = { _ in }) async throws -> Summary {
         guard let collection = node.collection(key) else {
             throw NodeConfiguration.Problem(description: "no collection with id or alias '\(key)' in the configuration")
         }
@@ -84,7 +91,7 @@ public struct Importer: Sendable {
 
     /// Reads the document once and stores it in one transaction, committed after its end has been read; nil, with
     /// nothing stored, when its objects turn out to exceed `atomicBytes` (a gzipped file).
-    private func atomically(_ input: ChunkedInput, _ path: String, collection: String, _ progress: (Int, Int) -> Void) async throws -> Summary? {
+    private func atomically(_ input: ChunkedInput, _ path: String, collection: String, _ progress: (Progress) -> Void) async throws -> Summary? {
         struct TooLarge: Error {}
         let handoff = BatchHandoff()
         let store = node.store
@@ -109,7 +116,7 @@ public struct Importer: Sendable {
                 if let syntax { throw NodeConfiguration.Problem(description: "\(path): \(syntax); nothing was imported") }
                 held.append(valid)
                 try handoff.put(valid)
-                progress(input.consumed, input.size)
+                progress(Progress(done: input.consumed, total: input.size, objects: first + batch.count))
             }
             handoff.finish()
         } catch {
@@ -128,7 +135,7 @@ public struct Importer: Sendable {
 
     /// Reads the document twice: the first pass checks it is JSON throughout while the second validates its objects
     /// and, once the first has passed, stores each batch in a transaction of its own.
-    private func inTwoPasses(_ path: String, collection: String, _ progress: (Int, Int) -> Void) async throws -> Summary {
+    private func inTwoPasses(_ path: String, collection: String, _ progress: (Progress) -> Void) async throws -> Summary {
         let parser = self.parser
         let cores = ProcessInfo.processInfo.activeProcessorCount
         // First pass: every object must parse, and the document around them too. It runs alongside the second pass,
@@ -175,7 +182,7 @@ public struct Importer: Sendable {
                 // Each batch commits with its audit entry: stopped at any moment, the import leaves no stored version
                 // unaudited, and a re-run stores what is missing.
                 storing = (valid, Task { try await store.add(valid, to: collection, provenance: provenance, audit: audit) })
-                progress(firstPassRead.value + input.consumed, 2 * input.size)
+                progress(Progress(done: firstPassRead.value + input.consumed, total: 2 * input.size, objects: first + batch.count))
             }
             if !checked { try await firstPass.value }
         } catch {

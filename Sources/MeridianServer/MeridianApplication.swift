@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import Metrics
@@ -39,6 +40,28 @@ public enum MeridianApplication {
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProtocolMiddleware(routes: routes))
+        // What a browser finds at the node's address: what it is, and where its TAXII discovery is.
+        router.get("/") { _, _ in
+            let n = node.configuration.node
+            func escaped(_ text: String) -> String {
+                text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                    .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            }
+            let page = """
+                <!doctype html>
+                <html lang="en"><head><meta charset="utf-8"><title>\(escaped(n.title))</title></head>
+                <body>
+                <h1>\(escaped(n.title))</h1>
+                <p>\(escaped(n.description ?? "A Meridian threat-intelligence exchange node."))</p>
+                <p>This is a <a href="https://github.com/oasis-tcs/cti-taxii2">TAXII 2.1</a> server for STIX 2.1 threat
+                intelligence. Point a TAXII client (MISP, OpenCTI, taxii2-client) at its discovery endpoint,
+                <a href="/taxii2/"><code>/taxii2/</code></a>, with the credentials the node's operator gave you.</p>
+                <p>Health: <a href="/health"><code>/health</code></a>.\(n.contact.map { " Contact: " + escaped($0) + "." } ?? "")</p>
+                </body></html>
+                """
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
+        }
         router.get("/health") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }

@@ -183,6 +183,9 @@ struct TAXIIRoutes: Sendable {
     func collections(_ rootPath: String, _ principal: Principal) throws -> Response {
         _ = try root(rootPath)
         let visible = node.collections(in: rootPath, for: principal)
+        // Without credentials and without a public collection, the caller is asked for credentials rather than shown
+        // an empty list that looks like a node with nothing in it.
+        if visible.isEmpty && principal.isAnonymous { throw TAXIIError.unauthorized }
         var o = JSONObject()
         if !visible.isEmpty { o["collections"] = .array(visible.map { Self.collectionResource($0.0, $0.1) }) }
         return json(.object(o))

@@ -214,10 +214,10 @@ struct Import: AsyncParsableCommand {
             // A large document is read twice (a chunk at a time): standard input is saved to a file first.
             let path = file == "-" ? try spoolStandardInput(into: data.directory.path) : file
             defer { if file == "-" { try? FileManager.default.removeItem(atPath: path) } }
-            let bar = ProgressBar(enabled: isatty(2) != 0)
+            let bar = ProgressReport("import \(file)")
             guard transactionBytes >= 0 else { throw ValidationError("--transaction-bytes must not be negative") }
             let importer = Importer(node: node, atomicBytes: transactionBytes)
-            let summary = try await importer.run(path, collection: collection) { bar.update($0, of: $1) }
+            let summary = try await importer.run(path, collection: collection) { bar.update(objects: $0.objects, done: $0.done, total: $0.total) }
             bar.finish()
             await node.correlator?.idle()
             Terminal.print("\(file): \(summary.stored) stored, \(summary.duplicates) already present, \(summary.rejected.count) rejected")
@@ -248,21 +248,55 @@ func spoolStandardInput(into directory: String) throws -> String {
     return path
 }
 
-/// A one-line progress bar on standard error, drawn only on a terminal.
-final class ProgressBar: @unchecked Sendable {
-    // @unchecked: used from one task at a time (the import loop).
-    let enabled: Bool
-    init(enabled: Bool) { self.enabled = enabled }
+/// Progress on standard error: on a terminal, one line redrawn (bar, objects, rate, time left); otherwise a line every
+/// few seconds, for logs.
+final class ProgressReport: @unchecked Sendable {
+    // @unchecked: used from one task at a time (the import loop, the synchronisation).
+    let label: String
+    let terminal: Bool
+    let interval: TimeInterval
+    private let started = Date()
+    private var lastLine = Date.distantPast
+    private var drawn = false
 
-    func update(_ done: Int, of total: Int) {
-        guard enabled, total > 0 else { return }
-        let width = 40
-        let filled = done * width / total
-        FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done * 100 / total) %".utf8))
+    init(_ label: String, terminal: Bool = isatty(2) != 0, interval: TimeInterval = 5) {
+        self.label = label
+        self.terminal = terminal
+        self.interval = interval
+    }
+
+    /// `objects` read so far; `done` of `total` units of work when the total is known (for the bar and time left).
+    func update(objects: Int, done: Int? = nil, total: Int? = nil) {
+        let now = Date()
+        guard terminal || now.timeIntervalSince(lastLine) >= interval else { return }
+        lastLine = now
+        let elapsed = max(now.timeIntervalSince(started), 0.001)
+        var parts = ["\(objects) objects", "\(Int(Double(objects) / elapsed)) objects/s"]
+        var bar = ""
+        if let done, let total, total > 0, done > 0 {
+            let fraction = min(1, Double(done) / Double(total))
+            let left = elapsed / fraction - elapsed
+            parts.insert("\(Int(fraction * 100)) %", at: 0)
+            parts.append(fraction < 1 ? "about \(Self.duration(left)) left" : "finishing")
+            let filled = Int(fraction * 30)
+            bar = "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled) + "] "
+        }
+        let line = "\(label): " + (terminal ? bar : "") + parts.joined(separator: ", ")
+        if terminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+            drawn = true
+        } else {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
     }
 
     func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    static func duration(_ seconds: TimeInterval) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? "\(s / 3600) h \(s % 3600 / 60) min" : s >= 60 ? "\(s / 60) min \(s % 60) s" : "\(s) s"
     }
 }
 

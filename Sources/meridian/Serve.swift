@@ -120,7 +120,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let node = try await directory.open()
-        try await node.correlator?.prepare()
+        try await node.correlator?.prepare(announce: true)
         let builder: HTTPServerBuilder
         let scheme: String
         // Silent connections (idle keep-alives, half-open ones, a request's head or body that stopped coming) close.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeridianServer
+import Synchronization
 
 struct Sync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,14 +22,23 @@ struct Sync: AsyncParsableCommand {
             }
             return node
         }
-        let synchronizer = Synchronizer(node: node, dataDirectory: data.directory.path)
+        // Progress of a round, peer by peer (a TAXII server does not say how many objects remain: no time left).
+        let reports = Mutex<[String: ProgressReport]>([:])
+        let synchronizer = Synchronizer(node: node, dataDirectory: data.directory.path) { peer, objects in
+            reports.withLock { all in
+                let report = all[peer] ?? ProgressReport("sync \(peer)")
+                all[peer] = report
+                report.update(objects: objects)
+            }
+        }
         if once {
-            let reports = await synchronizer.syncOnce(peer: peer)
+            let results = await synchronizer.syncOnce(peer: peer)
+            reports.withLock { for r in $0.values { r.finish() } }
             await node.correlator?.idle()
             try await node.audit.flush()
             await synchronizer.shutdown()
-            for r in reports { Terminal.print(r.description) }
-            if reports.contains(where: { !$0.errors.isEmpty }) { throw ExitCode(1) }
+            for r in results { Terminal.print(r.description) }
+            if results.contains(where: { !$0.errors.isEmpty }) { throw ExitCode(1) }
             return
         }
         await synchronizer.run()

@@ -84,12 +84,13 @@ public actor Correlator {
         (configuration.collections ?? []).filter { $0.id.lowercased() != sightingsID }
     }
 
-    /// Builds the index from the stored indicators (done once, before the first batch).
-    public func prepare() async throws {
+    /// Builds the index from the stored indicators (done once, before the first batch). `serve` announces it in its
+    /// log; commands that store objects (import, sync) build it quietly.
+    public func prepare(announce: Bool = false) async throws {
         guard !prepared else { return }
         prepared = true
         try await catchUp()
-        logger.info("correlation index ready", metadata: ["indicators": .stringConvertible(index.count)])
+        logger.log(level: announce ? .info : .debug, "correlation index ready", metadata: ["indicators": .stringConvertible(index.count)])
     }
 
     /// Adds to the index the indicators stored since it was last brought up to date (by this process or another).

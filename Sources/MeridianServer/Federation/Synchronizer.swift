@@ -21,9 +21,13 @@ public actor Synchronizer {
     private var clients: [String: TAXIIClient] = [:]
     private var failures: [String: Int] = [:]
 
-    public init(node: MeridianNode, dataDirectory: String) {
+    /// Told the peer's name and the objects received from it so far in this round, after each page.
+    let progress: (@Sendable (String, Int) -> Void)?
+
+    public init(node: MeridianNode, dataDirectory: String, progress: (@Sendable (String, Int) -> Void)? = nil) {
         self.node = node
         self.dataDirectory = dataDirectory
+        self.progress = progress
     }
 
     /// What one synchronisation with a peer did.
@@ -300,6 +304,7 @@ public actor Synchronizer {
         report.stored += stored
         report.duplicates += duplicates
         report.rejected += rejected
+        progress?(report.peer, report.stored + report.duplicates + report.rejected)
     }
 
     /// Deletes the local copies, received from this peer, of versions the peer deleted (a Meridian peer lists them;
