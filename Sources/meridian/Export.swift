@@ -15,7 +15,7 @@ struct Export: AsyncParsableCommand {
     @Option(name: .customLong("type"), help: "Only these object types (comma-separated).") var types: String?
     @Option(name: .customLong("id"), help: "Only these object ids (comma-separated).") var ids: String?
     @Option(name: .customLong("added-after"), help: "Only versions added after this timestamp.") var addedAfter: String?
-    @Option(name: .customLong("version"), help: "first, last (default), all, or timestamps (comma-separated).") var version: String?
+    @Option(name: .customLong("match-version"), help: "Which versions, as TAXII's match[version]: first, last (default), all, or timestamps (comma-separated).") var version: String?
     @Option(name: .customLong("org"), help: "Export what this org may read (default: the node owner). The sharing policy applies.")
     var org: String?
 

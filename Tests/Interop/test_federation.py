@@ -107,7 +107,7 @@ class Node:
         serve(self)
 
     def names(self):
-        out = subprocess.run([MERIDIAN, "export", "--collection", "shared", "--version", "all", "--data", self.data],
+        out = subprocess.run([MERIDIAN, "export", "--collection", "shared", "--match-version", "all", "--data", self.data],
                              capture_output=True, text=True, check=True)
         return sorted(o.get("name", o["id"]) for o in json.loads(out.stdout).get("objects", []))
 
