@@ -174,6 +174,8 @@ def test_a_chain_carries_clear_and_green_but_never_amber_amber_strict_or_red_to_
     first = b.sync()
     assert first.returncode == 0, first.stdout + first.stderr
     assert "3 stored" in first.stdout
+    # Progress, not on a terminal: a line per peer every few seconds (the first after the first page).
+    assert "sync a: 3 objects" in first.stderr and "objects/s" in first.stderr
     # B, a peer node, received what A lets a peer pull: CLEAR, GREEN and AMBER.
     assert b.names() == ["amber", "clear", "green"]
     second = c.sync()

@@ -209,3 +209,53 @@ def test_import_reports_progress_as_lines_when_not_on_a_terminal():
     assert r.returncode == 0
     line = r.stderr.strip().splitlines()[0]
     assert line.startswith("import ") and "objects" in line and "objects/s" in line and "%" in line
+
+
+def test_the_password_is_asked_for_twice_without_echo_on_a_terminal():
+    import pty
+    data = new_node("meridian-tty-")
+    secret = "terminal password 42"
+
+    def add(first, second):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([MERIDIAN, "user", "add", "dave", "--org", "cert-example", "--data", data],
+                                stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+        os.close(slave)
+        out = b""
+
+        def read_until(marker):
+            nonlocal out
+            while marker not in out:
+                out += os.read(master, 1024)
+
+        read_until(b"Password")
+        os.write(master, (first + "\n").encode())
+        read_until(b"again")
+        os.write(master, (second + "\n").encode())
+        proc.wait(timeout=60)
+        try:
+            while True:
+                chunk = os.read(master, 1024)
+                if not chunk:
+                    break
+                out += chunk
+        except OSError:
+            pass
+        os.close(master)
+        return proc.returncode, out.decode(errors="replace")
+
+    code, out = add(secret, "another password 42")
+    assert code == 2 and "the two passwords differ" in out and secret not in out
+    code, out = add(secret, secret)
+    assert code == 0 and "user dave acts for cert-example" in out and secret not in out
+
+
+def test_init_gives_each_node_fresh_collection_ids_and_marks_example_values():
+    first, second = new_node("meridian-ids-"), new_node("meridian-ids-")
+    ids = []
+    for data in (first, second):
+        with open(os.path.join(data, "meridian.toml")) as f:
+            text = f.read()
+        assert "EXAMPLE" in text
+        ids.append({line.split('"')[1] for line in text.splitlines() if line.startswith("id = ") and "-" in line and len(line) > 40})
+    assert len(ids[0]) == 4 and not ids[0] & ids[1]
