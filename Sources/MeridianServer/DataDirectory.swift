@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import STIX
 import Storage
 
 /// The lock a serving process holds on its data directory, released when it is dropped or the process ends.
@@ -100,6 +101,68 @@ public struct DataDirectory: Sendable {
         }
         return try await MeridianNode(configuration: configuration, store: SQLiteObjectStore(path: databasePath),
                                       configurationPath: configurationPath)
+    }
+
+    /// Writes a consistent copy of the node to `file` while it may be serving: the database as of one moment, with
+    /// meridian.toml inside it. Peers' password and token files and TLS keys are not in it (they are secrets kept
+    /// apart: back them up with the machine's own means).
+    public func backup(to file: String, version: String) async throws {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw NodeConfiguration.Problem(description: "\(databasePath) does not exist: nothing to back up")
+        }
+        let configuration = try String(contentsOfFile: configurationPath, encoding: .utf8)
+        let store = try SQLiteObjectStore(path: databasePath)
+        try await store.backup(to: file, metadata: [
+            "configuration": configuration, "created": TAXIITimestamp.format(SQLiteObjectStore.now()),
+            "meridian": version, "source": path,
+        ])
+    }
+
+    /// Restores a backup into this directory, which must not hold a node yet: the database and meridian.toml are
+    /// written (0600, the directory 0700), then the audit log is verified. Anything wrong leaves the directory as it
+    /// was. Returns the backup's metadata and the audit log's verification.
+    public func restore(from file: String) async throws -> (metadata: [String: String], audit: AuditLog.Verification) {
+        for existing in [configurationPath, databasePath] where FileManager.default.fileExists(atPath: existing) {
+            throw NodeConfiguration.Problem(description: "\(existing) already exists: restore into a new data directory, then stop the node and swap the directories")
+        }
+        guard FileManager.default.isReadableFile(atPath: file) else {
+            throw NodeConfiguration.Problem(description: "\(file) cannot be read")
+        }
+        let metadata = try SQLiteObjectStore.backupMetadata(file)
+        guard let configuration = metadata["configuration"] else {
+            throw NodeConfiguration.Problem(description: "\(file) holds no configuration; it is not a complete Meridian backup")
+        }
+        let files = FileManager.default
+        let created = !files.fileExists(atPath: path)
+        try files.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        func undo() {
+            for f in [databasePath, databasePath + "-wal", databasePath + "-shm", configurationPath] { try? files.removeItem(atPath: f) }
+            if created { try? files.removeItem(atPath: path) }
+        }
+        do {
+            guard files.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw NodeConfiguration.Problem(description: "cannot create \(databasePath)")
+            }
+            let source = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
+            let target = try FileHandle(forWritingTo: URL(fileURLWithPath: databasePath))
+            while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty { try target.write(contentsOf: chunk) }
+            try target.synchronize()
+            try target.close()
+            try source.close()
+            try SQLiteObjectStore.dropBackupMetadata(databasePath)
+            _ = try NodeConfiguration.parse(configuration, source: configurationPath)
+            guard files.createFile(atPath: configurationPath, contents: Data(configuration.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw NodeConfiguration.Problem(description: "cannot create \(configurationPath)")
+            }
+            let verification = try await auditLog().verify()
+            if let broken = verification.broken {
+                throw NodeConfiguration.Problem(description: "the restored audit log is broken at entry \(broken.seq): \(broken.reason); nothing was restored")
+            }
+            return (metadata, verification)
+        } catch {
+            undo()
+            throw error
+        }
     }
 
     /// The audit log alone, without opening the node (verifying it changes nothing).

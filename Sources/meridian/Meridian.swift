@@ -12,7 +12,8 @@ struct Meridian: AsyncParsableCommand {
         abstract: "Meridian: share STIX 2.1 threat intelligence between sovereign partners.",
         version: "meridian \(meridianVersion) (commit \(buildCommit))",
         subcommands: [Validate.self, Init.self, Serve.self, Demo.self, User.self, Token.self, Import.self, Export.self,
-                      Marking.self, PolicyCommand.self, Audit.self, PatternCommand.self, Match.self, Sync.self, Config.self]
+                      Marking.self, PolicyCommand.self, Audit.self, PatternCommand.self, Match.self, Sync.self, Config.self,
+                      Backup.self, Restore.self]
     )
 
     /// Runs the command. Usage errors (an unknown option, a missing argument, a ValidationError) exit with status 2,

@@ -114,12 +114,15 @@ import Testing
         let path = try Self.file(Self.bundle(objects), gzip: true)
         let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
         var totals: Set<Int> = []
+        var counted: [Int] = []
         let summary = try await Importer(node: node, batchSize: 16, atomicBytes: size + 100).run(path, collection: "shared") {
-            totals.insert($1)
+            totals.insert($0.total)
+            counted.append($0.objects)
         }
         #expect(summary.stored == 200 && summary.duplicates == 0 && summary.rejected.isEmpty)
-        // Progress counts the file once per pass: these reports are the two passes'.
+        // Progress counts the file once per pass: these reports are the two passes'. Objects are counted as read.
         #expect(totals == [2 * size])
+        #expect(counted.last == 200 && counted == counted.sorted())
         #expect(try await Self.storedCount(node) == 200)
     }
 }
