@@ -84,6 +84,12 @@ struct TAXIIRoutes: Sendable {
             return try await handler(principal)
         } catch let error as TAXIIError {
             return Self.errorResponse(error)
+        } catch where StorageError.isDiskFull(error) {
+            // Nothing of the write was stored (its transaction rolled back); reads go on, and writes work again as
+            // soon as space is freed.
+            context.logger.error("write refused: the disk holding the database is full; free space on it")
+            return Self.errorResponse(TAXIIError(status: 503, title: "Storage full",
+                                                 description: "the node cannot store anything now (its disk is full); nothing of this request was stored; try again later"))
         } catch {
             context.logger.error("request failed: \(String(describing: type(of: error)))")
             return Self.errorResponse(TAXIIError(status: 500, title: "Internal error", description: "the server could not complete the request"))

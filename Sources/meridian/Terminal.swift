@@ -34,12 +34,13 @@ enum Terminal {
 
     /// A line read from the terminal with echo turned off (and turned on again, whatever happens).
     private static func unechoed(_ prompt: String) throws -> String {
-        FileHandle.standardError.write(Data(prompt.utf8))
+        // Echo goes off before the prompt shows, so nothing typed after the prompt is echoed (or flushed away).
         var saved = termios()
         tcgetattr(0, &saved)
         var quiet = saved
         quiet.c_lflag &= ~tcflag_t(ECHO)
         tcsetattr(0, TCSAFLUSH, &quiet)
+        FileHandle.standardError.write(Data(prompt.utf8))
         defer {
             tcsetattr(0, TCSAFLUSH, &saved)
             FileHandle.standardError.write(Data("\n".utf8))

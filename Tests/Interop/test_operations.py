@@ -117,3 +117,107 @@ def test_a_restore_refuses_what_is_not_a_backup_and_an_occupied_directory_and_le
     r = run("restore", backup, "--data", target)
     assert r.returncode == 2 and "audit log is broken" in r.stderr
     assert not os.path.exists(target)
+
+
+def big_indicator(n, size=200_000):
+    o = indicator(1_000_000 + n)
+    o["description"] = "x" * size
+    return o
+
+
+def test_a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_once_space_is_freed():
+    mountpoint = tempfile.mkdtemp(prefix="meridian-small-disk-")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m,mode=0700", "tmpfs", mountpoint], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        import pytest
+        pytest.skip("mounting a small file system needs root: " + mounted.stderr.strip())
+    proc = None
+    try:
+        data = os.path.join(mountpoint, "data")
+        subprocess.run([MERIDIAN, "init", "--data", data], check=True, capture_output=True)
+        subprocess.run([MERIDIAN, "user", "add", "alice", "--org", "cert-example", "--data", data], input=PASSWORD + "\n",
+                       text=True, check=True, capture_output=True)
+        # Most of the file system is taken by a file the test frees later.
+        filler = os.path.join(mountpoint, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (36 << 20))
+        proc, base, _ = start_server(data)
+        headers = {"Accept": TAXII, "Content-Type": TAXII}
+        stored, refused = [], None
+        for n in range(200):
+            objects = [big_indicator(n * 5 + k) for k in range(5)]
+            r = requests.post(base + "/partnership/collections/shared/objects/", auth=AUTH, data=json.dumps({"objects": objects}),
+                              headers=headers, timeout=60)
+            if r.status_code == 202:
+                stored += [o["id"] for o in objects]
+                continue
+            refused = (r, objects)
+            break
+        assert refused is not None, "the small file system never filled"
+        r, lost = refused
+        assert r.status_code == 503 and r.headers["Content-Type"].startswith("application/taxii+json")
+        assert r.json()["title"] == "Storage full"
+        # Reads go on; nothing of the refused envelope was stored; everything acknowledged is there.
+        held = {i for i, _ in all_objects(base)}
+        assert set(stored) <= held
+        assert not {o["id"] for o in lost} & held
+        # Space freed: the same write succeeds, without a restart.
+        os.remove(filler)
+        again = requests.post(base + "/partnership/collections/shared/objects/", auth=AUTH, data=json.dumps({"objects": lost}),
+                              headers=headers, timeout=60)
+        assert again.status_code == 202 and again.json()["success_count"] == len(lost)
+        assert {o["id"] for o in lost} <= {i for i, _ in all_objects(base)}
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0].decode(errors="replace")
+        proc = None
+        assert "the disk holding the database is full" in out
+        # Every acknowledged write has its audit entry, and the chain is intact.
+        verified = run("audit", "verify", "--complete", "--data", data)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        if proc:
+            proc.kill()
+            proc.wait(timeout=30)
+        subprocess.run(["umount", mountpoint], capture_output=True)
+
+
+def test_a_data_directory_written_by_v0_1_0_is_migrated_and_served_with_its_objects_users_and_tokens():
+    import shutil
+    fixture = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Fixtures", "v0.1.0")
+    data = os.path.join(tempfile.mkdtemp(prefix="meridian-upgrade-"), "data")
+    os.makedirs(data)
+    for name in ("meridian.toml", "meridian.sqlite"):
+        shutil.copy(os.path.join(fixture, name), data)
+        os.chmod(os.path.join(data, name), 0o644)  # as v0.1.0 left them
+    with open(os.path.join(fixture, "bob.token")) as f:
+        token = f.read().strip()
+    # v0.1.0 left the database readable by others: serve names it and says what to do.
+    refused = run("serve", "--data", data, "--port", "0")
+    assert refused.returncode == 2 and "meridian.sqlite (mode 644)" in refused.stderr
+    os.chmod(os.path.join(data, "meridian.sqlite"), 0o600)
+    proc, base, _ = start_server(data)
+    try:
+        headers = {"Accept": TAXII}
+        page = requests.get(base + "/partnership/collections/shared/objects/", auth=("alice", "alice password 123"),
+                            headers=headers, timeout=30).json()
+        assert sorted(o["id"] for o in page["objects"]) == [
+            "indicator--0b0b0b0b-0000-4000-8000-000000000001", "indicator--d3e00000-0000-4000-8000-000000000010",
+            "ipv4-addr--d3e00000-0000-4000-8000-000000000008", "observed-data--d3e00000-0000-4000-8000-000000000009"]
+        # bob's token from v0.1.0 still works, and the new account operations apply to old accounts.
+        assert requests.get(base + "/partnership/collections/", headers={**headers, "Authorization": "Bearer " + token},
+                            timeout=30).status_code == 200
+        assert run("user", "disable", "bob", "--data", data).returncode == 0
+        assert requests.get(base + "/partnership/collections/", headers={**headers, "Authorization": "Bearer " + token},
+                            timeout=30).status_code == 401
+        users = requests.get(base + "/admin/users/", auth=("alice", "alice password 123"), headers=headers, timeout=30).json()
+        assert {(u["name"], u["org"], u["admin"], u["disabled"]) for u in users["users"]} == {
+            ("alice", "cert-example", True, False), ("bob", "cert-partner", False, True)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    verified = run("audit", "verify", "--complete", "--data", data)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    db = sqlite3.connect(os.path.join(data, "meridian.sqlite"))
+    migrations = [r[0] for r in db.execute("SELECT identifier FROM grdb_migrations")]
+    db.close()
+    assert migrations[-1].startswith("v8")

@@ -3,6 +3,7 @@ the admin API while `serve` runs, file modes, one server per data directory, mes
 version, the install script."""
 import json
 import os
+import select
 import signal
 import socket
 import stat
@@ -225,8 +226,12 @@ def test_the_password_is_asked_for_twice_without_echo_on_a_terminal():
 
         def read_until(marker):
             nonlocal out
+            deadline = time.monotonic() + 60
             while marker not in out:
-                out += os.read(master, 1024)
+                ready, _, _ = select.select([master], [], [], 1)
+                if ready:
+                    out += os.read(master, 1024)
+                assert time.monotonic() < deadline, f"no {marker!r} from meridian user add: {out!r}"
 
         read_until(b"Password")
         os.write(master, (first + "\n").encode())
