@@ -13,6 +13,11 @@ node() {  # data-dir port audit-reads
 title = "bench"
 owner = "bench-org"
 max_page_size = 1000
+# Benchmarks measure the server, not its request limits.
+[limits]
+requests_per_minute_per_account = 0
+requests_per_minute_per_address = 0
+concurrent_requests_per_account = 0
 [[orgs]]
 id = "bench-org"
 name = "Bench"

@@ -12,6 +12,11 @@ cat > "$work/a/meridian.toml" <<TOML
 [node]
 title = "A"
 owner = "cert-a"
+# Benchmarks measure the server, not its request limits.
+[limits]
+requests_per_minute_per_account = 0
+requests_per_minute_per_address = 0
+concurrent_requests_per_account = 0
 [[orgs]]
 id = "cert-a"
 name = "A"
@@ -34,6 +39,11 @@ cat > "$work/b/meridian.toml" <<TOML
 [node]
 title = "B"
 owner = "cert-b"
+# Benchmarks measure the server, not its request limits.
+[limits]
+requests_per_minute_per_account = 0
+requests_per_minute_per_address = 0
+concurrent_requests_per_account = 0
 [[orgs]]
 id = "cert-b"
 name = "B"

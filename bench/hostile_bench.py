@@ -19,6 +19,11 @@ CONFIG = f"""
 title = "hostile"
 owner = "bench-org"
 max_content_length = 104857600
+# Benchmarks measure the server, not its request limits.
+[limits]
+requests_per_minute_per_account = 0
+requests_per_minute_per_address = 0
+concurrent_requests_per_account = 0
 [[orgs]]
 id = "bench-org"
 name = "Bench"

@@ -54,6 +54,21 @@ public actor Authenticator {
         }
     }
 
+    /// The name an Authorization header presents, before it is verified: the user name of Basic credentials, the
+    /// id of a bearer token (`token <id>`), else a fixed label; for sign-in throttling.
+    public static func presentedName(_ authorization: String) -> String {
+        let lower = authorization.lowercased()
+        if lower.hasPrefix("basic "), let data = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        {
+            return String(text[..<colon].prefix(128))
+        }
+        if lower.hasPrefix("bearer "), let token = APIToken(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)) {
+            return "token \(token.id)"
+        }
+        return "(malformed credentials)"
+    }
+
     private func verify(_ authorization: String) async throws -> Principal {
         let key = Data(SHA256.hash(data: Data(authorization.utf8)))
         let current = try await accounts.generation()

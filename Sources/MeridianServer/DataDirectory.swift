@@ -200,6 +200,14 @@ public struct DataDirectory: Sendable {
         # tls_key = "/etc/meridian/key.pem"
         # allow_plain_http = false
 
+        # Request limits (429 with Retry-After); these are the defaults, 0 turns one off. docs/CONFIG.md.
+        # [limits]
+        # requests_per_minute_per_address = 3000
+        # requests_per_minute_per_account = 1200
+        # concurrent_requests_per_account = 32
+        # sign_in_failures = 10
+        # sign_in_throttle_seconds = 300
+
         # Organisations that take part, each of one kind: `owner` (this node's operator), `client` (an org the owner
         # serves here, such as a ministry: it reads TLP:AMBER received from peers), `partner` (the default: any other
         # org, such as another nation's CERT) or `node` (a peer node that pulls from or pushes to this one).

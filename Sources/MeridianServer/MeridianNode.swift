@@ -19,6 +19,8 @@ public struct MeridianNode: Sendable {
     let store: SQLiteObjectStore
     public let accounts: AccountStore
     public let authenticator: Authenticator
+    /// Rates and concurrency per account and address, sign-in throttling (`[limits]`).
+    public let limiter: RequestLimiter
     public let audit: AuditTrail
     let auditLog: AuditLog
     let policyState: PolicyState
@@ -36,6 +38,7 @@ public struct MeridianNode: Sendable {
         self.auditLog = AuditLog(store)
         self.audit = AuditTrail(log: auditLog, recordsReads: configuration.auditsReads)
         self.authenticator = Authenticator(accounts: accounts, audit: audit, configuration: { live.current.configuration })
+        self.limiter = RequestLimiter(settings: { live.current.configuration.limits ?? NodeConfiguration.Limits() })
         // Writes are refused only for errors (MUST rules); SHOULD checks would only produce warnings nobody reads here.
         self.validator = try Validator(options: ValidationOptions(disabled: ["all"]))
         for collection in configuration.collections ?? [] {

@@ -146,8 +146,25 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var default_tlp: String?
     }
 
+    /// Request limits: rates per account and per client address, concurrent requests per account, and sign-in
+    /// throttling after repeated failures. Every key has a default; `0` turns a limit off.
+    public struct Limits: Sendable, Decodable {
+        /// Requests an account (a user or token) may make per minute (default 1200).
+        public var requests_per_minute_per_account: Int?
+        /// Requests one client address may make per minute, signed in or not (default 3000).
+        public var requests_per_minute_per_address: Int?
+        /// Requests one account may have in progress at once (default 32).
+        public var concurrent_requests_per_account: Int?
+        /// Failed sign-ins with one name from one address (and ten times as many from one address, whatever the
+        /// names) before further attempts are refused for `sign_in_throttle_seconds` (default 10).
+        public var sign_in_failures: Int?
+        /// How long repeated failures throttle sign-ins (default 300).
+        public var sign_in_throttle_seconds: Int?
+    }
+
     public var node: Node
     public var server: Server?
+    public var limits: Limits?
     public var orgs: [Org]
     public var groups: [Group]?
     public var api_roots: [APIRoot]
@@ -259,6 +276,13 @@ public struct NodeConfiguration: Sendable, Decodable {
         guard orgIDs.contains(node.owner) else { throw fail("node.owner '\(node.owner)' is not one of the orgs") }
         for (key, value) in [("idle_timeout_seconds", server?.idle_timeout_seconds), ("body_timeout_seconds", server?.body_timeout_seconds)] {
             if let value, value < 1 || value > 3600 { throw fail("server.\(key) must be between 1 and 3600", at: "server.\(key)") }
+        }
+        for (key, value, most) in [("requests_per_minute_per_account", limits?.requests_per_minute_per_account, 10_000_000),
+                                   ("requests_per_minute_per_address", limits?.requests_per_minute_per_address, 10_000_000),
+                                   ("concurrent_requests_per_account", limits?.concurrent_requests_per_account, 100_000),
+                                   ("sign_in_failures", limits?.sign_in_failures, 1_000_000),
+                                   ("sign_in_throttle_seconds", limits?.sign_in_throttle_seconds, 86_400)] {
+            if let value, value < 0 || value > most { throw fail("limits.\(key) must be between 0 (no limit) and \(most)", at: "limits.\(key)") }
         }
         if let m = node.max_versions_per_object, m < 1 || m > 1_000_000 {
             throw fail("node.max_versions_per_object must be between 1 and 1000000", at: "node.max_versions_per_object")

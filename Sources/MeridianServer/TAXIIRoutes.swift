@@ -74,14 +74,46 @@ struct TAXIIRoutes: Sendable {
             guard accepting(request.headers[.accept]) else { throw TAXIIError.notAcceptable }
             // A changed meridian.toml applies before this request is decided.
             try await node.refreshConfiguration()
+            let address = context.clientAddress
+            let limiter = node.limiter
+            do {
+                try await limiter.admit(address: address)
+            } catch {
+                throw TAXIIError.tooManyRequests(error.reason, retryAfter: error.retryAfter)
+            }
+            let authorization = request.headers[.authorization]
+            let presented = authorization.map(Authenticator.presentedName)
+            if let presented {
+                do {
+                    try await limiter.checkSignIn(name: presented, address: address)
+                } catch {
+                    throw TAXIIError.tooManyRequests(error.reason, retryAfter: error.retryAfter)
+                }
+            }
             let principal: Principal
             do {
-                principal = try await node.authenticator.principal(authorization: request.headers[.authorization], from: context.clientAddress)
+                principal = try await node.authenticator.principal(authorization: authorization, from: address)
             } catch let refused as Authenticator.Refused {
-                context.logger.warning("sign-in refused", metadata: ["attempted": "\(refused.attempted)", "address": "\(context.clientAddress)"])
+                context.logger.warning("sign-in refused", metadata: ["attempted": "\(refused.attempted)", "address": "\(address)"])
+                await limiter.signInFailed(name: presented ?? refused.attempted, address: address)
                 throw TAXIIError.refusedCredentials
             }
-            return try await handler(principal)
+            guard !principal.isAnonymous else { return try await handler(principal) }
+            if let presented { await limiter.signInSucceeded(name: presented, address: address) }
+            let account = "\(principal.org)\u{1}\(principal.user ?? "")"
+            do {
+                try await limiter.admit(account: account)
+            } catch {
+                throw TAXIIError.tooManyRequests(error.reason, retryAfter: error.retryAfter)
+            }
+            do {
+                let response = try await handler(principal)
+                await limiter.finish(account: account)
+                return response
+            } catch {
+                await limiter.finish(account: account)
+                throw error
+            }
         } catch let error as TAXIIError {
             return Self.errorResponse(error)
         } catch where StorageError.isDiskFull(error) {
@@ -100,6 +132,7 @@ struct TAXIIRoutes: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = MediaType.taxii
         if error.status == 401 { headers[.wwwAuthenticate] = #"Basic realm="Meridian", Bearer realm="Meridian""# }
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         // The rest of a refused or late body is not read: the client is told the connection ends with this answer.
         if error.status == 413 || error.status == 408 { headers[.connection] = "close" }
         return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: error.json)))

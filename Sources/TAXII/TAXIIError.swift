@@ -7,11 +7,19 @@ public struct TAXIIError: Error, Sendable, Equatable, CustomStringConvertible {
     public let status: Int
     public let title: String
     public let errorDescription: String?
+    /// Seconds the client should wait before trying again (`Retry-After`), for 429 and 503.
+    public var retryAfter: Int? = nil
 
-    public init(status: Int, title: String, description: String? = nil) {
+    public init(status: Int, title: String, description: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.title = title
         self.errorDescription = description
+        self.retryAfter = retryAfter
+    }
+
+    /// A limit of `[limits]` was reached.
+    public static func tooManyRequests(_ reason: String, retryAfter: Int) -> TAXIIError {
+        TAXIIError(status: 429, title: "Too many requests", description: "\(reason); retry after \(retryAfter) s", retryAfter: retryAfter)
     }
 
     public var description: String { "\(status) \(title)" + (errorDescription.map { ": " + $0 } ?? "") }

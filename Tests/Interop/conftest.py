@@ -41,3 +41,10 @@ def new_node(prefix="meridian-", user="alice", password="a long enough password"
     subprocess.run([MERIDIAN, "user", "add", user, "--org", "cert-example", "--data", data], input=password + "\n",
                    text=True, check=True, capture_output=True)
     return data
+
+
+def without_limits(data):
+    """Turns off a node's request limits ([limits]), for tests that load it as fast as they can."""
+    with open(os.path.join(data, "meridian.toml"), "a") as f:
+        f.write("\n[limits]\nrequests_per_minute_per_account = 0\nrequests_per_minute_per_address = 0\n"
+                "concurrent_requests_per_account = 0\n")

@@ -13,14 +13,16 @@ import uuid
 
 import requests
 
-from conftest import new_node as conftest_new_node, MERIDIAN, TAXII, start_server
+from conftest import new_node as conftest_new_node, MERIDIAN, TAXII, start_server, without_limits
 
 PASSWORD = "a long enough password"
 SEED = int(os.environ.get("MERIDIAN_CRASH_SEED", str(random.randrange(1 << 30))))
 
 
 def new_node():
-    return conftest_new_node("meridian-crash-")
+    data = conftest_new_node("meridian-crash-")
+    without_limits(data)  # the clients post as fast as they can
+    return data
 
 
 def identity(n, tag):

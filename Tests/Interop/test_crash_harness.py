@@ -17,7 +17,7 @@ import uuid
 
 import requests
 
-from conftest import MERIDIAN, REPO, TAXII, new_node, start_server
+from conftest import MERIDIAN, TAXII, new_node, start_server, without_limits
 
 PASSWORD = "a long enough password"
 ROUNDS = int(os.environ.get("MERIDIAN_CRASH_ROUNDS", "20"))
@@ -45,6 +45,7 @@ def database_state(data):
 def test_sigkill_at_random_moments_loses_no_acknowledged_write_and_breaks_nothing():
     rng = random.Random(SEED)
     data = new_node("meridian-harness-")
+    without_limits(data)  # the clients post as fast as they can
     # A file imported (into another collection) while the server is killed: the import is killed with it.
     bundle = os.path.join(tempfile.mkdtemp(prefix="meridian-harness-file-"), "bundle.json.gz")
     with gzip.open(bundle, "wt") as f:

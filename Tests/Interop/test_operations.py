@@ -221,3 +221,33 @@ def test_a_data_directory_written_by_v0_1_0_is_migrated_and_served_with_its_obje
     migrations = [r[0] for r in db.execute("SELECT identifier FROM grdb_migrations")]
     db.close()
     assert migrations[-1].startswith("v8")
+
+
+def test_request_limits_answer_429_with_retry_after_and_throttle_repeated_failed_sign_ins():
+    data = new_node("meridian-limits-")
+    with open(os.path.join(data, "meridian.toml"), "a") as f:
+        f.write("\n[limits]\nrequests_per_minute_per_address = 30\nsign_in_failures = 3\nsign_in_throttle_seconds = 120\n")
+    proc, base, _ = start_server(data)
+    try:
+        headers = {"Accept": TAXII}
+        # Three wrong passwords for alice: the fourth attempt is refused before it is checked, even with the right one.
+        for _ in range(3):
+            assert requests.get(base + "/partnership/collections/", auth=("alice", "wrong"), headers=headers, timeout=10).status_code == 401
+        throttled = requests.get(base + "/partnership/collections/", auth=AUTH, headers=headers, timeout=10)
+        assert throttled.status_code == 429 and throttled.json()["title"] == "Too many requests"
+        assert 100 <= int(throttled.headers["Retry-After"]) <= 120
+        assert "failed sign-ins" in throttled.json()["description"]
+        # A burst of ten (30 a minute) is allowed from one address; then 429 with Retry-After.
+        statuses = [requests.get(base + "/taxii2/", headers=headers, timeout=10).status_code for _ in range(15)]
+        assert 429 in statuses
+        refused = requests.get(base + "/taxii2/", headers=headers, timeout=10)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert refused.headers["Content-Type"].startswith("application/taxii+json")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    # A limit out of range is refused at start, naming the key.
+    with open(os.path.join(data, "meridian.toml"), "a") as f:
+        f.write("concurrent_requests_per_account = -1\n")
+    r = run("config", "check", "--data", data)
+    assert r.returncode == 1 and "limits.concurrent_requests_per_account" in r.stderr
