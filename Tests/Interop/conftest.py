@@ -48,3 +48,32 @@ def without_limits(data):
     with open(os.path.join(data, "meridian.toml"), "a") as f:
         f.write("\n[limits]\nrequests_per_minute_per_account = 0\nrequests_per_minute_per_address = 0\n"
                 "concurrent_requests_per_account = 0\n")
+
+
+class Poster:
+    """Clients that POST envelopes to a node's `shared` collection until told to stop or the server goes away, and
+    the ids the status resources acknowledged (for tests that kill the server under load)."""
+
+    def __init__(self, make, size, auth=("alice", "a long enough password")):
+        import itertools
+        import threading
+        self.make, self.size, self.auth = make, size, auth
+        self.acknowledged = set()
+        self.lock = threading.Lock()
+        self.counter = itertools.count()
+
+    def run(self, base, stop):
+        import json
+        session = requests.Session()
+        while not stop.is_set():
+            with self.lock:
+                start = next(self.counter) * self.size
+            batch = [self.make(start + k) for k in range(self.size)]
+            try:
+                r = session.post(f"{base}/partnership/collections/shared/objects/", auth=self.auth, timeout=10,
+                                 headers={"Accept": TAXII, "Content-Type": TAXII}, data=json.dumps({"objects": batch}))
+            except requests.exceptions.RequestException:
+                return
+            if r.status_code == 202:
+                with self.lock:
+                    self.acknowledged.update(s["id"] for s in r.json().get("successes", []))

@@ -13,7 +13,7 @@ import uuid
 
 import requests
 
-from conftest import new_node as conftest_new_node, MERIDIAN, TAXII, start_server, without_limits
+from conftest import new_node as conftest_new_node, MERIDIAN, TAXII, Poster, start_server, without_limits
 
 PASSWORD = "a long enough password"
 SEED = int(os.environ.get("MERIDIAN_CRASH_SEED", str(random.randrange(1 << 30))))
@@ -70,30 +70,13 @@ def test_an_import_committed_batch_by_batch_and_stopped_at_random_moments_leaves
 def test_a_server_killed_while_clients_post_keeps_an_entry_for_every_acknowledged_write():
     rng = random.Random(SEED + 1)
     data = new_node()
-    acknowledged = set()
-    lock = threading.Lock()
-    counter = iter(range(10**9))
-
-    def client(base, stop):
-        session = requests.Session()
-        while not stop.is_set():
-            with lock:
-                start = next(counter) * 50
-            batch = [identity(start + k, "post") for k in range(50)]
-            try:
-                r = session.post(f"{base}/partnership/collections/shared/objects/", auth=("alice", PASSWORD), timeout=10,
-                                 headers={"Accept": TAXII, "Content-Type": TAXII}, data=json.dumps({"objects": batch}))
-            except requests.exceptions.RequestException:
-                return
-            if r.status_code == 202:
-                status = r.json()
-                with lock:
-                    acknowledged.update(s["id"] for s in status.get("successes", []))
+    poster = Poster(lambda n: identity(n, "post"), 50)
+    acknowledged = poster.acknowledged
 
     for _ in range(5):
         proc, base, _ = start_server(data)
         stop = threading.Event()
-        threads = [threading.Thread(target=client, args=(base, stop)) for _ in range(3)]
+        threads = [threading.Thread(target=poster.run, args=(base, stop)) for _ in range(3)]
         for t in threads:
             t.start()
         time.sleep(rng.uniform(0.5, 2.0))

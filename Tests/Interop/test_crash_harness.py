@@ -17,7 +17,7 @@ import uuid
 
 import requests
 
-from conftest import MERIDIAN, TAXII, new_node, start_server, without_limits
+from conftest import MERIDIAN, TAXII, Poster, new_node, start_server, without_limits
 
 PASSWORD = "a long enough password"
 ROUNDS = int(os.environ.get("MERIDIAN_CRASH_ROUNDS", "20"))
@@ -50,26 +50,10 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write_and_breaks_nothin
     bundle = os.path.join(tempfile.mkdtemp(prefix="meridian-harness-file-"), "bundle.json.gz")
     with gzip.open(bundle, "wt") as f:
         json.dump({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [indicator(10**8 + k) for k in range(1500)]}, f)
-    acknowledged = set()
-    lock = threading.Lock()
-    counter = iter(range(10**9))
+    poster = Poster(indicator, 20)
+    acknowledged = poster.acknowledged
     high_water = {}  # collection -> largest date_added seen after the previous kill
     seen = set()
-
-    def client(base, stop):
-        session = requests.Session()
-        while not stop.is_set():
-            with lock:
-                start = next(counter) * 20
-            batch = [indicator(start + k) for k in range(20)]
-            try:
-                r = session.post(f"{base}/partnership/collections/shared/objects/", auth=("alice", PASSWORD), timeout=10,
-                                 headers={"Accept": TAXII, "Content-Type": TAXII}, data=json.dumps({"objects": batch}))
-            except requests.exceptions.RequestException:
-                return
-            if r.status_code == 202:
-                with lock:
-                    acknowledged.update(s["id"] for s in r.json().get("successes", []))
 
     def reader(base, stop):
         session = requests.Session()
@@ -86,7 +70,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write_and_breaks_nothin
     for round_ in range(ROUNDS):
         proc, base, _ = start_server(data)
         stop = threading.Event()
-        threads = [threading.Thread(target=client, args=(base, stop)) for _ in range(3)]
+        threads = [threading.Thread(target=poster.run, args=(base, stop)) for _ in range(3)]
         threads.append(threading.Thread(target=reader, args=(base, stop)))
         for t in threads:
             t.start()
