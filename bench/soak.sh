@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Soak (issue 21, item 7): one `meridian serve` (release build) loaded for SOAK_SECONDS (default 600) by wrk with 64
+# connections and 2 threads, a mixed load of page reads (three in four requests: ?limit=100 of a collection that
+# starts with ATT&CK Enterprise) and POSTs of a new 10-object envelope (one in four). The load runs in 30-second
+# slices; after each, the server's resident memory, open file descriptors and the slice's p99 latency and errors are
+# printed as a table row. Steady memory and descriptors after warm-up, and no errors, are what to look for.
+source "$(dirname "$0")/common.sh"
+COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+seconds="${SOAK_SECONDS:-600}"
+slice=30
+mkdir -p "$work/soak"
+cat > "$work/soak/meridian.toml" <<TOML
+[node]
+title = "soak"
+owner = "bench-org"
+# Benchmarks measure the server, not its request limits.
+[limits]
+requests_per_minute_per_account = 0
+requests_per_minute_per_address = 0
+concurrent_requests_per_account = 0
+[[orgs]]
+id = "bench-org"
+name = "Bench"
+country = "FRA"
+[[api_roots]]
+path = "bench"
+title = "bench"
+[[collections]]
+id = "$COLL"
+api_root = "bench"
+title = "bench"
+read = ["bench-org"]
+write = ["bench-org"]
+default_tlp = "green"
+[audit]
+reads = true
+TOML
+echo "$PASS" | "$M" user add bench --org bench-org --data "$work/soak" >/dev/null
+"$M" import data/attack/enterprise-attack-18.1.json.gz --collection "$COLL" --data "$work/soak" | tail -1
+serve_node "$work/soak" 18301
+pid="${pids[-1]}"
+cat > "$work/mixed.lua" <<'LUA'
+-- Three page reads, then one POST of ten new indicators; ids are unique per thread and request.
+local counter = 0
+local thread_id = 0
+local tid = 0
+function setup(thread) tid = tid + 1; thread:set("thread_id", tid) end
+function request()
+    counter = counter + 1
+    if counter % 4 ~= 0 then
+        return wrk.format("GET", "/bench/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/?limit=100")
+    end
+    local objects = {}
+    for k = 1, 10 do
+        local n = string.format("%04x%08x%04x", thread_id, counter, k)
+        objects[k] = '{"type":"indicator","spec_version":"2.1","id":"indicator--' .. string.sub(n, 1, 8) .. '-0000-4000-8000-' ..
+            string.sub(n, 9, 16) .. string.sub(n, 13, 16) .. '","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z",' ..
+            '"pattern":"[ipv4-addr:value = \'198.51.100.7\']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}'
+    end
+    return wrk.format("POST", "/bench/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/",
+        {["Content-Type"] = "application/taxii+json;version=2.1"}, '{"objects":[' .. table.concat(objects, ",") .. ']}')
+end
+LUA
+curl -s -o /dev/null -H "$AUTH" -H "$ACCEPT" "http://127.0.0.1:18301/bench/collections/$COLL/objects/?limit=1"
+echo "| after (s) | requests/s | p99 | non-2xx | RSS (MB) | open fds |"
+echo "| --- | --- | --- | --- | --- | --- |"
+elapsed=0
+while [ "$elapsed" -lt "$seconds" ]; do
+    out=$(wrk -t2 -c64 -d${slice}s --timeout 60s --latency -s "$work/mixed.lua" -H "$AUTH" -H "$ACCEPT" "http://127.0.0.1:18301")
+    elapsed=$((elapsed + slice))
+    rss=$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")
+    fds=$(ls "/proc/$pid/fd" | wc -l)
+    echo "$out" | awk -v t="$elapsed" -v rss="$rss" -v fds="$fds" '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } /Non-2xx/ { e = $5 }
+        END { printf "| %d | %.0f | %s | %d | %s | %s |\n", t, r, p, e + 0, rss, fds }'
+done
+"$M" audit verify --data "$work/soak" >/dev/null && echo "audit log intact after the soak"
