@@ -57,8 +57,20 @@ function request()
             string.sub(n, 9, 16) .. string.sub(n, 13, 16) .. '","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z",' ..
             '"pattern":"[ipv4-addr:value = \'198.51.100.7\']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}'
     end
-    return wrk.format("POST", "/bench/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/",
-        {["Content-Type"] = "application/taxii+json;version=2.1"}, '{"objects":[' .. table.concat(objects, ",") .. ']}')
+    -- The command line's headers (Accept, Authorization) and the body's type.
+    local headers = {}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    headers["Content-Type"] = "application/taxii+json;version=2.1"
+    return wrk.format("POST", "/bench/collections/91a7b528-80eb-42ed-a74d-c6fbd5a26116/objects/", headers,
+        '{"objects":[' .. table.concat(objects, ",") .. ']}')
+end
+-- The first refused request is shown, to say why.
+local shown = false
+function response(status, headers, body)
+    if status >= 300 and not shown then
+        shown = true
+        io.stderr:write("first non-2xx answer: " .. status .. " " .. body .. "\n")
+    end
 end
 LUA
 curl -s -o /dev/null -H "$AUTH" -H "$ACCEPT" "http://127.0.0.1:18301/bench/collections/$COLL/objects/?limit=1"
