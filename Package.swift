@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "STIX", targets: ["STIX"]),
         .library(name: "STIXPattern", targets: ["STIXPattern"]),
         .library(name: "STIXValidation", targets: ["STIXValidation"]),
+        // For the fuzz targets (Fuzz/Package.swift).
+        .library(name: "TAXII", targets: ["TAXII"]),
+        .library(name: "MeridianServer", targets: ["MeridianServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

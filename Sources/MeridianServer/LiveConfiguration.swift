@@ -73,11 +73,16 @@ final class LiveConfiguration: Sendable {
         guard stamp != current.stamp, refused.withLock({ $0 }) != stamp else { return nil }
         let configuration: NodeConfiguration
         do {
+            // The TOML parser of a dependency aborts the process on some malformed files: a file is first read by a
+            // child process, when the program provides one, so that a typo cannot stop a running node.
+            if let isolated = NodeConfiguration.isolatedCheck, let problem = isolated(path) {
+                throw NodeConfiguration.Problem(description: problem)
+            }
             configuration = try NodeConfiguration.load(path)
         } catch {
             refused.withLock { $0 = stamp }
             logger.error("the changed configuration is refused; the one in force stays until the file is corrected",
-                         metadata: ["problem": .string(error.description)])
+                         metadata: ["problem": .string(String(describing: error))])
             return nil
         }
         state.withLock { $0 = Current(configuration: configuration, partnership: configuration.partnership, stamp: stamp) }

@@ -197,10 +197,18 @@ public struct NodeConfiguration: Sendable, Decodable {
     /// Every key, table and value type the configuration accepts, learned once from the types above.
     static let shape = ConfigurationShape.of(NodeConfiguration.self)
 
+    /// Reads a configuration file in a child process and returns a problem when the child did not survive it (TOMLKit's
+    /// parser, toml++, aborts on some malformed files: docs/OPERATIONS.md). Set by the `meridian` program for a running
+    /// server's reloads; nil (in tests and the child itself) reads in-process.
+    nonisolated(unsafe) public static var isolatedCheck: (@Sendable (String) -> String?)? = nil
+
     /// Parses and checks configuration text: TOML syntax, then every key and value type against ``shape`` (an unknown
     /// key is refused, never ignored), then the rules of ``check(source:)``. Messages name the key and its line.
     public static func parse(_ text: String, source: String = "configuration") throws(Problem) -> NodeConfiguration {
         let table: TOMLTable
+        if let line = TOMLHeaderCheck.firstBadHeader(in: text) {
+            throw Problem(description: "\(source):\(line): not valid TOML: a table header must start with a key (a letter, a digit, '_', '-' or a quoted key)")
+        }
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {

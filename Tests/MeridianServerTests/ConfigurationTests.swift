@@ -193,6 +193,25 @@ import Testing
         #expect(message.contains("configuration:3:"), "\(message)")
     }
 
+    @Test func aTableHeaderThatDoesNotStartWithAKeyIsRefusedWithItsLineNotACrash() throws {
+        // toml++ (inside TOMLKit) asserts on these and ends the process, even in a release build; scripts/fuzz.sh found
+        // the first one in the init template with a header's name replaced by a comment.
+        for header in ["[#]", "[[#", "[ =x]", "[[ !a]]", "[.]", "[{]", "[ [a]]", "[é]"] {
+            let message = problem(Self.valid + "\n" + header + "\n")
+            #expect(message?.contains("a table header must start with a key") == true, "\(header): \(message ?? "accepted")")
+            #expect(message?.contains("configuration:\(Self.valid.split(separator: "\n", omittingEmptySubsequences: false).count + 1):") == true,
+                    "\(header): \(message ?? "")")
+        }
+        // Lines inside values are not headers: an array of arrays, a multi-line string, a comment.
+        let inside = Self.valid.replacingOccurrences(of: "title = \"t\"", with: "title = \"\"\"\n[#] not a header\n\"\"\"")
+        #expect(try NodeConfiguration.parse(inside).node.title == "[#] not a header\n")
+        let nested = Self.valid + "\n# [#] in a comment\n"
+        #expect(problem(nested) == nil)
+        #expect(TOMLHeaderCheck.firstBadHeader(in: "x = [\n  [ [1], [2] ],\n  [ # a comment\n  3],\n]\n[a]\n") == nil)
+        #expect(TOMLHeaderCheck.firstBadHeader(in: "x = { a = [\n[1]] }\n[\"#quoted\"]\n['#']\n") == nil)
+        #expect(TOMLHeaderCheck.firstBadHeader(in: "x = 'it''s'\ny = \"a [ b\"\n[#]\n") == 3)
+    }
+
     @Test func theShapeCoversEveryField() {
         guard case .table(let top) = NodeConfiguration.shape, case .array(.table(let org))? = top["orgs"],
               case .array(.table(let peer))? = top["peers"], case .array(.table(let pull))? = peer["pull"]
