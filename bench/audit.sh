@@ -4,45 +4,8 @@
 # turn, twice, and the best run of each is kept. Every page read with auditing on appends an audit entry listing the
 # id and version of every object it returned.
 source "$(dirname "$0")/common.sh"
-COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
-
-node() {  # data-dir port audit-reads
-    mkdir -p "$1"
-    cat > "$1/meridian.toml" <<TOML
-[node]
-title = "bench"
-owner = "bench-org"
-max_page_size = 1000
-# Benchmarks measure the server, not its request limits.
-[limits]
-requests_per_minute_per_account = 0
-requests_per_minute_per_address = 0
-concurrent_requests_per_account = 0
-[[orgs]]
-id = "bench-org"
-name = "Bench"
-country = "FRA"
-[[api_roots]]
-path = "bench"
-title = "bench"
-[[collections]]
-id = "$COLL"
-api_root = "bench"
-title = "bench"
-read = ["bench-org"]
-write = ["bench-org"]
-default_tlp = "green"
-[audit]
-reads = $3
-TOML
-    echo "$PASS" | "$M" user add bench --org bench-org --data "$1" >/dev/null
-    "$M" import data/attack/enterprise-attack-18.1.json.gz --collection "$COLL" --data "$1" | tail -1
-    serve_node "$1" "$2"
-}
-
-
-node "$work/on" 18201 true
-node "$work/off" 18202 false
+attack_node "$work/on" 18201 true
+attack_node "$work/off" 18202 false
 for q in "limit=100" "limit=1000"; do
     best_on=0; best_off=0; p_on=""; p_off=""
     for _ in 1 2; do

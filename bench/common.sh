@@ -35,3 +35,40 @@ wrk_load() {  # url auth-header [server-pid]: one warm-up request (credentials a
     echo "$out" | awk -v ticks="$cpu" -v hz="$(getconf CLK_TCK)" '/requests in/ { n = $1 } /Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } /Non-2xx/ { e = $5 }
         END { printf "%s %s %d", r, p, e + 0; if (ticks != "") printf " %.3f", ticks * 1000 / hz / n; print "" }'
 }
+
+COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+
+attack_node() {  # data-dir port audit-reads: one org, one collection ($COLL) holding ATT&CK Enterprise
+    # 18.1, request limits off, `[audit] reads` as given; served on the port
+    mkdir -p "$1"
+    cat > "$1/meridian.toml" <<TOML
+[node]
+title = "bench"
+owner = "bench-org"
+max_page_size = 1000
+# Benchmarks measure the server, not its request limits.
+[limits]
+requests_per_minute_per_account = 0
+requests_per_minute_per_address = 0
+concurrent_requests_per_account = 0
+[[orgs]]
+id = "bench-org"
+name = "Bench"
+country = "FRA"
+[[api_roots]]
+path = "bench"
+title = "bench"
+[[collections]]
+id = "$COLL"
+api_root = "bench"
+title = "bench"
+read = ["bench-org"]
+write = ["bench-org"]
+default_tlp = "green"
+[audit]
+reads = $3
+TOML
+    echo "$PASS" | "$M" user add bench --org bench-org --data "$1" >/dev/null
+    "$M" import data/attack/enterprise-attack-18.1.json.gz --collection "$COLL" --data "$1" | tail -1
+    serve_node "$1" "$2"
+}

@@ -5,39 +5,9 @@
 # slices; after each, the server's resident memory, open file descriptors and the slice's p99 latency and errors are
 # printed as a table row. Steady memory and descriptors after warm-up, and no errors, are what to look for.
 source "$(dirname "$0")/common.sh"
-COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
 seconds="${SOAK_SECONDS:-600}"
 slice=30
-mkdir -p "$work/soak"
-cat > "$work/soak/meridian.toml" <<TOML
-[node]
-title = "soak"
-owner = "bench-org"
-# Benchmarks measure the server, not its request limits.
-[limits]
-requests_per_minute_per_account = 0
-requests_per_minute_per_address = 0
-concurrent_requests_per_account = 0
-[[orgs]]
-id = "bench-org"
-name = "Bench"
-country = "FRA"
-[[api_roots]]
-path = "bench"
-title = "bench"
-[[collections]]
-id = "$COLL"
-api_root = "bench"
-title = "bench"
-read = ["bench-org"]
-write = ["bench-org"]
-default_tlp = "green"
-[audit]
-reads = true
-TOML
-echo "$PASS" | "$M" user add bench --org bench-org --data "$work/soak" >/dev/null
-"$M" import data/attack/enterprise-attack-18.1.json.gz --collection "$COLL" --data "$work/soak" | tail -1
-serve_node "$work/soak" 18301
+attack_node "$work/soak" 18301 true
 pid="${pids[-1]}"
 cat > "$work/mixed.lua" <<'LUA'
 -- Three page reads, then one POST of ten new indicators; ids are unique per thread and request.
