@@ -39,17 +39,21 @@ public actor RequestLimiter {
         public let reason: String
     }
 
-    /// Counts a request from `address`; refused when the address is over its rate.
-    public func admit(address: String) throws(Refusal) {
+    /// Counts a request from `address`; refused when the address is over its rate, or when it presents credentials
+    /// under a name (`presenting`) whose sign-ins from there are throttled.
+    public func admit(address: String, presenting name: String? = nil) throws(Refusal) {
         let rate = settings().requests_per_minute_per_address ?? 3000
         if let wait = take(&addresses, address, perMinute: rate) {
             throw Refusal(retryAfter: wait, reason: "more than \(rate) requests a minute from this address")
         }
+        if let name { try checkSignIn(name: name, address: address) }
     }
 
     /// Counts a request by `account` and marks it in progress (until ``finish(account:)``); refused when the account is
-    /// over its rate or has too many requests in progress.
-    public func admit(account: String) throws(Refusal) {
+    /// over its rate or has too many requests in progress. The account signed in as `name` from `address`: the
+    /// failures of that name from there are forgotten.
+    public func admit(account: String, signedInAs name: String? = nil, from address: String? = nil) throws(Refusal) {
+        if let name, let address { signInSucceeded(name: name, address: address) }
         let limits = settings()
         let concurrent = limits.concurrent_requests_per_account ?? 32
         if concurrent > 0, inProgress[account, default: 0] >= concurrent {

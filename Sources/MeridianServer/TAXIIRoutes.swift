@@ -76,19 +76,12 @@ struct TAXIIRoutes: Sendable {
             try await node.refreshConfiguration()
             let address = context.clientAddress
             let limiter = node.limiter
-            do {
-                try await limiter.admit(address: address)
-            } catch {
-                throw TAXIIError.tooManyRequests(error.reason, retryAfter: error.retryAfter)
-            }
             let authorization = request.headers[.authorization]
             let presented = authorization.map(Authenticator.presentedName)
-            if let presented {
-                do {
-                    try await limiter.checkSignIn(name: presented, address: address)
-                } catch {
-                    throw TAXIIError.tooManyRequests(error.reason, retryAfter: error.retryAfter)
-                }
+            do {
+                try await limiter.admit(address: address, presenting: presented)
+            } catch {
+                throw TAXIIError.tooManyRequests(error.reason, retryAfter: error.retryAfter)
             }
             let principal: Principal
             do {
@@ -99,10 +92,9 @@ struct TAXIIRoutes: Sendable {
                 throw TAXIIError.refusedCredentials
             }
             guard !principal.isAnonymous else { return try await handler(principal) }
-            if let presented { await limiter.signInSucceeded(name: presented, address: address) }
             let account = "\(principal.org)\u{1}\(principal.user ?? "")"
             do {
-                try await limiter.admit(account: account)
+                try await limiter.admit(account: account, signedInAs: presented, from: address)
             } catch {
                 throw TAXIIError.tooManyRequests(error.reason, retryAfter: error.retryAfter)
             }
