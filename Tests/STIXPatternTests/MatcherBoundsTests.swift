@@ -98,6 +98,27 @@ import Testing
         #expect(throws: MatchError.self) { try PatternMatcher("[x-obs:v = 1] WITHIN -5 SECONDS") }
     }
 
+    /// Found by FuzzPattern: a window of more seconds than an Int64 holds in microseconds overflowed and crashed.
+    @Test func withinAnEnormousNumberOfSecondsIsAnUnboundedWindow() throws {
+        // Two observations nearly eight thousand years apart.
+        let data = [try JSONParser().parse(#"""
+            {"type":"bundle","id":"bundle--1","objects":[
+             {"type":"observed-data","id":"observed-data--1","number_observed":1,"first_observed":"2000-01-01T00:00:00Z",
+              "last_observed":"2000-01-01T00:00:00Z","object_refs":["x-obs--1"]},
+             {"type":"x-obs","id":"x-obs--1","v":1},
+             {"type":"observed-data","id":"observed-data--2","number_observed":1,"first_observed":"9999-12-31T23:59:59Z",
+              "last_observed":"9999-12-31T23:59:59Z","object_refs":["x-obs--2"]},
+             {"type":"x-obs","id":"x-obs--2","w":2}]}
+            """#)]
+        #expect(!(try PatternMatcher("([x-obs:v = 1] FOLLOWEDBY [x-obs:w = 2]) WITHIN 10 SECONDS").matches(data)))
+        for seconds in ["302222222222222222222222222222222222222222222222222222222222222222222222222222220",
+                        String(repeating: "9", count: 400) + ".5", "9223372036855"] {
+            #expect(try PatternMatcher("([x-obs:v = 1] FOLLOWEDBY [x-obs:w = 2]) WITHIN \(seconds) SECONDS").matches(data))
+            #expect(try PatternMatcher("[x-obs:v = 1 OR x-obs:w = 2] REPEATS 2 TIMES WITHIN \(seconds) SECONDS").matches(data))
+            #expect(!(try PatternMatcher("[x-obs:v = 1] REPEATS 2 TIMES WITHIN \(seconds) SECONDS").matches(data)))
+        }
+    }
+
     @Test func patternSemanticsFollowTheReferenceMatcher() throws {
         let data = [try Self.bundle([#""ip":"10.1.2.3","name":"Alice","n":5,"h_hex":"616263""#])]
         func m(_ p: String) throws(MatchError) -> Bool { try PatternMatcher(p).matches(data) }

@@ -146,7 +146,10 @@ struct Evaluation {
                 return RepeatStream(stream, size: Int(min(times, Int64(Int32.max))), budget: budget)
             case .within(let seconds, _):
                 guard seconds > 0 else { throw MatchError(.evaluation, "invalid WITHIN value (must be positive): \(seconds)") }
-                let window = Int64((seconds * 1_000_000).rounded())
+                // A window longer than any span of timestamps (years 0001 to 9999 are under 2^59 µs) is unbounded;
+                // capping it keeps `start + window` from overflowing.
+                let micros = (seconds * 1_000_000).rounded()
+                let window = micros < 0x1p60 ? Int64(micros) : 1 << 60
                 if let repeated = stream as? RepeatStream {
                     repeated.window = Window(length: window, first: items.map(\.firstObserved), last: items.map(\.lastObserved))
                 }
