@@ -41,23 +41,13 @@ for i, block in enumerate(re.findall(r"```toml\n(.*?)```", text, re.S)):
     open(f"{sys.argv[1]}/config/doc{i}.toml", "w").write(block)
 PY
 
-# The configuration target is run only when asked (FUZZ_CONFIG=1): TOMLKit's bundled parser (toml++) asserts on
-# several malformed inputs (a table header not starting with a key, which Meridian now refuses first; `[}` as a value,
-# and more), so it fails within seconds on a bug Meridian cannot fix in its dependency. docs/OPERATIONS.md says what
-# protects a running node from it.
-targets="json:FuzzJSON scanner:FuzzScanner pattern:FuzzPattern filter:FuzzFilter"
-[ "${FUZZ_CONFIG:-0}" = 1 ] && targets="$targets config:FuzzConfig"
+targets="json:FuzzJSON scanner:FuzzScanner pattern:FuzzPattern filter:FuzzFilter config:FuzzConfig"
 failed=0
 for target in $targets; do
     corpus="${target%%:*}"
     name="${target##*:}"
-    # TOMLKit (a dependency) leaks the key list of every table it reads (CTOML's tableGetKeys is never freed): a few
-    # hundred bytes each time meridian.toml is read, which a node does at start and when the file changes. Leak
-    # detection is off for that target only; crashes and memory errors are still fatal.
-    leaks=1
-    [ "$name" = FuzzConfig ] && leaks=0
     echo "== $name for $seconds s"
-    if ! ASAN_OPTIONS="detect_leaks=$leaks" "$bin/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -detect_leaks=$leaks \
+    if ! "$bin/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
         -artifact_prefix="$artifacts/$name-" "$seeds/$corpus" 2> "$artifacts/$name.log"; then
         echo "$name FAILED: see $artifacts/$name.log and the input saved as $artifacts/$name-*" >&2
         tail -30 "$artifacts/$name.log" >&2

@@ -1,5 +1,5 @@
 import Foundation
-import TOMLKit
+import TOML
 
 /// The keys, tables and value types a `Decodable` configuration accepts, learned from its own `init(from:)`: the
 /// type is decoded once by a recorder that answers every question with a placeholder and notes what was asked. The
@@ -54,13 +54,13 @@ extension ConfigurationShape {
 
     /// The first place where `table` does not fit this shape, in the file's key order; nil when it fits.
     func firstMismatch(in table: TOMLTable) -> Mismatch? {
-        check(table, path: "")
+        check(.table(table), path: "")
     }
 
-    private func check(_ value: any TOMLValueConvertible, path: String) -> Mismatch? {
+    private func check(_ value: TOMLValue, path: String) -> Mismatch? {
         switch self {
         case .table(let keys):
-            guard let table = value.table else { return Mismatch(path: path, message: "must be \(noun), not \(Self.noun(value))") }
+            guard let table = value.table else { return Mismatch(path: path, message: "must be \(noun), not \(value.noun)") }
             for key in table.keys {
                 let child = path.isEmpty ? key : path + "." + key
                 guard let shape = keys[key] else {
@@ -70,37 +70,25 @@ extension ConfigurationShape {
             }
             return nil
         case .array(let element):
-            guard let array = value.array else { return Mismatch(path: path, message: "must be \(noun), not \(Self.noun(value))") }
+            guard let array = value.array else { return Mismatch(path: path, message: "must be \(noun), not \(value.noun)") }
             for (i, item) in array.enumerated() {
                 if let mismatch = element.check(item, path: "\(path)[\(i)]") { return mismatch }
             }
             return nil
         case .string, .integer, .boolean, .float:
-            let fits = switch (self, value.type) {
-            case (.string, .string), (.integer, .int), (.boolean, .bool), (.float, .double), (.float, .int): true
+            let fits = switch (self, value) {
+            case (.string, .string), (.integer, .integer), (.boolean, .boolean), (.float, .float), (.float, .integer): true
             default: false
             }
-            return fits ? nil : Mismatch(path: path, message: "must be \(noun), not \(Self.noun(value))")
-        }
-    }
-
-    private static func noun(_ value: any TOMLValueConvertible) -> String {
-        switch value.type {
-        case .table: return "a table"
-        case .array: return "an array"
-        case .string: return "a string"
-        case .int: return "an integer"
-        case .double: return "a floating-point number"
-        case .bool: return "a boolean"
-        case .date, .time, .dateTime: return "a date or time"
+            return fits ? nil : Mismatch(path: path, message: "must be \(noun), not \(value.noun)")
         }
     }
 
     /// "unknown key `nod` in [[orgs]]; did you mean `node`?", naming a table or array of tables as TOML writes it.
-    private static func unknown(_ key: String, _ value: (any TOMLValueConvertible)?, in path: String,
+    private static func unknown(_ key: String, _ value: TOMLValue?, in path: String,
                                 known: [String: ConfigurationShape]) -> String {
-        let isTable = value?.type == .table && value?.table?.inline == false
-        let isTables = value?.array.map { !$0.isEmpty && $0.allSatisfy { $0.type == .table } } ?? false
+        let isTable = value?.table.map { !$0.isInline } ?? false
+        let isTables = value?.array.map { !$0.isEmpty && $0.allSatisfy { $0.table != nil } } ?? false
         let section = path.isEmpty ? "at the top level" : "in [\(path)]"
         func spelled(_ name: String, _ shape: ConfigurationShape?) -> String {
             let full = path.isEmpty ? name : (path.replacingOccurrences(of: #"\[\d+\]"#, with: "", options: .regularExpression) + "." + name)
@@ -151,56 +139,17 @@ extension ConfigurationShape {
 
 // MARK: - Lines
 
-/// Where each key of a TOML file is written, so a message can name the line: `[table]` and `[[array]]` headers and
-/// `key = value` lines, by the same dotted paths (arrays of tables indexed from 0) that ``ConfigurationShape`` uses.
-/// Keys inside inline tables and multi-line values are located at the line their enclosing key starts on.
+/// Where each key of a TOML file is written, so a message can name the line: `[table]` and `[[array]]` headers,
+/// `key = value` lines and the elements of arrays, by the same dotted paths (arrays indexed from 0) that
+/// ``ConfigurationShape`` uses; the parser records them (``TOMLDocument/lines``).
 struct ConfigurationLines {
-    private var lines: [String: Int] = [:]
+    private let lines: [String: Int]
 
-    init(_ text: String) {
-        var header: [String] = []
-        /// Arrays of tables seen so far: their resolved path and the index of their latest element.
-        var latest: [String: Int] = [:]
-        var depth = 0  // open brackets and braces of a value spanning lines
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = Self.strippingComment(raw).trimmingCharacters(in: .whitespaces)
-            if depth > 0 {
-                depth += Self.balance(line)
-                continue
-            }
-            guard !line.isEmpty else { continue }
-            if line.hasPrefix("[[") || line.hasPrefix("[") {
-                let isArray = line.hasPrefix("[[")
-                let parts = Self.keyParts(String(line.dropFirst(isArray ? 2 : 1).prefix { $0 != "]" }))
-                var resolved: [String] = []
-                for (k, part) in parts.enumerated() {
-                    let path = (resolved + [part]).joined(separator: ".")
-                    if isArray && k == parts.count - 1 {
-                        // A new element of the array of tables.
-                        let index = latest[path].map { $0 + 1 } ?? 0
-                        latest[path] = index
-                        resolved.append("\(part)[\(index)]")
-                    } else {
-                        // A table inside the latest element of an array of tables, or a plain table.
-                        resolved.append(latest[path].map { "\(part)[\($0)]" } ?? part)
-                    }
-                }
-                header = resolved
-                record(header.joined(separator: "."), n + 1)
-                continue
-            }
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            let key = Self.keyParts(String(line[..<equals]))
-            record((header + key).joined(separator: "."), n + 1)
-            depth = Self.balance(String(line[line.index(after: equals)...]))
-        }
+    init(_ lines: [String: Int]) {
+        self.lines = lines
     }
 
-    private mutating func record(_ path: String, _ line: Int) {
-        if lines[path] == nil { lines[path] = line }
-    }
-
-    /// The line of `path`, or of its nearest enclosing key or table that is on a line of its own.
+    /// The line of `path`, or of its nearest enclosing key or table.
     func line(of path: String) -> Int? {
         var path = path
         while !path.isEmpty {
@@ -214,46 +163,6 @@ struct ConfigurationLines {
             }
         }
         return nil
-    }
-
-    private static func keyParts(_ key: String) -> [String] {
-        key.split(separator: ".").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
-    }
-
-    /// The line without a `#` comment (a `#` inside a quoted string is kept).
-    private static func strippingComment(_ line: Substring) -> String {
-        var quote: Character? = nil
-        var escaped = false
-        for i in line.indices {
-            let c = line[i]
-            if let q = quote {
-                if escaped { escaped = false } else if c == "\\" && q == "\"" { escaped = true } else if c == q { quote = nil }
-            } else if c == "\"" || c == "'" {
-                quote = c
-            } else if c == "#" {
-                return String(line[..<i])
-            }
-        }
-        return String(line)
-    }
-
-    /// Opening minus closing brackets and braces outside strings: a value continues on the next line while positive.
-    private static func balance(_ text: String) -> Int {
-        var depth = 0
-        var quote: Character? = nil
-        var escaped = false
-        for c in text {
-            if let q = quote {
-                if escaped { escaped = false } else if c == "\\" && q == "\"" { escaped = true } else if c == q { quote = nil }
-            } else if c == "\"" || c == "'" {
-                quote = c
-            } else if c == "[" || c == "{" {
-                depth += 1
-            } else if c == "]" || c == "}" {
-                depth -= 1
-            }
-        }
-        return depth
     }
 }
 

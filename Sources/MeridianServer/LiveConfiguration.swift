@@ -73,11 +73,6 @@ final class LiveConfiguration: Sendable {
         guard stamp != current.stamp, refused.withLock({ $0 }) != stamp else { return nil }
         let configuration: NodeConfiguration
         do {
-            // The TOML parser of a dependency aborts the process on some malformed files: a file is first read by a
-            // child process, when the program provides one, so that a typo cannot stop a running node.
-            if let isolated = NodeConfiguration.isolatedCheck, let problem = isolated(path) {
-                throw NodeConfiguration.Problem(description: problem)
-            }
             configuration = try NodeConfiguration.load(path)
         } catch {
             refused.withLock { $0 = stamp }

@@ -1,5 +1,5 @@
 import Foundation
-import TOMLKit
+import TOML
 import Policy
 
 /// A node's configuration, read from `meridian.toml` in the data directory (documented in docs/CONFIG.md).
@@ -197,27 +197,17 @@ public struct NodeConfiguration: Sendable, Decodable {
     /// Every key, table and value type the configuration accepts, learned once from the types above.
     static let shape = ConfigurationShape.of(NodeConfiguration.self)
 
-    /// Reads a configuration file in a child process and returns a problem when the child did not survive it (TOMLKit's
-    /// parser, toml++, aborts on some malformed files: docs/OPERATIONS.md). Set by the `meridian` program for a running
-    /// server's reloads; nil (in tests and the child itself) reads in-process.
-    nonisolated(unsafe) public static var isolatedCheck: (@Sendable (String) -> String?)? = nil
-
     /// Parses and checks configuration text: TOML syntax, then every key and value type against ``shape`` (an unknown
     /// key is refused, never ignored), then the rules of ``check(source:)``. Messages name the key and its line.
     public static func parse(_ text: String, source: String = "configuration") throws(Problem) -> NodeConfiguration {
-        let table: TOMLTable
-        if let line = TOMLHeaderCheck.firstBadHeader(in: text) {
-            throw Problem(description: "\(source):\(line): not valid TOML: a table header must start with a key (a letter, a digit, '_', '-' or a quoted key)")
-        }
+        let document: TOMLDocument
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw Problem(description: "\(source):\(error.source.begin.line): not valid TOML: \(error.description) "
-                + "(line \(error.source.begin.line), column \(error.source.begin.column))")
+            document = try TOMLDocument(parsing: text)
         } catch {
-            throw Problem(description: "\(source): not valid TOML: \(error)")
+            throw Problem(description: "\(source):\(error.line): not valid TOML: \(error.message) (line \(error.line), column \(error.column))")
         }
-        let lines = ConfigurationLines(text)
+        let table = document.root
+        let lines = ConfigurationLines(document.lines)
         func at(_ path: String) -> String { lines.line(of: path).map { "\(source):\($0)" } ?? source }
         if let mismatch = shape.firstMismatch(in: table) {
             throw Problem(description: "\(at(mismatch.path)): `\(mismatch.path)` \(mismatch.message)"

@@ -91,24 +91,6 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// For reloads while serving: `meridian config check --file PATH` in a child process; a problem when the child was
-    /// killed by a signal (the TOML parser aborted), nil otherwise (the file is then read, and judged, in-process).
-    static let configurationInChild: @Sendable (String) -> String? = { path in
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["config", "check", "--file", path]
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        do {
-            try child.run()
-            child.waitUntilExit()
-        } catch {
-            return nil
-        }
-        guard child.terminationReason == .uncaughtSignal else { return nil }
-        return "\(path): not valid TOML: the TOML parser stopped on this file (signal \(child.terminationStatus)); run `meridian config check --file \(path)` to see where"
-    }
-
     static func prepare(_ options: Serve, banner: (@Sendable (String) -> Void)? = nil) async throws -> Serving {
         var logger = Logger(label: "meridian")
         logger.logLevel = .info
@@ -117,7 +99,6 @@ struct Serve: AsyncParsableCommand {
             throw NodeConfiguration.Problem(description: "\(directory.configurationPath) does not exist; run `meridian init --data \(directory.path)` first")
         }
         let lock = try directory.lockForServing()
-        NodeConfiguration.isolatedCheck = configurationInChild
         let configured = try NodeConfiguration.load(directory.configurationPath)
         let server = configured.server
         let host = options.host ?? server?.host ?? "127.0.0.1"
