@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "MeridianServer",
             dependencies: [
-                "STIX", "STIXValidation", "TAXII", "Storage", "Policy", "Federation", "DocumentInput", "TOML",
+                "STIX", "STIXValidation", "TAXII", "Storage", "Policy", "Federation", "DocumentInput", "TOML", "Transparency",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -93,6 +93,11 @@ let package = Package(
         ),
         .target(
             name: "TOML",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Transparency",
+            dependencies: ["STIX"],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -185,6 +190,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TransparencyTests",
+            dependencies: ["Transparency", "STIX"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

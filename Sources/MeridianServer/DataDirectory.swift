@@ -97,7 +97,7 @@ public struct DataDirectory: Sendable {
         // A database created here (the configuration was written by hand) is readable by its owner only, as its
         // journal files will be.
         if !FileManager.default.fileExists(atPath: databasePath) {
-            FileManager.default.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         return try await MeridianNode(configuration: configuration, store: SQLiteObjectStore(path: databasePath),
                                       configurationPath: configurationPath)
