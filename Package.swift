@@ -116,6 +116,8 @@ let package = Package(
                 "MeridianServer",
                 "Policy",
                 "Storage",
+                "Federation",
+                "Transparency",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

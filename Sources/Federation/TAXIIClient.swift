@@ -132,6 +132,27 @@ public final class TAXIIClient: Sendable {
         return value
     }
 
+    /// The body of `url` (any URL, with this client's credentials and limits); an error unless it answers 200.
+    public func fetch(_ url: String) async throws -> [UInt8] {
+        let response = try await request(url, method: .GET)
+        guard response.status == 200 else { throw FederationError(.http, "GET \(url): HTTP \(response.status)") }
+        return response.body
+    }
+
+    /// A document of the peer's public transparency surface (`/transparency/<path>` at the API root's origin), such
+    /// as its signed audit checkpoints; nil when the peer has none (404).
+    public func transparency(_ path: String) async throws -> JSONValue? {
+        guard let scheme = apiRoot.range(of: "://") else { throw FederationError(.transport, "\(apiRoot) is not a URL") }
+        let rest = apiRoot[scheme.upperBound...]
+        let origin = String(apiRoot[..<scheme.upperBound]) + String(rest.prefix { $0 != "/" })
+        let url = origin + "/transparency/" + path
+        let response = try await request(url, method: .GET)
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw FederationError(.http, "GET \(url): HTTP \(response.status)") }
+        guard let value = try? JSONParser().parse(response.body) else { throw FederationError(.malformed, "GET \(url): not JSON") }
+        return value
+    }
+
     /// Meridian's visibility extension: the versions the peer's policy changes after the cursor `after` (or
     /// `latest`) made readable by us, or the page after `next`, as the TAXII envelope the caller checks object by
     /// object; nil when the peer does not offer it.

@@ -285,6 +285,14 @@ public struct DataDirectory: Sendable {
           "localhost.localdomain", "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
           "0.0.0.0/8", "255.255.255.255", "::1", "example.com", "example.org", "example.net"]
 
+        # The public transparency report at /transparency/ (docs/TRANSPARENCY.md): aggregate counts only, every
+        # count below k withheld, and further counts withheld so that none can be worked out from the totals.
+        [transparency]
+        # collections = ["shared"]    # default: every collection
+        k = 5
+        delay_days = 30
+        dimensions = ["category", "tlp", "country", "peers", "sightings"]
+
         """
     }
 }

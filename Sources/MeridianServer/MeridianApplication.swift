@@ -83,6 +83,7 @@ public enum MeridianApplication {
         }
         taxii.register(on: router)
         AdminRoutes(node: node, taxii: taxii).register(on: router)
+        TransparencyRoutes(node: node, taxii: taxii).register(on: router)
         routes.set(router.routes)
         return router
     }

@@ -1,5 +1,6 @@
 import Foundation
 import TOML
+import Transparency
 import Policy
 
 /// A node's configuration, read from `meridian.toml` in the data directory (documented in docs/CONFIG.md).
@@ -81,6 +82,8 @@ public struct NodeConfiguration: Sendable, Decodable {
     public struct Audit: Sendable, Decodable {
         /// Record every read (which org received which object versions). On by default.
         public var reads: Bool?
+        /// Minutes between signed checkpoints of the log while serving, when it moved (default 60).
+        public var checkpoint_minutes: Int?
     }
 
     public struct Server: Sendable, Decodable {
@@ -162,9 +165,26 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var sign_in_throttle_seconds: Int?
     }
 
+    /// The public transparency report (docs/TRANSPARENCY.md): what it counts and how it protects small groups.
+    public struct Transparency: Sendable, Decodable {
+        /// Publish the report at /transparency/ (default true when the section is present).
+        public var enabled: Bool?
+        /// The collections (ids or aliases) counted; default every collection.
+        public var collections: [String]?
+        /// Counts below this are withheld (default 5, at least 2).
+        public var k: Int?
+        /// Nothing newer than this many days is counted (default 30).
+        public var delay_days: Int?
+        /// The tables published: category, tlp, country, peers, sightings (default all).
+        public var dimensions: [String]?
+        /// The title of the report (default the node's title).
+        public var title: String?
+    }
+
     public var node: Node
     public var server: Server?
     public var limits: Limits?
+    public var transparency: Transparency?
     public var orgs: [Org]
     public var groups: [Group]?
     public var api_roots: [APIRoot]
@@ -179,6 +199,8 @@ public struct NodeConfiguration: Sendable, Decodable {
     public var maxVersionsPerObject: Int { node.max_versions_per_object ?? 1000 }
     public var idleTimeoutSeconds: Int { server?.idle_timeout_seconds ?? 60 }
     public var bodyTimeoutSeconds: Int { server?.body_timeout_seconds ?? 60 }
+    /// Whether /transparency/ is served: when `[transparency]` is present and not disabled.
+    public var transparencyEnabled: Bool { transparency.map { $0.enabled ?? true } ?? false }
 
     /// Why a configuration cannot be used: names the file, the key and the rule.
     public struct Problem: Error, Sendable, CustomStringConvertible {
@@ -312,6 +334,23 @@ public struct NodeConfiguration: Sendable, Decodable {
             guard known else { throw fail("correlation.sightings_collection '\(c.sightings_collection)' is not a declared collection") }
             if let d = c.retro_window_days, d < 0 || d > 3650 { throw fail("correlation.retro_window_days must be between 0 and 3650") }
             if let m = c.max_matches_per_observation, m < 1 { throw fail("correlation.max_matches_per_observation must be at least 1") }
+        }
+        if let m = audit?.checkpoint_minutes, m < 1 || m > 1440 {
+            throw fail("audit.checkpoint_minutes must be between 1 and 1440", at: "audit.checkpoint_minutes")
+        }
+        if let t = transparency {
+            if let k = t.k, k < 2 || k > 1_000_000 { throw fail("transparency.k must be between 2 and 1000000", at: "transparency.k") }
+            if let d = t.delay_days, d < 0 || d > 3650 {
+                throw fail("transparency.delay_days must be between 0 and 3650", at: "transparency.delay_days")
+            }
+            for (i, c) in (t.collections ?? []).enumerated()
+            where !(collections ?? []).contains(where: { $0.id.lowercased() == c.lowercased() || $0.alias == c }) {
+                throw fail("transparency.collections: '\(c)' is not a declared collection", at: "transparency.collections[\(i)]")
+            }
+            let known = TransparencyReport.Dimension.allCases.map(\.rawValue)
+            for (i, d) in (t.dimensions ?? []).enumerated() where !known.contains(d) {
+                throw fail("transparency.dimensions: '\(d)' is not one of \(known.joined(separator: ", "))", at: "transparency.dimensions[\(i)]")
+            }
         }
         var peerNames = Set<String>()
         for peer in peers ?? [] {

@@ -29,6 +29,11 @@ struct LinearProgram {
 
     /// Maximizes `objective · x`.
     func maximize(_ objective: [Double]) -> Outcome {
+        solve(objective).outcome
+    }
+
+    /// Maximizes `objective · x`; with the optimal `x` when there is one.
+    func solve(_ objective: [Double]) -> (outcome: Outcome, x: [Double]?) {
         let m = rows.count
         let n = variables
         // Tableau: m constraint rows then the objective row; columns: n variables, m artificials, right-hand side.
@@ -44,13 +49,21 @@ struct LinearProgram {
         }
         let obj = m * width
 
+        // The pivot row's non-zero columns: rows are sparse (counts appear in few relations), so only those change.
+        var nonZero: [Int] = []
+        nonZero.reserveCapacity(width)
         func pivot(_ r: Int, _ c: Int) {
             let p = t[r * width + c]
-            for j in 0..<width { t[r * width + j] /= p }
+            nonZero.removeAll(keepingCapacity: true)
+            for j in 0..<width where t[r * width + j] != 0 {
+                t[r * width + j] /= p
+                nonZero.append(j)
+            }
             for i in 0...m where i != r {
                 let f = t[i * width + c]
-                if abs(f) > 0 {
-                    for j in 0..<width { t[i * width + j] -= f * t[r * width + j] }
+                if f != 0 {
+                    for j in nonZero { t[i * width + j] -= f * t[r * width + j] }
+                    t[i * width + c] = 0
                 }
             }
             basis[r] = c
@@ -80,7 +93,7 @@ struct LinearProgram {
             for j in 0..<width where j < n || j == width - 1 { t[obj + j] -= t[i * width + j] }
         }
         _ = run(allowed: n + m)
-        if -t[obj + width - 1] > 1e-7 { return .infeasible }
+        if -t[obj + width - 1] > 1e-7 { return (.infeasible, nil) }
         // Artificials still basic (at zero) leave the basis where a variable can replace them.
         for i in 0..<m where basis[i] >= n {
             if let c = (0..<n).first(where: { abs(t[i * width + $0]) > Self.epsilon }) { pivot(i, c) }
@@ -93,7 +106,9 @@ struct LinearProgram {
             if f != 0 { for j in 0..<width { t[obj + j] -= f * t[i * width + j] } }
         }
         // Artificials may not re-enter.
-        guard run(allowed: n) else { return .unbounded }
-        return .optimal(t[obj + width - 1])
+        guard run(allowed: n) else { return (.unbounded, nil) }
+        var x = [Double](repeating: 0, count: n)
+        for i in 0..<m where basis[i] < n { x[basis[i]] = t[i * width + width - 1] }
+        return (.optimal(t[obj + width - 1]), x)
     }
 }

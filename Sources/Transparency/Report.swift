@@ -113,13 +113,16 @@ public struct TransparencyReport: Sendable, Equatable {
 
     static let tlpColumns = ["clear", "green", "amber", "amber+strict", "red"]
 
-    /// Builds the tables of `dimensions` from `counts`, months from the first counted through the one holding
-    /// `countedThrough`, columns from the partnership's declared countries and peers (so no column's presence says
+    /// Builds the tables of `dimensions` from `counts`, months from the first counted through the last counted
+    /// (up to the one holding `countedThrough`), columns from the partnership's declared countries and peers (so no column's presence says
     /// anything about the data), then withholds what ``Suppression`` says.
     public static func build(counts: TransparencyCounts, settings: Settings, dimensions: [Dimension], countries: [String],
                              peers: [String], publicKeys: [PublicKeyEntry] = []) -> TransparencyReport {
+        // From the first month anything was counted to the last (never past the delay): no column or month is
+        // there because of a setting alone, and none is left out between them.
         let lastMonth = String(settings.countedThrough.prefix(7))
-        let months = Self.months(from: counts.months.filter { $0 <= lastMonth }.min(), through: lastMonth)
+        let counted = counts.months.filter { $0 <= lastMonth }
+        let months = counted.max().map { Self.months(from: counted.min(), through: $0) } ?? []
         var layout = Layout()
         struct Pending {
             let id: String, title: String, unit: String, columns: [String], columnTitles: [String], series: String

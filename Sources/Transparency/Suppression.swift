@@ -46,10 +46,35 @@ public struct Suppression: Sendable {
     private mutating func run() {
         var queue = values.indices.filter { values[$0] < k }
         suppressed = Set(queue)
+        // Counts known to lie in an interval of width 1 or more. Every optimum the attack finds is a possible table:
+        // a count it puts 1 or more away from its true value is protected, whatever the objective was. Withholding
+        // more only widens intervals, so a protected count stays protected.
+        var protected: Set<Int> = []
+        func learn(_ solution: [Int: Double]) {
+            for (x, v) in solution where abs(v - Double(values[x])) >= 1 - 1e-6 { protected.insert(x) }
+        }
+        // First, push the withheld counts not yet known to be protected up, then down, together, while that finds
+        // more: most are protected by a few such programs, far fewer than two per count.
+        for _ in 0..<32 {
+            let before = protected.count
+            for sign in [1.0, -1.0] {
+                let open = suppressed.subtracting(protected).sorted()
+                if let solution = Self.attack(open, sign: sign, values: values, relations: relations, withheld: suppressed) {
+                    learn(solution)
+                }
+            }
+            if protected.count == before { break }
+        }
         var next = 0
         while next < queue.count {
             let q = queue[next]
-            while interval(of: q).width < 1 - 1e-6 {
+            while !protected.contains(q) {
+                let (interval, solutions) = Self.attackOne(q, values: values, relations: relations, withheld: suppressed)
+                solutions.forEach(learn)
+                if interval.width >= 1 - 1e-6 {
+                    protected.insert(q)
+                    break
+                }
                 guard let extra = complement(for: q) else { break }
                 suppressed.insert(extra)
                 secondary.insert(extra)
@@ -92,18 +117,26 @@ public struct Suppression: Sendable {
 
     /// The attack, for any choice of withheld counts.
     public static func interval(of q: Int, values: [Int], relations: [Relation], withheld: Set<Int>) -> (lower: Double, upper: Double, width: Double) {
-        guard withheld.contains(q) else { return (Double(values[q]), Double(values[q]), 0) }
-        // Variables: the withheld counts in q's component (other relations say nothing about q).
-        var relationsOf = [[Int]](repeating: [], count: values.count)
+        attackOne(q, values: values, relations: relations, withheld: withheld).interval
+    }
+
+    /// The linear program over the withheld counts connected to `seeds` through relations (other relations say
+    /// nothing about them): its variables (count indices, in order) and equations.
+    static func program(around seeds: [Int], relations: [Relation], values: [Int], withheld: Set<Int>) -> (variables: [Int], program: LinearProgram) {
+        var relationsOf: [Int: [Int]] = [:]
         for (r, relation) in relations.enumerated() {
-            for x in [relation.total] + relation.parts { relationsOf[x].append(r) }
+            for x in [relation.total] + relation.parts where withheld.contains(x) { relationsOf[x, default: []].append(r) }
         }
-        var variable: [Int: Int] = [q: 0]
-        var order = [q]
+        var variable: [Int: Int] = [:]
+        var order: [Int] = []
+        for q in seeds where variable[q] == nil {
+            variable[q] = order.count
+            order.append(q)
+        }
         var used: Set<Int> = []
-        var frontier = [q]
+        var frontier = order
         while let x = frontier.popLast() {
-            for r in relationsOf[x] where used.insert(r).inserted {
+            for r in relationsOf[x] ?? [] where used.insert(r).inserted {
                 for y in [relations[r].total] + relations[r].parts where withheld.contains(y) && variable[y] == nil {
                     variable[y] = order.count
                     order.append(y)
@@ -122,20 +155,47 @@ public struct Suppression: Sendable {
             }
             program.add(coefficients, equals: constant)
         }
+        return (order, program)
+    }
+
+    /// The least and greatest value of withheld count `q`, and the possible tables found on the way.
+    static func attackOne(_ q: Int, values: [Int], relations: [Relation], withheld: Set<Int>)
+        -> (interval: (lower: Double, upper: Double, width: Double), solutions: [[Int: Double]]) {
+        guard withheld.contains(q) else { return ((Double(values[q]), Double(values[q]), 0), []) }
+        let (order, program) = Self.program(around: [q], relations: relations, values: values, withheld: withheld)
         var objective = [Double](repeating: 0, count: order.count)
+        var solutions: [[Int: Double]] = []
+        func solution(_ x: [Double]?) {
+            if let x { solutions.append(Dictionary(uniqueKeysWithValues: zip(order, x))) }
+        }
         objective[0] = 1
+        let up = program.solve(objective)
+        solution(up.x)
         let upper: Double
-        switch program.maximize(objective) {
+        switch up.outcome {
         case .optimal(let v): upper = v
         case .unbounded: upper = .infinity
-        case .infeasible: return (Double(values[q]), Double(values[q]), 0)
+        case .infeasible: return ((Double(values[q]), Double(values[q]), 0), [])
         }
         objective[0] = -1
+        let down = program.solve(objective)
+        solution(down.x)
         let lower: Double
-        switch program.maximize(objective) {
+        switch down.outcome {
         case .optimal(let v): lower = -v
         default: lower = 0
         }
-        return (lower, upper, upper - lower)
+        return ((lower, upper, upper - lower), solutions)
+    }
+
+    /// One possible table with the counts of `seeds` (and what they connect to) pushed together up (`sign` 1) or
+    /// down (-1); nil when unbounded.
+    static func attack(_ seeds: [Int], sign: Double, values: [Int], relations: [Relation], withheld: Set<Int>) -> [Int: Double]? {
+        guard !seeds.isEmpty else { return nil }
+        let (order, program) = Self.program(around: seeds, relations: relations, values: values, withheld: withheld)
+        let chosen = Set(seeds)
+        let objective = order.map { chosen.contains($0) ? sign : 0 }
+        guard let x = program.solve(objective).x else { return nil }
+        return Dictionary(uniqueKeysWithValues: zip(order, x))
     }
 }

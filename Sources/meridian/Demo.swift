@@ -212,6 +212,11 @@ struct Demo: AsyncParsableCommand {
         sightings_collection = "sightings"
         retro_window_days = 3650
 
+        # The public report at /transparency/. A real node keeps the 30 days' delay; the demo counts at once so
+        # that there is something to see.
+        [transparency]
+        delay_days = 0
+
         """
     }
 }

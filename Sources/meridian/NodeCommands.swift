@@ -38,7 +38,8 @@ struct Init: AsyncParsableCommand {
     func run() async throws {
         try await failing("init") {
             _ = try data.directory.initialize(owner: owner)
-            Terminal.print("created \(data.directory.configurationPath) and \(data.directory.databasePath)")
+            let key = try await data.directory.open().ensureSigningKey()
+            Terminal.print("created \(data.directory.configurationPath) and \(data.directory.databasePath) (with the node's signing key \(key.id))")
             Terminal.print("next: edit the configuration, then `meridian user add NAME --org \(owner)` and `meridian serve`")
         }
     }

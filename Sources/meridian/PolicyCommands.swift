@@ -88,7 +88,8 @@ struct PolicyCommand: AsyncParsableCommand {
 }
 
 struct Audit: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check and export the audit log.", subcommands: [Verify.self, Export.self])
+    static let configuration = CommandConfiguration(abstract: "Check and export the audit log; sign checkpoints of it.",
+                                                    subcommands: [Verify.self, Export.self, AuditCheckpoint.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -102,8 +103,21 @@ struct Audit: AsyncParsableCommand {
 
         @OptionGroup var data: DataOption
         @Flag(help: "Also report stored object versions that no write entry lists.") var complete = false
+        @Flag(help: "Do not ask the peers for the copies of this node's checkpoints they hold.") var noPeers = false
+        @Option(help: "Check an exported log (meridian audit export) instead of a node's database; needs --checkpoint.")
+        var export: String?
+        @Option(help: "With --export: a published checkpoints document (URL or file), such as https://node.example/transparency/checkpoints/.")
+        var checkpoint: String?
+
+        func validate() throws {
+            if (export == nil) != (checkpoint == nil) { throw ValidationError("--export and --checkpoint go together") }
+        }
 
         func run() async throws {
+            if let export, let checkpoint {
+                try await verifyExport(export, checkpoint)
+                return
+            }
             let (result, unaudited) = try await failing("audit verify") {
                 let log = try data.directory.auditLog()
                 return (try await log.verify(), complete ? try await log.unauditedVersions() : nil)
@@ -113,6 +127,24 @@ struct Audit: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             Terminal.print("audit log intact: \(result.verified) entries, head hash \(result.headHash)")
+            // The chain is sound in itself; is it the chain that was signed, here and at the peers?
+            let (checked, problems) = try await failing("audit verify") {
+                let node = try await data.directory.open()
+                var held: [(holder: String, checkpoint: Checkpoint)] = []
+                if !noPeers {
+                    let synchronizer = Synchronizer(node: node, dataDirectory: data.directory.path)
+                    held = await synchronizer.witnessedCheckpoints { peer, problem in
+                        Terminal.print("note: could not ask peer '\(peer)' for its copies of this node's checkpoints: \(problem)")
+                    }
+                    await synchronizer.shutdown()
+                }
+                return try await node.checkCheckpoints(held: held)
+            }
+            if !problems.isEmpty {
+                for problem in problems { Terminal.error("audit log CONTRADICTS \(problem)") }
+                throw ExitCode(1)
+            }
+            Terminal.print("audit log matches \(checked) signed checkpoint(s)")
             guard let unaudited else { return }
             if unaudited.count > 0 {
                 Terminal.error("audit log INCOMPLETE: \(unaudited.count) stored object version(s) have no write entry, such as:")
@@ -120,6 +152,23 @@ struct Audit: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             Terminal.print("audit log complete: every stored object version has its write entry")
+        }
+
+        func verifyExport(_ file: String, _ source: String) async throws {
+            let (checked, problem, count) = try await failing("audit verify") {
+                guard let text = FileManager.default.contents(atPath: file) else { throw ValidationError("--export: cannot read \(file)") }
+                let (checkpoints, keys) = try await CheckpointVerification.load(source)
+                for c in checkpoints where !c.isSigned(by: keys) {
+                    throw NodeConfiguration.Problem(description: "checkpoint \(c.seq) of \(c.at) is not signed by any key \(source) lists (key \(c.keyID))")
+                }
+                let (checked, problem) = AuditLog.verifyExport(Array(text), against: checkpoints)
+                return (checked, problem, checkpoints.count)
+            }
+            if let problem {
+                Terminal.error("exported audit log FAILS: \(problem) (\(checked) entries before it verified)")
+                throw ExitCode(1)
+            }
+            Terminal.print("exported audit log intact: \(checked) entries, matching \(count) signed checkpoint(s)")
         }
     }
 

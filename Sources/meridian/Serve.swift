@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import MeridianServer
+import Storage
 import Metrics
 import Prometheus
 import HummingbirdCore
@@ -35,7 +36,22 @@ struct Serve: AsyncParsableCommand {
         let node = serving.node
         let synchronizer = Synchronizer(node: node, dataDirectory: data.directory.path)
         let federation = (node.configuration.peers ?? []).isEmpty ? nil : Task { await synchronizer.run() }
+        // A signed checkpoint of the audit log at start and every [audit] checkpoint_minutes when it moved.
+        let logger = serving.logger
+        let checkpoints = Task {
+            while !Task.isCancelled {
+                do {
+                    if let c = try await node.makeCheckpoint() {
+                        logger.info("audit checkpoint signed", metadata: ["seq": .stringConvertible(c.seq), "key": .string(c.keyID)])
+                    }
+                } catch {
+                    logger.error("audit checkpoint not signed: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(60 * (node.configuration.audit?.checkpoint_minutes ?? 60)))
+            }
+        }
         try await serving.run()
+        checkpoints.cancel()
         federation?.cancel()
         await synchronizer.shutdown()
     }
@@ -120,6 +136,8 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let node = try await directory.open()
+        // Nodes made before signing keys existed get theirs now: the report and checkpoints publish it.
+        try await node.ensureSigningKey()
         try await node.correlator?.prepare(announce: true)
         let builder: HTTPServerBuilder
         let scheme: String

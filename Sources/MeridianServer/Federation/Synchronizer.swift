@@ -41,11 +41,16 @@ public actor Synchronizer {
         public var deleted = 0
         /// Pushed deletions of versions the peer did not hold (never received, or already deleted there).
         public var absent = 0
+        /// The peer's signed audit checkpoints newly kept, and why they could not be, if so (this does not fail a sync).
+        public var checkpoints = 0
+        public var checkpointProblem: String? = nil
         public var errors: [String] = []
 
         public var description: String {
             "\(peer): \(stored) stored, \(duplicates) already present, \(rejected) rejected, \(pushed) pushed, \(deleted) deleted"
                 + (absent > 0 ? " (\(absent) deletion(s) of versions the peer did not hold)" : "")
+                + (checkpoints > 0 ? ", \(checkpoints) checkpoint(s) witnessed" : "")
+                + (checkpointProblem.map { "; checkpoints refused: " + $0 } ?? "")
                 + (errors.isEmpty ? "" : "; errors: " + errors.joined(separator: "; "))
         }
     }
@@ -105,6 +110,17 @@ public actor Synchronizer {
                     report.errors.append("push \(mapping.local) → \(mapping.remote): \(error)")
                 }
             }
+            // Witness the peer's audit log: keep its signed checkpoints (docs/TRANSPARENCY.md).
+            do {
+                if let document = try await client.transparency("checkpoints/") {
+                    report.checkpoints = try await node.storePeerCheckpoints(document, peer: peer.name)
+                }
+            } catch {
+                report.checkpointProblem = "\(error)"
+                Counter(label: "meridian_federation_checkpoint_errors_total", dimensions: dimensions).increment()
+                logger.warning("the peer's checkpoints are malformed; kept none of them", metadata: ["peer": .string(peer.name),
+                                                                                                    "problem": .string("\(error)")])
+            }
         } catch {
             report.errors.append("\(error)")
         }
@@ -120,6 +136,29 @@ public actor Synchronizer {
             logger.warning("synchronisation failed", metadata: ["peer": .string(peer.name), "errors": .string(report.errors.joined(separator: "; "))])
         }
         return report
+    }
+
+    /// The copies of this node's checkpoints each peer holds (`/transparency/checkpoints/witnessed`), for `audit
+    /// verify`; a peer that cannot be asked is reported to `problem` and skipped.
+    public func witnessedCheckpoints(problem: (String, String) -> Void) async -> [(holder: String, checkpoint: Checkpoint)] {
+        let owner = node.configuration.node.owner
+        var held: [(holder: String, checkpoint: Checkpoint)] = []
+        for peer in peers {
+            do {
+                guard let document = try await client(for: peer).transparency("checkpoints/witnessed") else {
+                    problem(peer.name, "it publishes no witnessed checkpoints")
+                    continue
+                }
+                for member in document["witnessed"]?.objectValue ?? JSONObject() {
+                    for item in member.value.arrayValue ?? [] {
+                        if let c = Checkpoint(json: item), c.node == owner { held.append(("peer '\(peer.name)'", c)) }
+                    }
+                }
+            } catch {
+                problem(peer.name, "\(error)")
+            }
+        }
+        return held
     }
 
     func client(for peer: NodeConfiguration.Peer) throws -> TAXIIClient {

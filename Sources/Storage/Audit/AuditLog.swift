@@ -167,6 +167,29 @@ public final class AuditLog: Sendable {
         }
     }
 
+    /// How many object versions each of `orgs` read from `collections`, month by month (`YYYY-MM` of the entry's
+    /// time), from read entries up to `through` (microseconds): what was sent to peer nodes, for the transparency
+    /// report. One pass over the log in SQLite.
+    public func versionsRead(by orgs: Set<String>, from collections: Set<String>, through: Int64) async throws -> [(month: String, org: String, count: Int)] {
+        guard !orgs.isEmpty, !collections.isEmpty else { return [] }
+        let orgList = Array(orgs).sorted()
+        let collectionList = Array(collections).sorted()
+        let limit = TAXIITimestamp.format(through)
+        return try await pool.read { db in
+            let sql = """
+                SELECT substr(json_extract(e, '$.at'), 1, 7) AS month, json_extract(e, '$.org') AS org,
+                       SUM(json_array_length(e, '$.detail.versions')) AS n
+                FROM (SELECT CAST(entry AS TEXT) AS e FROM audit_entry)
+                WHERE json_extract(e, '$.action') = 'read' AND json_extract(e, '$.at') <= ?
+                  AND json_extract(e, '$.org') IN (\(orgList.map { _ in "?" }.joined(separator: ",")))
+                  AND json_extract(e, '$.detail.collection') IN (\(collectionList.map { _ in "?" }.joined(separator: ",")))
+                GROUP BY month, org ORDER BY month, org
+                """
+            let arguments = StatementArguments([limit] + orgList + collectionList)
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { (month: $0[0], org: $0[1], count: $0[2]) }
+        }
+    }
+
     /// Stored versions that no write entry of the log lists (at most `limit` of them named), and how many there are.
     public func unauditedVersions(limit: Int = 20) async throws -> (count: Int, examples: [(collection: String, id: String, version: String?)]) {
         try await pool.read { db in

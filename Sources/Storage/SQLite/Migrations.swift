@@ -156,6 +156,27 @@ enum Migrations {
                 ALTER TABLE token ADD COLUMN expires_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v9: the node's signing keys, signed checkpoints of the audit log (its own and peers')") { db in
+            try db.execute(sql: """
+                CREATE TABLE node_key (
+                  id TEXT PRIMARY KEY NOT NULL,
+                  public_key BLOB NOT NULL,
+                  private_key BLOB,
+                  created TEXT NOT NULL,
+                  retired TEXT
+                );
+                CREATE TABLE audit_checkpoint (
+                  origin TEXT NOT NULL,
+                  node TEXT NOT NULL,
+                  seq INTEGER NOT NULL,
+                  head TEXT NOT NULL,
+                  at TEXT NOT NULL,
+                  key_id TEXT NOT NULL,
+                  signature TEXT NOT NULL,
+                  PRIMARY KEY (origin, seq)
+                );
+                """)
+        }
         return migrator
     }
 
