@@ -14,7 +14,7 @@ struct TAXIIRoutes: Sendable {
     let node: MeridianNode
 
     func register(on router: Router<MeridianRequestContext>) {
-        router.get("/taxii2/") { request, context in await respond(request, context) { principal in try discovery(principal) } }
+        router.get("/taxii2/") { request, context in await respond(request, context) { principal in try await discovery(principal) } }
         router.get("/:root/") { request, context in
             await respond(request, context) { _ in try apiRoot(context.parameters.require("root")) }
         }
@@ -167,7 +167,7 @@ struct TAXIIRoutes: Sendable {
         return root
     }
 
-    func discovery(_ principal: Principal) throws -> Response {
+    func discovery(_ principal: Principal) async throws -> Response {
         var o = JSONObject()
         o["title"] = .string(node.configuration.node.title)
         if let d = node.configuration.node.description { o["description"] = .string(d) }
@@ -175,6 +175,10 @@ struct TAXIIRoutes: Sendable {
         let roots = node.configuration.api_roots.map { JSONValue.string("/\($0.path)/") }
         if let first = roots.first { o["default"] = first }
         o["api_roots"] = .array(roots)
+        // A custom property (TAXII 2.1 allows them, prefixed x_): the keys this node signs its audit checkpoints with,
+        // so that a partner's TAXII client learns them where it learns the node (docs/TRANSPARENCY.md).
+        o["x_meridian_signing_keys"] = .array(try await node.checkpointStore.keys().map(MeridianNode.keyJSON))
+        o["x_meridian_checkpoints"] = .string("/transparency/checkpoints/")
         return json(.object(o))
     }
 

@@ -244,6 +244,11 @@ def test_the_report_is_public_and_the_same_for_every_reader():
         assert report["months"] and report["public_keys"] and report["public_keys"][0]["algorithm"] == "Ed25519"
         for auth in (("alice", PASSWORD), ("bob", PASSWORD)):
             assert requests.get(base + "/transparency/report.json", auth=auth, timeout=30).content == anonymous.content
+        # The signing keys are also where a TAXII client learns the node: its discovery resource.
+        from taxii2client.v21 import Server
+        server = Server(f"{base}/taxii2/", user="bob", password=PASSWORD)
+        assert server.title and [k["id"] for k in server.custom_properties["x_meridian_signing_keys"]] == \
+            [k["id"] for k in report["public_keys"]]
         page = requests.get(base + "/transparency/", timeout=30)
         assert page.status_code == 200 and "<svg" in page.text and "report.json" in page.text and "secret" not in page.text
         assert requests.get(base + "/transparency", timeout=30, allow_redirects=False).status_code == 301
