@@ -11,8 +11,7 @@ echo "== swift test"
 swift test --skip-build
 
 echo "== interoperability tests (stix2-validator from PyPI)"
-if [ ! -x .venv-test/bin/pytest ]; then
-    python3 -m venv .venv-test
-    .venv-test/bin/pip install --quiet --disable-pip-version-check -r Tests/Interop/requirements.txt
-fi
+[ -x .venv-test/bin/pip ] || python3 -m venv .venv-test
+# Every run, so that a requirement added since the virtualenv was made is installed (quick when nothing is missing).
+.venv-test/bin/pip install --quiet --disable-pip-version-check -r Tests/Interop/requirements.txt
 MERIDIAN_BIN="$(swift build --show-bin-path)/meridian" .venv-test/bin/pytest -q Tests/Interop

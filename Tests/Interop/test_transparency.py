@@ -5,12 +5,14 @@ programming solver (SciPy's HiGHS), public access, reproducible publication, che
 outsider checking an exported log against a published checkpoint."""
 import base64
 import hashlib
+import http.server
 import json
 import os
 import random
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import uuid
 
 import pytest
@@ -18,7 +20,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from scipy.optimize import linprog
 
-from conftest import MERIDIAN, TAXII, new_node, start_server
+from conftest import MERIDIAN, TAXII, free_port, new_node, start_server
 from test_federation import PASSWORD, TLP, Node, collection_id, serve
 
 NOW = "2026-01-01T00:00:00.000Z"
@@ -162,6 +164,42 @@ def attack(report):
     return intervals
 
 
+def well_formed(page):
+    """The page parsed as HTML: every element closed in order (void elements aside); returns the text of its cells."""
+    import html.parser
+
+    class Checker(html.parser.HTMLParser):
+        void = {"meta", "br", "img", "input", "link", "hr", "line", "rect"}
+
+        def __init__(self):
+            super().__init__()
+            self.open, self.cells, self.in_cell = [], [], False
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in self.void:
+                self.open.append(tag)
+            self.in_cell = tag == "td"
+
+        def handle_startendtag(self, tag, attrs):
+            pass
+
+        def handle_endtag(self, tag):
+            if tag in self.void:
+                return
+            assert self.open and self.open[-1] == tag, (tag, self.open[-5:])
+            self.open.pop()
+            self.in_cell = False
+
+        def handle_data(self, data):
+            if self.in_cell:
+                self.cells.append(data)
+
+    checker = Checker()
+    checker.feed(page)
+    assert checker.open == [], checker.open
+    return checker.cells
+
+
 def published_numbers(report):
     for t in report["tables"]:
         for r in t["rows"]:
@@ -251,6 +289,11 @@ def test_the_report_is_public_and_the_same_for_every_reader():
             [k["id"] for k in report["public_keys"]]
         page = requests.get(base + "/transparency/", timeout=30)
         assert page.status_code == 200 and "<svg" in page.text and "report.json" in page.text and "secret" not in page.text
+        # Every number in the page's tables is one the report publishes, or the mark of a withheld one.
+        cells = well_formed(page.text)
+        allowed = {str(v) for v in published_numbers(report) if v is not None} | {"·", "All months", "in use"}
+        allowed |= {k["id"] for k in report["public_keys"]} | set(report["months"]) | {k["created"] for k in report["public_keys"]}
+        assert cells and all(c in allowed for c in cells), [c for c in cells if c not in allowed]
         assert requests.get(base + "/transparency", timeout=30, allow_redirects=False).status_code == 301
         for v in published_numbers(report):
             assert v is None or v >= 5
@@ -467,3 +510,59 @@ def test_a_peer_holding_checkpoints_catches_a_log_rewritten_with_its_own_checkpo
     finally:
         a.stop()
         b.stop()
+
+
+class CheckpointPeer(http.server.BaseHTTPRequestHandler):
+    """A TAXII peer with nothing to share whose checkpoints are malformed, or signed by a key it does not list."""
+    mode = "malformed"
+
+    def do_GET(self):
+        if self.path.startswith("/transparency/checkpoints/"):
+            if self.mode == "malformed":
+                body = b'{"public_keys": [], "checkpoints": [{"seq": "x"}]}'
+            else:
+                # "weak": the all-zero key, a point of small order that accepts an all-zero signature of anything;
+                # "forged": a real key, but the signature is over another text.
+                from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+                from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+                private = Ed25519PrivateKey.generate()
+                raw = bytes(32) if self.mode == "weak" else private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+                signature = bytes(64) if self.mode == "weak" else private.sign(b"something else")
+                body = json.dumps({"node": "cert-bad", "public_keys": [{"id": "k1", "key": base64.b64encode(raw).decode()}],
+                                   "checkpoints": [{"node": "cert-bad", "seq": 3, "head": "ab" * 32, "at": "2026-12-01T00:00:00.000000Z",
+                                                    "key_id": "k1", "signature": base64.b64encode(signature).decode()}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if "/objects/" not in self.path:
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", TAXII)
+        self.end_headers()
+        self.wfile.write(b'{"more": false}')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("mode", ["malformed", "weak", "forged"])
+def test_a_peer_serving_bad_checkpoints_is_recorded_and_does_not_stop_sync(mode):
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), type("H", (CheckpointPeer,), {"mode": mode}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        b = Node("b", readers=[], peers=[{"name": "bad", "org": "node-bad", "url": f"http://127.0.0.1:{port}/p/",
+                                          "user": "x", "remote": "5f0c0a1e-0000-4000-8000-000000000001"}])
+        b.init([])
+        result = b.sync()
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "checkpoints refused" in result.stdout and "errors" not in result.stdout, result.stdout
+        assert "the peer's checkpoints are malformed" in result.stderr
+        with sqlite3.connect(os.path.join(b.data, "meridian.sqlite")) as db:
+            assert db.execute("SELECT COUNT(*) FROM audit_checkpoint WHERE origin = 'bad'").fetchone()[0] == 0
+    finally:
+        server.shutdown()

@@ -233,7 +233,8 @@ import Testing
         guard case .table(let top) = NodeConfiguration.shape, case .array(.table(let org))? = top["orgs"],
               case .array(.table(let peer))? = top["peers"], case .array(.table(let pull))? = peer["pull"]
         else { Issue.record("unexpected shape \(NodeConfiguration.shape)"); return }
-        #expect(Set(top.keys) == ["node", "server", "limits", "orgs", "groups", "api_roots", "collections", "audit", "correlation", "peers"])
+        #expect(Set(top.keys) == ["node", "server", "limits", "orgs", "groups", "api_roots", "collections", "audit", "correlation", "peers",
+                                 "transparency"])
         #expect(Set(org.keys) == ["id", "name", "country", "identity", "kind"])
         #expect(pull == ["remote": .string, "local": .string])
         #expect(org["id"] == .string)

@@ -101,6 +101,12 @@ import Testing
         checkpoint["seq"] = .number(JSONNumber(Int64(99)))
         altered["checkpoints"] = .array([.object(checkpoint)])
         await #expect(throws: NodeConfiguration.Problem.self) { try await node.storePeerCheckpoints(.object(altered), peer: "south") }
+        // A key of small order (all zeros) "verifies" an all-zero signature of anything: never trusted.
+        let zero = Data(count: 32).base64EncodedString(), blank = Data(count: 64).base64EncodedString()
+        let weak = #"{"public_keys":[{"id":"k","key":"\#(zero)"}],"checkpoints":[{"node":"x","seq":1,"head":"\#(String(repeating: "ab", count: 32))","at":"2026-01-01T00:00:00Z","key_id":"k","signature":"\#(blank)"}]}"#
+        await #expect(throws: NodeConfiguration.Problem.self) {
+            try await node.storePeerCheckpoints(try JSONParser().parse(Array(weak.utf8)), peer: "south")
+        }
         #expect(try await node.witnessedDocument()["witnessed"]?["south"] == nil)
         #expect(try await node.witnessedDocument()["witnessed"]?["north"]?.arrayValue?.count == 1)
     }

@@ -47,9 +47,25 @@ public struct Checkpoint: Sendable, Equatable {
         self.init(node: node, seq: seq, head: head, at: at, keyID: keyID, signature: signature)
     }
 
+    /// Encodings of the points of small order (RFC 8032's identity and torsion points, as libsodium lists them): a
+    /// "key" that is one of them accepts signatures made without any private key, so none is trusted.
+    static let weakKeys: Set<String> = [
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    ]
+
     /// Whether the signature is `keys[keyID]`'s over this checkpoint.
     public func isSigned(by keys: [String: [UInt8]]) -> Bool {
-        guard let raw = keys[keyID], let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
+        guard let raw = keys[keyID], raw.count == 32, !Self.weakKeys.contains(AuditLog.hex(raw)),
+              let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
               let signatureBytes = Data(base64Encoded: signature) else { return false }
         return key.isValidSignature(signatureBytes, for: Data(Self.signedText(node: node, seq: seq, head: head, at: at).utf8))
     }
