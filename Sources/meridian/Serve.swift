@@ -36,22 +36,7 @@ struct Serve: AsyncParsableCommand {
         let node = serving.node
         let synchronizer = Synchronizer(node: node, dataDirectory: data.directory.path)
         let federation = (node.configuration.peers ?? []).isEmpty ? nil : Task { await synchronizer.run() }
-        // A signed checkpoint of the audit log at start and every [audit] checkpoint_minutes when it moved.
-        let logger = serving.logger
-        let checkpoints = Task {
-            while !Task.isCancelled {
-                do {
-                    if let c = try await node.makeCheckpoint() {
-                        logger.info("audit checkpoint signed", metadata: ["seq": .stringConvertible(c.seq), "key": .string(c.keyID)])
-                    }
-                } catch {
-                    logger.error("audit checkpoint not signed: \(error)")
-                }
-                try? await Task.sleep(for: .seconds(60 * (node.configuration.audit?.checkpoint_minutes ?? 60)))
-            }
-        }
         try await serving.run()
-        checkpoints.cancel()
         federation?.cancel()
         await synchronizer.shutdown()
     }
@@ -88,6 +73,20 @@ struct Serve: AsyncParsableCommand {
             }
             hangup.resume()
             defer { hangup.cancel() }
+            // A signed checkpoint of the audit log at start and every [audit] checkpoint_minutes when it moved.
+            let checkpoints = Task {
+                while !Task.isCancelled {
+                    do {
+                        if let c = try await node.makeCheckpoint() {
+                            logger.info("audit checkpoint signed", metadata: ["seq": .stringConvertible(c.seq), "key": .string(c.keyID)])
+                        }
+                    } catch {
+                        logger.error("audit checkpoint not signed: \(error)")
+                    }
+                    try? await Task.sleep(for: .seconds(60 * (node.configuration.audit?.checkpoint_minutes ?? 60)))
+                }
+            }
+            defer { checkpoints.cancel() }
             do {
                 try await application.runService()
             } catch let error as IOError where error.errnoCode == EADDRINUSE {

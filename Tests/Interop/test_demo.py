@@ -43,6 +43,18 @@ def test_the_demo_serves_attack_and_disarm_to_taxii2_client_and_restarts_on_its_
         assert len(page["objects"]) == 5 and page["more"] is True
         assert all(o["type"] == "attack-pattern" for o in page["objects"])
         assert disarm.get_objects(limit=1)["objects"]
+        # The public report counts at once on the demo (delay_days = 0): ATT&CK as cyber threats, DISARM as
+        # disinformation; and the node signed a checkpoint of its audit log when it started.
+        report = requests.get(f"http://127.0.0.1:{port}/transparency/report.json", timeout=60).json()
+        category = next(t for t in report["tables"] if t["id"] == "category")
+        cells = category["rows"][-1]["cells"]
+        assert cells[0] > 20000 and cells[1] > 600, cells
+        for _ in range(100):
+            checkpoints = requests.get(f"http://127.0.0.1:{port}/transparency/checkpoints/", timeout=10).json()["checkpoints"]
+            if checkpoints:
+                break
+            time.sleep(0.1)
+        assert checkpoints and checkpoints[0]["key_id"] == report["public_keys"][0]["id"]
         # The banner names every user with its real password, in commands that work as printed.
         banner = read_until(proc, "Stop with Ctrl-C.")
         for user, secret in passwords.items():
