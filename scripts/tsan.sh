@@ -3,7 +3,7 @@
 # the ordinary build is untouched. A data race, a lock-order inversion or a use of freed memory from another thread
 # fails the run with ThreadSanitizer's report. Takes a while: a full build with instrumentation, then the suite,
 # which runs several times slower. Arguments go to `swift test` (for example `--filter StorageTests`).
-# Linux and macOS; the results of the last run are in docs/OPERATIONS.md ("Fuzzing and sanitizers").
+# Linux and macOS; the results of the last run are in docs/OPERATIONS.md ("Fuzzing").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== swift build --build-tests --sanitize=thread (.build-tsan)"

@@ -154,7 +154,8 @@ struct ReportTests {
         let elapsed = ContinuousClock.now - start
         #expect(report.months.count == 36)
         #expect(report.withheld > 50)
-        #expect(elapsed < .seconds(30), "\(elapsed)")
+        // About 7 s in a debug build, 30 s under ThreadSanitizer: the bound catches work that grows out of hand.
+        #expect(elapsed < .seconds(120), "\(elapsed)")
         print("three years, \(report.withheld) withheld, in \(elapsed)")
     }
 
