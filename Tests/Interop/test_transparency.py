@@ -17,8 +17,6 @@ import uuid
 
 import pytest
 import requests
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from scipy.optimize import linprog
 
 from conftest import MERIDIAN, TAXII, free_port, new_node, start_server
 from test_federation import PASSWORD, TLP, Node, collection_id, serve
@@ -146,6 +144,8 @@ def equations(report):
 
 def attack(report):
     """The interval each withheld count lies in, given everything published, by linear programming; {key: (lo, hi)}."""
+    from scipy.optimize import linprog  # here, not at collection: SciPy makes every test process larger
+
     unknowns, rows = equations(report)
     n = len(unknowns)
     if n == 0:
@@ -345,6 +345,8 @@ def test_a_misconfigured_transparency_section_is_refused_naming_the_key(setting,
 
 
 def signed(checkpoint, keys):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     key = Ed25519PublicKey.from_public_bytes(base64.b64decode(keys[checkpoint["key_id"]]))
     text = f"meridian-checkpoint/1\n{checkpoint['node']}\n{checkpoint['seq']}\n{checkpoint['head']}\n{checkpoint['at']}\n"
     key.verify(base64.b64decode(checkpoint["signature"]), text.encode())  # raises when it does not hold
