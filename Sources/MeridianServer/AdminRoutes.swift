@@ -124,7 +124,7 @@ struct AdminRoutes: Sendable {
                     .object(JSONObject([
                         "id": .string(token.id), "user": .string(token.user), "created": .string(TAXIITimestamp.format(token.createdAt)),
                         "expires": token.expiresAt.map { .string(TAXIITimestamp.format($0)) } ?? .null,
-                        "expired": .bool(token.isExpired(at: now)),
+                        "expired": .bool(token.isExpired(at: now)), "kind": .string(token.isSession ? "session" : "api"),
                     ]))
                 })])))
             }

@@ -186,13 +186,14 @@ public struct APIToken: Sendable {
     }
 
     /// Creates a new random token for `user` and stores the hash of its secret; returns the token text, shown once.
-    public static func issue(for user: String, in accounts: AccountStore, expiresAt: Int64? = nil) async throws -> String {
+    public static func issue(for user: String, in accounts: AccountStore, expiresAt: Int64? = nil, isSession: Bool = false) async throws -> String {
         var generator = SystemRandomNumberGenerator()
         let id = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let secret = Data(secretBytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        try await accounts.saveToken(id: id, user: user, secretHash: Array(SHA256.hash(data: Data(secret.utf8))), expiresAt: expiresAt)
+        try await accounts.saveToken(id: id, user: user, secretHash: Array(SHA256.hash(data: Data(secret.utf8))), expiresAt: expiresAt,
+                                     isSession: isSession)
         return "mrd_\(id)_\(secret)"
     }
 }

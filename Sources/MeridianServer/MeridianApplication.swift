@@ -25,7 +25,13 @@ public struct MeridianRequestContext: RequestContext, RemoteAddressRequestContex
     public var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
 }
 
-/// Builds the HTTP application of a node: TAXII routes, health, metrics.
+/// A set of routes served beside the node's own (TAXII, admin, transparency), built on the node's public API: the
+/// analysts' web pages are one.
+public protocol NodeSurface: Sendable {
+    func register(on router: Router<MeridianRequestContext>)
+}
+
+/// Builds the HTTP application of a node: TAXII routes, health, metrics, and the surfaces given.
 public enum MeridianApplication {
     /// The channel handlers each connection adds after HTTP decoding: new ones for each connection.
     public static func channelHandlers() -> [any RemovableChannelHandler] {
@@ -34,7 +40,8 @@ public enum MeridianApplication {
 
     /// The router with every route of the node. `metrics`, when given, is served at `/metrics` in the Prometheus text
     /// format (the process bootstraps swift-metrics with it once, in `meridian serve`).
-    public static func router(node: MeridianNode, metrics: PrometheusCollectorRegistry? = nil) -> Router<MeridianRequestContext> {
+    public static func router(node: MeridianNode, metrics: PrometheusCollectorRegistry? = nil,
+                              surfaces: [any NodeSurface] = []) -> Router<MeridianRequestContext> {
         let router = Router(context: MeridianRequestContext.self, options: .autoGenerateHeadEndpoints)
         let routes = ProtocolMiddleware.Routes()
         router.add(middleware: LogRequestsMiddleware(.debug))
@@ -55,7 +62,9 @@ public enum MeridianApplication {
                 <p>\(escaped(n.description ?? "A Meridian threat-intelligence exchange node."))</p>
                 <p>This is a <a href="https://github.com/oasis-tcs/cti-taxii2">TAXII 2.1</a> server for STIX 2.1 threat
                 intelligence. Point a TAXII client (MISP, OpenCTI, taxii2-client) at its discovery endpoint,
-                <a href="/taxii2/"><code>/taxii2/</code></a>, with the credentials the node's operator gave you.</p>
+                <a href="/taxii2/"><code>/taxii2/</code></a>, with the credentials the node's operator gave you.
+                Analysts sign in to its web pages at <a href="/ui/"><code>/ui/</code></a>; what the partnership
+                exchanges, in aggregate, is public at <a href="/transparency/"><code>/transparency/</code></a>.</p>
                 <p>Health: <a href="/health"><code>/health</code></a>.\(n.contact.map { " Contact: " + escaped($0) + "." } ?? "")</p>
                 </body></html>
                 """
@@ -84,6 +93,7 @@ public enum MeridianApplication {
         taxii.register(on: router)
         AdminRoutes(node: node, taxii: taxii).register(on: router)
         TransparencyRoutes(node: node, taxii: taxii).register(on: router)
+        for surface in surfaces { surface.register(on: router) }
         routes.set(router.routes)
         return router
     }

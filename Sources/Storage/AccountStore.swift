@@ -25,6 +25,8 @@ public final class AccountStore: Sendable {
         /// When it was issued and when it stops working (nil: never), in microseconds since 1970.
         public var createdAt: Int64 = 0
         public var expiresAt: Int64? = nil
+        /// A sign-in session of the web pages (kept in a cookie), rather than a token made for a client.
+        public var isSession: Bool = false
 
         public func isExpired(at now: Int64) -> Bool { expiresAt.map { $0 <= now } ?? false }
     }
@@ -83,21 +85,26 @@ public final class AccountStore: Sendable {
         }
     }
 
-    public func saveToken(id: String, user: String, secretHash: [UInt8], expiresAt: Int64? = nil) async throws {
+    public func saveToken(id: String, user: String, secretHash: [UInt8], expiresAt: Int64? = nil, isSession: Bool = false) async throws {
         let now = SQLiteObjectStore.now()
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM user WHERE name = ?", arguments: [user]) == true else {
                 throw StorageError("no user named \(user)")
             }
-            try db.execute(sql: "INSERT INTO token (id, user, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, user, Data(secretHash), now, expiresAt])
+            try db.execute(sql: "INSERT INTO token (id, user, secret_hash, created_at, expires_at, kind) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, user, Data(secretHash), now, expiresAt, isSession ? "session" : "api"])
+            if isSession {
+                // Sessions that ended on their own are of no further use.
+                try db.execute(sql: "DELETE FROM token WHERE kind = 'session' AND expires_at <= ?", arguments: [now])
+            }
         }
     }
 
-    static let tokenColumns = "id, user, secret_hash, created_at, expires_at"
+    static let tokenColumns = "id, user, secret_hash, created_at, expires_at, kind"
 
     static func token(_ row: Row) -> Token {
-        Token(id: row[0], user: row[1], secretHash: Array(row[2] as Data), createdAt: row[3], expiresAt: row[4])
+        Token(id: row[0], user: row[1], secretHash: Array(row[2] as Data), createdAt: row[3], expiresAt: row[4],
+              isSession: row[5] == "session")
     }
 
     /// The tokens of one user, or of every user, by user then date of issue.

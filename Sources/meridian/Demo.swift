@@ -97,9 +97,10 @@ struct Demo: AsyncParsableCommand {
         return """
 
             Meridian demo node: \(url)/
+              web pages:         \(url)/ui/  (sign in as analyst, password \(analyst), or as any user below)
               TAXII discovery:   \(url)/taxii2/
               API root:          \(url)/partnership/
-              users (HTTP Basic), one per org; passwords also in \(data)/demo-credentials.txt:
+              users (web sign-in or HTTP Basic), one per org; passwords also in \(data)/demo-credentials.txt:
             \(users)
               try:  curl -u analyst:\(analyst) -H 'Accept: application/taxii+json;version=2.1' \(url)/partnership/collections/
                     curl -u north:\(passwords["north"] ?? "PASSWORD") -H 'Accept: application/taxii+json;version=2.1' '\(url)/partnership/collections/shared/objects/?match[type]=indicator'

@@ -159,7 +159,7 @@ struct Token: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the tokens (ids, never secrets), with their user and expiry.")
+        static let configuration = CommandConfiguration(abstract: "List the tokens (ids, never secrets), with their user, kind and expiry; sign-in sessions of the web pages are tokens of kind session.")
 
         @OptionGroup var data: DataOption
         @Option(help: "Only this user's tokens.") var user: String?
@@ -169,10 +169,10 @@ struct Token: AsyncParsableCommand {
                 let node = try await data.directory.open()
                 let now = SQLiteObjectStore.now()
                 let rows = try await node.accounts.tokens(of: user).map { token in
-                    [token.id, token.user, TAXIITimestamp.format(token.createdAt),
+                    [token.id, token.user, token.isSession ? "session" : "api", TAXIITimestamp.format(token.createdAt),
                      token.expiresAt.map { TAXIITimestamp.format($0) + (token.isExpired(at: now) ? " (expired)" : "") } ?? "never"]
                 }
-                Terminal.table(["ID", "USER", "CREATED", "EXPIRES"], rows)
+                Terminal.table(["ID", "USER", "KIND", "CREATED", "EXPIRES"], rows)
             }
         }
     }

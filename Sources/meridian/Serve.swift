@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import MeridianServer
+import WebUI
 import Storage
 import Metrics
 import Prometheus
@@ -170,7 +171,7 @@ struct Serve: AsyncParsableCommand {
         let log = logger
         let announce = banner ?? { url in log.info("Meridian serving TAXII 2.1 at \(url)/taxii2/") }
         let app = Application(
-            router: MeridianApplication.router(node: node, metrics: registry),
+            router: MeridianApplication.router(node: node, metrics: registry, surfaces: [try WebUI(node: node)]),
             server: builder,
             configuration: .init(address: .hostname(host, port: port), serverName: "Meridian"),
             // Announced once the socket is bound, with the port it got.

@@ -1,0 +1,111 @@
+import Foundation
+import Policy
+import STIX
+import Storage
+
+/// Reads for people rather than TAXII clients (the web pages): search, an object's versions across collections, the
+/// objects that refer to one. Each goes through ``MeridianNode/read(_:query:limit:withBytes:for:endpoint:audited:)``,
+/// so every version shown was decided by the sharing policy for the reader and recorded in the audit log; what the
+/// indexes found but the reader may not see is dropped before anything is ranked, counted or returned.
+extension MeridianNode {
+    /// A version the reader may see, with the collection it was read from and its stored JSON.
+    public struct VisibleVersion: Sendable {
+        public let collection: NodeConfiguration.Collection
+        public let version: StoredVersion
+        public let bytes: [UInt8]
+
+        public init(collection: NodeConfiguration.Collection, version: StoredVersion, bytes: [UInt8]) {
+            self.collection = collection
+            self.version = version
+            self.bytes = bytes
+        }
+    }
+
+    /// The collections `principal` may read, in configuration order.
+    public func readableCollections(for principal: Principal) -> [NodeConfiguration.Collection] {
+        (configuration.collections ?? []).filter { access(principal, to: $0).canRead }
+    }
+
+    /// The newest version of each object whose searched text holds every word of `text` and that `principal` may read
+    /// (that version itself, not another version of the object), newest first, at most `limit` objects. At most
+    /// `candidates` matching versions are considered, newest first.
+    public func search(_ text: SearchText, for principal: Principal, limit: Int = 50, candidates: Int = 500) async throws -> [VisibleVersion] {
+        let collections = readableCollections(for: principal)
+        let found = try await store.search(text, in: collections.map { $0.id.lowercased() }, limit: candidates)
+        return Self.newestPerObject(try await visible(found, in: collections, for: principal, endpoint: "ui search"), limit: limit)
+    }
+
+    /// The newest version of each object that refers to `id` (a relationship or sighting end, an object of a report,
+    /// note or opinion) that `principal` may read, newest first, at most `limit` objects.
+    public func referring(to id: String, for principal: Principal, limit: Int = 200) async throws -> [VisibleVersion] {
+        let collections = readableCollections(for: principal)
+        let found = try await store.referring(to: id, in: collections.map { $0.id.lowercased() }, limit: limit * 4)
+        return Self.newestPerObject(try await visible(found, in: collections, for: principal, endpoint: "ui object"), limit: limit)
+    }
+
+    /// Every version of `id` that `principal` may read, in every collection it may read, oldest first.
+    public func versions(of id: String, for principal: Principal, limit: Int = 1000) async throws -> [VisibleVersion] {
+        var out: [VisibleVersion] = []
+        for collection in readableCollections(for: principal) {
+            let page = try await read(collection, query: ObjectQuery(ids: [id], versions: .all), limit: limit, withBytes: true,
+                                      for: principal, endpoint: "ui object")
+            for (i, version) in page.versions.enumerated() {
+                out.append(VisibleVersion(collection: collection, version: version, bytes: page.bytes(at: i)))
+            }
+        }
+        return out.sorted { ($0.version.version ?? "", $0.version.dateAdded) < ($1.version.version ?? "", $1.version.dateAdded) }
+    }
+
+    /// `versions` (returned by a read of `collection` without bytes) again with their bytes, as far as `principal`
+    /// may still read them.
+    public func visible(_ versions: [StoredVersion], in collection: NodeConfiguration.Collection, for principal: Principal,
+                        endpoint: String) async throws -> [VisibleVersion] {
+        try await visible(versions.map { VersionLocation(collection: collection.id.lowercased(), version: $0) }, in: [collection],
+                          for: principal, endpoint: endpoint)
+    }
+
+    /// The name (else the value, else nil) of the newest version of each of `ids` that `principal` may read, in any
+    /// collection it may read; an id it may not read is absent.
+    public func latestNames(of ids: Set<String>, for principal: Principal) async throws -> [String: String] {
+        guard !ids.isEmpty else { return [:] }
+        var newest: [String: (Int64, String)] = [:]
+        let parser = JSONParser()
+        for collection in readableCollections(for: principal) {
+            var query = ObjectQuery(ids: ids, versions: .last)
+            while true {
+                let page = try await read(collection, query: query, limit: 1000, withBytes: true, for: principal, endpoint: "ui object")
+                for (i, version) in page.versions.enumerated() where (newest[version.id]?.0 ?? .min) < version.dateAdded {
+                    let object = try? parser.parse(page.bytes(at: i))
+                    let name = object?["name"]?.stringValue ?? object?["value"]?.stringValue ?? version.id
+                    newest[version.id] = (version.dateAdded, name)
+                }
+                guard page.more, let last = page.versions.last else { break }
+                query.addedAfter = last.dateAdded
+            }
+        }
+        return newest.mapValues(\.1)
+    }
+
+    /// The versions at `locations` that `principal` may read, each read through the gate by its id and version.
+    func visible(_ locations: [VersionLocation], in collections: [NodeConfiguration.Collection], for principal: Principal,
+                 endpoint: String) async throws -> [VisibleVersion] {
+        var out: [VisibleVersion] = []
+        for (key, found) in Dictionary(grouping: locations, by: \.collection) {
+            guard let collection = collections.first(where: { $0.id.lowercased() == key }) else { continue }
+            let wanted = Set(found.map(\.dateAdded))
+            let query = ObjectQuery(ids: Set(found.map(\.id)), versions: .some(timestamps: Set(found.map(\.versionUS)), first: false, last: false))
+            // Ids and versions combine, so an object may have another listed version than the one found: room for them.
+            let limit = min(Set(found.map(\.id)).count * Set(found.map(\.versionUS)).count, 10_000)
+            let page = try await read(collection, query: query, limit: limit, withBytes: true, for: principal, endpoint: endpoint)
+            for (i, version) in page.versions.enumerated() where wanted.contains(version.dateAdded) {
+                out.append(VisibleVersion(collection: collection, version: version, bytes: page.bytes(at: i)))
+            }
+        }
+        return out
+    }
+
+    static func newestPerObject(_ versions: [VisibleVersion], limit: Int) -> [VisibleVersion] {
+        var seen = Set<String>()
+        return Array(versions.sorted { $0.version.dateAdded > $1.version.dateAdded }.filter { seen.insert($0.version.id).inserted }.prefix(limit))
+    }
+}

@@ -1,0 +1,295 @@
+"""The analysts' web pages in a real browser (Debian's Chromium driven by Playwright) against the real `meridian serve`:
+sign in, browse, search, open objects; a partner never sees an object the sharing policy hides from it; untrusted
+object content renders as text; forms without their CSRF token are refused; sessions end when revoked.
+Screenshots of each page go to .test-output/ui/ in the repository (or $TEST_OUTPUT/ui/)."""
+import html
+import json
+import os
+import re
+import subprocess
+import tempfile
+import uuid
+
+import pytest
+import requests
+
+from conftest import MERIDIAN, REPO, TAXII, start_server
+
+PASSWORD = "a long enough password"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+OUTPUT = os.path.join(os.environ.get("TEST_OUTPUT", os.path.join(REPO, ".test-output")), "ui")
+TLP = {
+    "clear": "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+    "green": "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+    "amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+}
+CONFIG = """
+[node]
+title = "Web pages test node"
+owner = "own"
+
+[[orgs]]
+id = "own"
+name = "Owner CERT"
+country = "FRA"
+kind = "owner"
+
+[[orgs]]
+id = "cert"
+name = "Partner CERT"
+country = "JPN"
+
+[[orgs]]
+id = "peer"
+name = "Allied node"
+country = "DEU"
+kind = "node"
+
+[[api_roots]]
+path = "exchange"
+title = "Exchange"
+
+[[collections]]
+id = "0b9a3c1e-5d2f-4e7a-9c61-00000000000a"
+api_root = "exchange"
+alias = "shared"
+title = "Shared by all"
+read = ["own", "cert", "peer"]
+write = ["own", "cert", "peer"]
+"""
+T = "2026-11-20T09:00:00.000Z"
+MALWARE = "malware--" + str(uuid.UUID(int=1, version=4))
+SECRET = "indicator--" + str(uuid.UUID(int=2, version=4))
+RELATIONSHIP = "relationship--" + str(uuid.UUID(int=3, version=4))
+HOSTILE = "malware--" + str(uuid.UUID(int=4, version=4))
+TECHNIQUE = "attack-pattern--" + str(uuid.UUID(int=5, version=4))
+XSS = "<script>alert('name')</script><img src=x onerror=alert('img')>"
+
+
+def common(kind, id, tlp, **rest):
+    return {"type": kind, "spec_version": "2.1", "id": id, "created": T, "modified": T, "object_marking_refs": [TLP[tlp]], **rest}
+
+
+OBJECTS = [
+    common("malware", MALWARE, "green", name="ExampleBear loader", is_family=True,
+           description="Loader used by ExampleBear against undersea cable operators."),
+    common("indicator", SECRET, "amber+strict", name="Secret staging server", pattern_type="stix", valid_from=T,
+           pattern="[ipv4-addr:value = '203.0.113.77']", indicator_types=["malicious-activity"]),
+    common("relationship", RELATIONSHIP, "green", relationship_type="indicates", source_ref=SECRET, target_ref=MALWARE),
+    common("malware", HOSTILE, "green", name=XSS, is_family=False, description="<b>bold?</b> javascript:alert('d')",
+           external_references=[{"source_name": "evil", "url": "javascript:alert('url')"},
+                                {"source_name": "vendor", "url": "https://vendor.example/report"}]),
+    common("attack-pattern", TECHNIQUE, "clear", name="Command and Scripting Interpreter",
+           external_references=[{"source_name": "mitre-attack", "external_id": "T1059"}]),
+]
+
+
+@pytest.fixture(scope="module")
+def node():
+    data = tempfile.mkdtemp(prefix="meridian-ui-")
+    subprocess.run([MERIDIAN, "init", "--data", data], check=True, capture_output=True)
+    with open(os.path.join(data, "meridian.toml"), "w") as f:
+        f.write(CONFIG)
+    for user, org, admin in [("olga", "own", True), ("pat", "cert", False), ("nina", "peer", False)]:
+        subprocess.run([MERIDIAN, "user", "add", user, "--org", org, "--data", data] + (["--admin"] if admin else []),
+                       input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+    proc, base, _ = start_server(data)
+    # The AMBER+STRICT indicator arrives from a peer node: on this node only the owner may read it (SHARING.md).
+    for user, objects in [("nina", [o for o in OBJECTS if o["id"] == SECRET]), ("olga", [o for o in OBJECTS if o["id"] != SECRET])]:
+        r = requests.post(f"{base}/exchange/collections/shared/objects/", auth=(user, PASSWORD), timeout=30,
+                          headers={"Accept": TAXII, "Content-Type": TAXII}, data=json.dumps({"objects": objects}))
+        assert r.status_code == 202 and r.json()["success_count"] == len(objects), r.text
+    yield data, base
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    os.makedirs(OUTPUT, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def signed_in(browser, base, user):
+    """A new browser context signed in as `user` through the sign-in form; also returns the dialogs any page opened."""
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(base + "/ui/")
+    assert page.url.endswith("/ui/login")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/ui/")
+    return context, page, dialogs
+
+
+def shot(page, name):
+    page.screenshot(path=os.path.join(OUTPUT, name + ".png"), full_page=True)
+
+
+def test_an_analyst_signs_in_browses_searches_and_opens_objects(node, browser):
+    data, base = node
+    context, page, dialogs = signed_in(browser, base, "olga")
+    shot(page, "home")
+    home = page.locator("main").inner_text()
+    assert "Shared by all" in home and "5 object versions added" in home
+    assert re.search(r"malware\s+2", home) and re.search(r"Owner CERT\s+4", home) and re.search(r"Allied node\s+1", home)
+
+    page.get_by_role("link", name="Collections").click()
+    shot(page, "collections")
+    page.get_by_role("link", name="Shared by all").first.click()
+    shot(page, "collection")
+    listed = page.locator("main table").inner_text()
+    for name in ["ExampleBear loader", "Secret staging server", "Command and Scripting Interpreter"]:
+        assert name in listed
+    # Filters: kind and TLP.
+    page.get_by_label("Kind").select_option("malware")
+    page.get_by_role("button", name="Filter").click()
+    listed = page.locator("main table").inner_text()
+    assert "ExampleBear loader" in listed and "Secret staging server" not in listed
+    page.get_by_label("Kind").select_option("")
+    page.get_by_label("TLP").select_option("amber+strict")
+    page.get_by_role("button", name="Filter").click()
+    listed = page.locator("main table").inner_text()
+    assert "Secret staging server" in listed and "ExampleBear loader" not in listed
+
+    # Search by an ATT&CK id, then by a value inside an indicator's pattern.
+    page.get_by_label("Search", exact=True).fill("T1059")
+    page.get_by_label("Search", exact=True).press("Enter")
+    shot(page, "search")
+    page.get_by_role("link", name="Command and Scripting Interpreter").click()
+    assert "T1059" in page.locator("main").inner_text()
+    page.goto(base + "/ui/search?q=203.0.113.77")
+    page.get_by_role("link", name="Secret staging server").click()
+    shot(page, "object-indicator")
+    text = page.locator("main").inner_text()
+    assert "[ipv4-addr:value = '203.0.113.77']" in text and "TLP:AMBER+STRICT" in text
+    assert "Submitted by Allied node" in text and "Received from the peer node peer" in text
+    # Admins see who may read it: the partner may not.
+    assert re.search(r"Partner CERT \(cert\)\s+no\s+received-amber-strict-not-owner", text), text
+
+    # The malware's page names the indicator at the other end of the relationship.
+    page.goto(f"{base}/ui/objects/{MALWARE}")
+    shot(page, "object-malware")
+    relationships = page.locator("section", has_text="Relationships").inner_text()
+    assert "indicates" in relationships and "Secret staging server" in relationships
+    assert dialogs == []
+    context.close()
+
+
+def test_a_partner_never_sees_what_the_policy_hides_from_it(node, browser):
+    data, base = node
+    context, page, dialogs = signed_in(browser, base, "pat")
+    home = page.locator("main").inner_text()
+    assert "4 object versions added" in home and "Secret" not in home
+    page.goto(base + "/ui/collections/shared/")
+    assert "Secret staging server" not in page.content() and SECRET not in page.content()
+    page.goto(base + "/ui/collections/shared/?tlp=amber%2Bstrict")
+    assert "No object matches" in page.locator("main").inner_text()
+    for words in ["203.0.113.77", "Secret staging", "staging"]:
+        page.goto(base + "/ui/search?q=" + requests.utils.quote(words))
+        text = page.locator("main").inner_text()
+        assert "Nothing you may read matches" in text and page.locator("main table").count() == 0, words
+        assert SECRET not in page.content() and "Secret staging server" not in page.content()
+    # The hidden object's page is the page of an object that does not exist.
+    hidden = page.goto(f"{base}/ui/objects/{SECRET}")
+    hidden_text = page.locator("main").inner_text()
+    missing = page.goto(f"{base}/ui/objects/indicator--{uuid.UUID(int=99, version=4)}")
+    assert hidden.status == missing.status == 404 and hidden_text == page.locator("main").inner_text()
+    # The relationship is visible; its hidden end is not named.
+    page.goto(f"{base}/ui/objects/{MALWARE}")
+    shot(page, "object-malware-partner")
+    relationships = page.locator("section", has_text="Relationships").inner_text()
+    assert "indicates" in relationships and "an object you may not see" in relationships
+    assert "Secret staging server" not in page.content()
+    # Not an admin: no policy explanation.
+    assert "Who can read this version" not in page.content()
+    assert dialogs == []
+    context.close()
+
+
+def test_untrusted_object_content_renders_as_text_and_runs_nothing(node, browser):
+    data, base = node
+    context, page, dialogs = signed_in(browser, base, "pat")
+    response = page.goto(f"{base}/ui/objects/{HOSTILE}")
+    shot(page, "object-hostile")
+    csp = response.headers["content-security-policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp and "unsafe-inline" not in csp
+    assert page.locator("h1").inner_text() == XSS
+    assert page.locator("main script").count() == 0 and page.locator("main img").count() == 0
+    assert page.locator("a[href^='javascript']").count() == 0
+    assert page.locator("a[href='https://vendor.example/report']").count() == 1
+    page.goto(base + "/ui/search?q=" + requests.utils.quote("<script>"))
+    page.goto(base + "/ui/collections/shared/")
+    assert XSS in page.locator("main table").inner_text()
+    assert dialogs == []
+    context.close()
+
+
+def sign_in_with_requests(base, user, password=PASSWORD):
+    s = requests.Session()
+    form = s.get(base + "/ui/login", timeout=10)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+    r = s.post(base + "/ui/login", data={"csrf": csrf, "username": user, "password": password}, allow_redirects=False, timeout=30)
+    return s, r
+
+
+def test_forms_without_their_token_are_refused_and_sessions_are_revocable(node):
+    data, base = node
+    s, r = sign_in_with_requests(base, "pat")
+    assert r.status_code == 303 and r.headers["Location"] == "/ui/"
+    cookie = r.headers["Set-Cookie"]
+    assert "mrd_session=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/ui" in cookie
+    # Sign-out without the session's CSRF token, or with a forged one, does nothing.
+    for form in [{}, {"csrf": "0" * 64}]:
+        refused = s.post(base + "/ui/logout", data=form, allow_redirects=False, timeout=10)
+        assert refused.status_code == 403 and "security token" in refused.text
+        assert s.get(base + "/ui/", allow_redirects=False, timeout=10).status_code == 200
+    # A sign-in form posted without the cookie its token belongs to (a cross-site post) is refused.
+    stranger = requests.post(base + "/ui/login", data={"csrf": "1" * 64, "username": "pat", "password": PASSWORD},
+                             allow_redirects=False, timeout=10)
+    assert stranger.status_code == 403 and "mrd_session" not in stranger.headers.get("Set-Cookie", "")
+    # A wrong password is told as such, without saying which part was wrong.
+    _, wrong = sign_in_with_requests(base, "pat", "not the password")
+    assert wrong.status_code == 401 and "user name or the password is wrong" in wrong.text
+    _, unknown = sign_in_with_requests(base, "nobody", "not the password")
+    assert unknown.status_code == 401 and "user name or the password is wrong" in unknown.text
+
+    # The session is a token of kind session: revoking it ends the session at once.
+    listed = subprocess.run([MERIDIAN, "token", "list", "--user", "pat", "--data", data], capture_output=True, text=True, check=True)
+    session_ids = [line.split()[0] for line in listed.stdout.splitlines() if " session " in line]
+    assert session_ids
+    for token_id in session_ids:
+        subprocess.run([MERIDIAN, "token", "revoke", token_id, "--data", data], check=True, capture_output=True)
+    ended = s.get(base + "/ui/", allow_redirects=False, timeout=10)
+    assert ended.status_code == 303 and ended.headers["Location"] == "/ui/login"
+
+    # Signing out ends a session too.
+    s2, _ = sign_in_with_requests(base, "pat")
+    page = s2.get(base + "/ui/", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    assert s2.post(base + "/ui/logout", data={"csrf": csrf}, allow_redirects=False, timeout=10).status_code == 303
+    assert s2.get(base + "/ui/", allow_redirects=False, timeout=10).status_code == 303
+
+
+def test_bad_requests_get_a_clear_page_and_the_right_status(node):
+    data, base = node
+    s, _ = sign_in_with_requests(base, "olga")
+    for path, status, message in [
+        ("/ui/collections/shared/?tlp=purple", 400, "TLP 'purple' is not one of"),
+        ("/ui/collections/shared/?since=yesterday", 400, "is not a date"),
+        ("/ui/collections/shared/?partner=nobody", 400, "not an org of this partnership"),
+        ("/ui/collections/shared/?type=%3Cscript%3E", 400, "is not a STIX type name"),
+        ("/ui/collections/nothing-here/", 404, "no such page or object"),
+        ("/ui/objects/not-an-id", 404, "no such page or object"),
+        ("/ui/search?q=%FF", 400, "percent-encoded"),
+    ]:
+        r = s.get(base + path, allow_redirects=False, timeout=10)
+        assert r.status_code == status and message in html.unescape(r.text), (path, r.status_code, r.text[-500:])
+        assert "<script>" not in r.text
