@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Policy
 import STIX
 import Storage
@@ -18,6 +19,28 @@ extension MeridianNode {
             self.collection = collection
             self.version = version
             self.bytes = bytes
+        }
+    }
+
+    /// Indexes every stored version not yet indexed for search and references (written by this process or another),
+    /// in short transactions; returns how many versions were indexed.
+    @discardableResult
+    public func indexForSearch() async throws -> Int {
+        var total = 0
+        while case let n = try await store.indexForSearch(), n > 0 { total += n }
+        return total
+    }
+
+    /// Keeps the search index caught up while the node serves: new versions are searchable within about a second
+    /// of being stored, whichever process stored them.
+    public func runSearchIndexer(logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                try await indexForSearch()
+            } catch {
+                logger.error("search index not updated; will retry: \(String(describing: type(of: error)))")
+            }
+            try? await Task.sleep(for: .milliseconds(500))
         }
     }
 

@@ -88,6 +88,8 @@ struct Serve: AsyncParsableCommand {
                 }
             }
             defer { checkpoints.cancel() }
+            let searchIndexer = Task { await node.runSearchIndexer(logger: logger) }
+            defer { searchIndexer.cancel() }
             do {
                 try await application.runService()
             } catch let error as IOError where error.errnoCode == EADDRINUSE {

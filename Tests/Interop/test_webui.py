@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -99,6 +100,14 @@ def node():
         r = requests.post(f"{base}/exchange/collections/shared/objects/", auth=(user, PASSWORD), timeout=30,
                           headers={"Accept": TAXII, "Content-Type": TAXII}, data=json.dumps({"objects": objects}))
         assert r.status_code == 202 and r.json()["success_count"] == len(objects), r.text
+    # Search documents are made in the background within about a second of a write.
+    session, _ = sign_in_with_requests(base, "olga")
+    for _ in range(100):
+        if "Command and Scripting Interpreter" in session.get(base + "/ui/search?q=T1059", timeout=10).text:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the objects were not indexed for search within 10 s")
     yield data, base
     proc.kill()
     proc.wait()

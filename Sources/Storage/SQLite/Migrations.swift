@@ -178,9 +178,10 @@ enum Migrations {
                 """)
         }
         migrator.registerMigration("v10: full-text search and references of stored versions, sign-in sessions") { db in
-            // Every write path stores rows in object_version, so triggers keep the search documents and references
-            // with them, in the same transaction. Reads of both go through the sharing policy like any read
-            // (MeridianNode.search, MeridianNode.referring).
+            // Search documents and references are made from stored versions by an indexer that follows each
+            // collection's date_added (SQLiteObjectStore.indexForSearch), after the write rather than inside it, so
+            // that no write path pays for them; a deleted version's are removed with it. Reads of both go through the
+            // sharing policy like any read (MeridianNode.search, MeridianNode.referring).
             try db.execute(sql: """
                 CREATE TABLE search_doc (
                   rowid INTEGER PRIMARY KEY,
@@ -203,52 +204,18 @@ enum Migrations {
                 );
                 CREATE INDEX object_ref_target ON object_ref (ref);
                 CREATE INDEX object_ref_version ON object_ref (collection, date_added);
-                CREATE TRIGGER object_version_indexed AFTER INSERT ON object_version WHEN json_valid(CAST(new.body AS TEXT)) BEGIN
-                  INSERT INTO search_doc (collection, date_added, text)
-                    SELECT new.collection, new.date_added, group_concat(value, ' ') FROM json_tree(CAST(new.body AS TEXT))
-                    WHERE \(searchedValues()) HAVING count(*) > 0;
-                  INSERT INTO object_ref (collection, date_added, ref)
-                    SELECT DISTINCT new.collection, new.date_added, value FROM json_tree(CAST(new.body AS TEXT))
-                    WHERE \(referenceValues());
-                END;
+                CREATE TABLE search_cursor (
+                  collection TEXT PRIMARY KEY NOT NULL,
+                  date_added INTEGER NOT NULL
+                );
                 CREATE TRIGGER object_version_unindexed AFTER DELETE ON object_version BEGIN
                   DELETE FROM search_doc WHERE collection = old.collection AND date_added = old.date_added;
                   DELETE FROM object_ref WHERE collection = old.collection AND date_added = old.date_added;
                 END;
-                INSERT INTO search_doc (collection, date_added, text)
-                  SELECT v.collection, v.date_added, group_concat(t.value, ' ')
-                  FROM object_version v, json_tree(CAST(v.body AS TEXT)) t
-                  WHERE json_valid(CAST(v.body AS TEXT)) AND (\(searchedValues("t.")))
-                  GROUP BY v.collection, v.date_added;
-                INSERT INTO object_ref (collection, date_added, ref)
-                  SELECT DISTINCT v.collection, v.date_added, t.value
-                  FROM object_version v, json_tree(CAST(v.body AS TEXT)) t
-                  WHERE json_valid(CAST(v.body AS TEXT)) AND (\(referenceValues("t.")));
                 ALTER TABLE token ADD COLUMN kind TEXT NOT NULL DEFAULT 'api';
                 """)
         }
         return migrator
-    }
-
-    /// The strings of an object that full-text search finds it by (a `json_tree` row's condition): its name,
-    /// description, aliases and labels, the external ids of its references (T1059, T0049), an indicator's pattern, an
-    /// observable's value and hashes (at the top or inside a STIX 2.0 observation), and the text of notes, opinions
-    /// and reports. `t` prefixes `json_tree`'s columns where the query has another table with a `type` column.
-    static func searchedValues(_ t: String = "") -> String {
-        """
-        \(t)type = 'text' AND ((\(t)path = '$' AND \(t)key IN ('name', 'description', 'pattern', 'value', 'abstract', \
-        'content', 'explanation', 'x_mitre_shortname')) OR \(t)path IN ('$.aliases', '$.x_mitre_aliases', '$.labels', \
-        '$.hashes') OR \(t)key = 'external_id' OR (\(t)path LIKE '$.objects.%' AND (\(t)key = 'value' OR \(t)path LIKE '%.hashes')))
-        """
-    }
-
-    /// The identifiers an object refers to that make it part of another object's story: relationship and sighting
-    /// ends, observed data, and the objects of reports, notes, opinions and groupings.
-    static func referenceValues(_ t: String = "") -> String {
-        """
-        \(t)type = 'text' AND ((\(t)path = '$' AND \(t)key IN ('source_ref', 'target_ref', 'sighting_of_ref')) \
-        OR \(t)path IN ('$.where_sighted_refs', '$.observed_data_refs', '$.object_refs'))
-        """
     }
 
     /// Marks every stored version that a write or correlation entry of the audit log lists as audited.

@@ -43,6 +43,48 @@ public struct SearchText: Sendable, Equatable {
 }
 
 extension SQLiteObjectStore {
+    /// Makes the search documents and references of up to `limit` stored versions not yet indexed, oldest first,
+    /// collection by collection, in one short write transaction; returns how many versions it looked at (0: every
+    /// stored version is indexed). `date_added` is assigned in commit order, so a cursor per collection misses none.
+    @discardableResult
+    public func indexForSearch(limit: Int = 500) async throws -> Int {
+        try await pool.write { db in
+            var done = 0
+            let pending = try Row.fetchAll(db, sql: """
+                SELECT c.id, c.last_added, coalesce(s.date_added, -1) FROM collection c LEFT JOIN search_cursor s ON s.collection = c.id
+                WHERE c.last_added > coalesce(s.date_added, -1)
+                """)
+            for row in pending where done < limit {
+                let collection: String = row[0], lastAdded: Int64 = row[1], from: Int64 = row[2]
+                let range: [(String, Int64)] = try Row.fetchAll(db, sql: """
+                    SELECT date_added FROM object_version WHERE collection = ? AND date_added > ? ORDER BY date_added LIMIT ?
+                    """, arguments: [collection, from, limit - done]).map { (collection, $0[0]) }
+                let through = range.count == limit - done ? range.last!.1 : lastAdded
+                try db.execute(sql: """
+                    INSERT INTO search_doc (collection, date_added, text)
+                    SELECT collection, date_added, text FROM (
+                      SELECT v.collection, v.date_added,
+                        (SELECT group_concat(value, ' ') FROM json_tree(CAST(v.body AS TEXT)) WHERE \(Self.searchedValues())) AS text
+                      FROM object_version v
+                      WHERE v.collection = ?1 AND v.date_added > ?2 AND v.date_added <= ?3 AND json_valid(CAST(v.body AS TEXT)))
+                    WHERE text IS NOT NULL
+                    """, arguments: [collection, from, through])
+                try db.execute(sql: """
+                    INSERT INTO object_ref (collection, date_added, ref)
+                    SELECT DISTINCT v.collection, v.date_added, t.value FROM object_version v, json_tree(CAST(v.body AS TEXT)) t
+                    WHERE v.collection = ?1 AND v.date_added > ?2 AND v.date_added <= ?3 AND json_valid(CAST(v.body AS TEXT))
+                      AND (\(Self.referenceValues("t.")))
+                    """, arguments: [collection, from, through])
+                try db.execute(sql: """
+                    INSERT INTO search_cursor (collection, date_added) VALUES (?, ?)
+                    ON CONFLICT(collection) DO UPDATE SET date_added = excluded.date_added
+                    """, arguments: [collection, through])
+                done += range.count
+            }
+            return done
+        }
+    }
+
     /// Versions in `collections` whose searched text (Migrations.searchedValues) holds every word of `text`, newest
     /// first, at most `limit`.
     public func search(_ text: SearchText, in collections: [String], limit: Int) async throws -> [VersionLocation] {
@@ -76,4 +118,26 @@ extension SQLiteObjectStore {
     static func location(_ row: Row) -> VersionLocation {
         VersionLocation(collection: row[0], id: row[1], versionUS: row[2], dateAdded: row[3])
     }
+
+    /// The strings of an object that full-text search finds it by (a `json_tree` row's condition): its name,
+    /// description, aliases and labels, the external ids of its references (T1059, T0049), an indicator's pattern, an
+    /// observable's value and hashes (at the top or inside a STIX 2.0 observation), and the text of notes, opinions
+    /// and reports. `t` prefixes `json_tree`'s columns where the query has another table with a `type` column.
+    static func searchedValues(_ t: String = "") -> String {
+        """
+        \(t)type = 'text' AND ((\(t)path = '$' AND \(t)key IN ('name', 'description', 'pattern', 'value', 'abstract', \
+        'content', 'explanation', 'x_mitre_shortname')) OR \(t)path IN ('$.aliases', '$.x_mitre_aliases', '$.labels', \
+        '$.hashes') OR \(t)key = 'external_id' OR (\(t)path LIKE '$.objects.%' AND (\(t)key = 'value' OR \(t)path LIKE '%.hashes')))
+        """
+    }
+
+    /// The identifiers an object refers to that make it part of another object's story: relationship and sighting
+    /// ends, observed data, and the objects of reports, notes, opinions and groupings.
+    static func referenceValues(_ t: String = "") -> String {
+        """
+        \(t)type = 'text' AND ((\(t)path = '$' AND \(t)key IN ('source_ref', 'target_ref', 'sighting_of_ref')) \
+        OR \(t)path IN ('$.where_sighted_refs', '$.observed_data_refs', '$.object_refs'))
+        """
+    }
+
 }

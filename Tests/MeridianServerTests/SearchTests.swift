@@ -1,0 +1,132 @@
+import Foundation
+@testable import MeridianServer
+import STIX
+import Storage
+import Testing
+
+/// Search and references for the web pages (issue 17): the background indexer follows every write, whichever process
+/// made it, and forgets deleted versions; what a reader may not see is never found, ranked or counted.
+@Suite struct SearchTests {
+    static let collectionID = "22222222-2222-4222-8222-222222222222"
+    static let config = """
+        [node]
+        title = "Test"
+        owner = "a"
+        [[orgs]]
+        id = "a"
+        name = "A"
+        country = "FRA"
+        [[orgs]]
+        id = "b"
+        name = "B"
+        country = "JPN"
+        [[api_roots]]
+        path = "root"
+        title = "Root"
+        [[collections]]
+        id = "\(collectionID)"
+        api_root = "root"
+        alias = "shared"
+        title = "Shared"
+        read = ["a", "b"]
+        write = ["a", "b"]
+        """
+    static let green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    static let red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+    static let malware = "malware--0a0a0a0a-0000-4000-8000-000000000001"
+    static let indicator = "indicator--0a0a0a0a-0000-4000-8000-000000000002"
+    static let relationship = "relationship--0a0a0a0a-0000-4000-8000-000000000003"
+    static let a = Principal(org: "a", user: "alice")
+    static let b = Principal(org: "b", user: "bob")
+
+    static func object(_ text: String) throws -> IncomingObject {
+        let bytes = Array(text.utf8)
+        return IncomingObject(object: try JSONParser().parse(bytes).objectValue!, bytes: bytes)!
+    }
+
+    static func store(_ store: SQLiteObjectStore, _ texts: [String]) async throws {
+        let provenance = Provenance(submittedBy: "a", receivedFrom: nil)
+        _ = try await store.add(try texts.map(object), to: collectionID, provenance: provenance,
+                                audit: MeridianNode.writeEntry(collection: collectionID, by: nil, provenance: provenance))
+    }
+
+    /// A malware in two versions (the first TLP:GREEN, the second TLP:RED naming nobody, so only its submitter A reads
+    /// it), an indicator of an address, and a relationship between them.
+    static func seeded() async throws -> MeridianNode {
+        let node = try await testNode(config)
+        try await store(node.store, [
+            #"{"type":"malware","spec_version":"2.1","id":"\#(malware)","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Harbour loader","is_family":true,"object_marking_refs":["\#(green)"]}"#,
+            #"{"type":"malware","spec_version":"2.1","id":"\#(malware)","created":"2026-01-01T00:00:00.000Z","modified":"2026-02-01T00:00:00.000Z","name":"Harbour loader, now Kraken","is_family":true,"object_marking_refs":["\#(red)"]}"#,
+            #"{"type":"indicator","spec_version":"2.1","id":"\#(indicator)","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","external_references":[{"source_name":"mitre-attack","external_id":"T1071"}],"object_marking_refs":["\#(green)"]}"#,
+            #"{"type":"relationship","spec_version":"2.1","id":"\#(relationship)","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","relationship_type":"indicates","source_ref":"\#(indicator)","target_ref":"\#(malware)","object_marking_refs":["\#(green)"]}"#,
+        ])
+        return node
+    }
+
+    static func words(_ text: String) -> SearchText { SearchText(text)! }
+
+    @Test func searchFindsNamesValuesAndExternalIdsOnceIndexed() async throws {
+        let node = try await Self.seeded()
+        #expect(try await node.search(Self.words("Harbour"), for: Self.a).isEmpty)  // not indexed yet
+        #expect(try await node.indexForSearch() == 4)
+        #expect(try await node.indexForSearch() == 0)
+        #expect(try await node.search(Self.words("harbour LOADER"), for: Self.a).map(\.version.id) == [Self.malware])
+        #expect(try await node.search(Self.words("198.51.100.7"), for: Self.b).map(\.version.id) == [Self.indicator])
+        #expect(try await node.search(Self.words("T1071"), for: Self.b).map(\.version.id) == [Self.indicator])
+        #expect(try await node.search(Self.words("198.51.100.8"), for: Self.b).isEmpty)
+        // Every word must occur.
+        #expect(try await node.search(Self.words("Harbour 198.51.100.7"), for: Self.a).isEmpty)
+    }
+
+    @Test func aVersionTheReaderMayNotSeeIsNeverFoundNorStandsInForAnother() async throws {
+        let node = try await Self.seeded()
+        try await node.indexForSearch()
+        // A reads both versions: the newest is the one found.
+        let forA = try await node.search(Self.words("Harbour"), for: Self.a)
+        #expect(forA.count == 1 && forA.first?.version.version == "2026-02-01T00:00:00.000Z")
+        #expect(try await node.search(Self.words("Kraken"), for: Self.a).count == 1)
+        // B reads only the first: "Kraken" is only in the hidden one, so nothing is found, not even the visible version.
+        #expect(try await node.search(Self.words("Kraken"), for: Self.b).isEmpty)
+        let forB = try await node.search(Self.words("Harbour"), for: Self.b)
+        #expect(forB.count == 1 && forB.first?.version.version == "2026-01-01T00:00:00.000Z")
+        // An org that may not read the collection finds nothing at all.
+        #expect(try await node.search(Self.words("Harbour"), for: Principal(org: "c", user: "carl")).isEmpty)
+        #expect(try await node.search(Self.words("Harbour"), for: Principal.anonymous).isEmpty)
+    }
+
+    @Test func referencesFollowTheReadersView() async throws {
+        let node = try await Self.seeded()
+        try await node.indexForSearch()
+        #expect(try await node.referring(to: Self.malware, for: Self.b).map(\.version.id) == [Self.relationship])
+        #expect(try await node.referring(to: Self.indicator, for: Self.b).map(\.version.id) == [Self.relationship])
+        // The other end's name is the newest version the reader may see.
+        #expect(try await node.latestNames(of: [Self.malware], for: Self.b) == [Self.malware: "Harbour loader"])
+        #expect(try await node.latestNames(of: [Self.malware], for: Self.a) == [Self.malware: "Harbour loader, now Kraken"])
+        #expect(try await node.latestNames(of: [Self.malware], for: Principal(org: "c", user: "carl")).isEmpty)
+    }
+
+    @Test func deletedVersionsLeaveTheIndexAndOtherProcessesWritesAreIndexed() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-search-\(UUID().uuidString).sqlite").path
+        let node = try await MeridianNode(configuration: try NodeConfiguration.parse(Self.config), store: SQLiteObjectStore(path: path))
+        // Another process (another store on the same file) writes; this node's indexer catches up.
+        try await Self.store(try SQLiteObjectStore(path: path), [
+            #"{"type":"indicator","spec_version":"2.1","id":"\#(Self.indicator)","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'evil.example.com']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["\#(Self.green)"]}"#,
+        ])
+        #expect(try await node.indexForSearch() == 1)
+        #expect(try await node.search(Self.words("evil.example.com"), for: Self.b).count == 1)
+        let collection = try #require(node.collection("shared"))
+        #expect(try await node.delete(id: Self.indicator, from: collection, query: ObjectQuery(versions: .all), for: Self.a) == 1)
+        #expect(try await node.search(Self.words("evil.example.com"), for: Self.a).isEmpty)
+        // Gone from the index itself, not only hidden by the gate.
+        #expect(try await node.store.search(Self.words("evil.example.com"), in: [Self.collectionID], limit: 10).isEmpty)
+        #expect(try await node.store.referring(to: Self.malware, in: [Self.collectionID], limit: 10).isEmpty)
+    }
+
+    @Test func typedTextBecomesPhrasesAndNeverFTSSyntax() {
+        #expect(SearchText("  ") == nil)
+        #expect(SearchText("\" * - ()") == nil)
+        #expect(SearchText("T1059  evil.example.com")?.matchExpression == #""T1059" AND "evil.example.com""#)
+        #expect(SearchText(#"a"b OR NEAR(x"#)?.matchExpression == #""ab" AND "OR" AND "NEAR(x""#)
+        #expect(SearchText((0..<40).map(String.init).joined(separator: " "))?.words.count == 16)
+    }
+}
