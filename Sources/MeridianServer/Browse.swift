@@ -66,6 +66,34 @@ extension MeridianNode {
         return Self.newestPerObject(try await visible(found, in: collections, for: principal, endpoint: "ui object"), limit: limit)
     }
 
+    /// For each of `ids`, how many objects that `principal` may read refer to it (relationships, sightings, reports,
+    /// notes, opinions, groupings, observed data): an object counts when a version of it the reader may see refers.
+    public func referenceCounts(to ids: Set<String>, for principal: Principal) async throws -> [String: Int] {
+        let collections = readableCollections(for: principal)
+        let found = try await store.referring(toAny: ids, in: collections.map { $0.id.lowercased() })
+        var visible = Set<VersionLocation>()
+        for (key, rows) in Dictionary(grouping: found.map(\.location), by: \.collection) {
+            guard let collection = collections.first(where: { $0.id.lowercased() == key }) else { continue }
+            let wanted = Set(rows)
+            let referrers = Array(Set(rows.map(\.id)))
+            for start in stride(from: 0, to: referrers.count, by: 500) {
+                var query = ObjectQuery(ids: Set(referrers[start..<min(referrers.count, start + 500)]), versions: .all)
+                while true {
+                    let page = try await read(collection, query: query, limit: 1000, withBytes: false, for: principal, endpoint: "ui matrix")
+                    for version in page.versions {
+                        let location = VersionLocation(collection: key, version: version)
+                        if wanted.contains(location) { visible.insert(location) }
+                    }
+                    guard page.more, let last = page.versions.last else { break }
+                    query.addedAfter = last.dateAdded
+                }
+            }
+        }
+        var referrers: [String: Set<String>] = [:]
+        for (location, ref) in found where visible.contains(location) { referrers[ref, default: []].insert(location.id) }
+        return referrers.mapValues(\.count)
+    }
+
     /// Every version of `id` that `principal` may read, in every collection it may read, oldest first.
     public func versions(of id: String, for principal: Principal, limit: Int = 1000) async throws -> [VisibleVersion] {
         var out: [VisibleVersion] = []

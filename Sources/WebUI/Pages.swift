@@ -66,6 +66,8 @@ extension WebUI {
             if let text = object[key]?.stringValue, !text.isEmpty { return text }
         }
         if let text = object["opinion"]?.stringValue { return "Opinion: \(text)" }
+        if let text = object["relationship_type"]?.stringValue { return "Relationship: \(text)" }
+        if object["sighting_of_ref"] != nil { return "Sighting" + (object["count"].map { " (\($0.serialized()) times)" } ?? "") }
         if let pattern = object["pattern"]?.stringValue { return pattern }
         return id
     }

@@ -11,7 +11,7 @@ enum Templates {
 
     static let all: [(String, String)] = [
         ("layout", layout), ("login", login), ("error", error), ("home", home), ("collections", collections),
-        ("collection", collection), ("object", object), ("search", search),
+        ("collection", collection), ("object", object), ("search", search), ("matrices", matrices), ("matrix", matrix),
     ]
 
     static let layout = """
@@ -28,7 +28,7 @@ enum Templates {
         <header>
         <a class="brand" href="/ui/">{{node}}</a>
         {{#user}}
-        <nav aria-label="Main"><a href="/ui/">Home</a> <a href="/ui/collections/">Collections</a></nav>
+        <nav aria-label="Main"><a href="/ui/">Home</a> <a href="/ui/collections/">Collections</a> <a href="/ui/matrices/">Matrices</a></nav>
         <form class="search" role="search" action="/ui/search" method="get">
         <label for="q" class="hidden">Search</label>
         <input id="q" name="q" type="search" value="{{query}}" placeholder="T1059, 198.51.100.7, a name…">
@@ -190,6 +190,26 @@ enum Templates {
         {{/hasResults}}
         """
 
+    static let matrices = """
+        <h1>Matrices</h1>
+        {{^hasMatrices}}<p>No collection you may read holds an ATT&amp;CK or DISARM matrix.</p>{{/hasMatrices}}
+        <ul>{{#matrices}}<li><a href="/ui/matrices/{{id}}">{{name}}</a> <span class="muted">{{tactics}} tactics, in {{collection}}</span></li>{{/matrices}}</ul>
+        """
+
+    static let matrix = """
+        <h1>{{name}}</h1>
+        <p class="muted">Techniques of {{collection}} by tactic. A cell is darker the more objects you may read refer to the
+        technique (relationships, sightings, reports, notes): none, 1, 2 to 4, 5 to 19, 20 or more.</p>
+        <div class="matrix">
+        {{#columns}}
+        <section class="tactic" aria-label="{{name}}">
+        <h2>{{name}} <span class="muted">({{techniques}})</span></h2>
+        <ul>{{#cells}}<li class="shade-{{shade}}"><a href="/ui/objects/{{id}}">{{external}} {{name}}</a> <span class="count" title="objects referring to it">{{count}}</span></li>{{/cells}}</ul>
+        </section>
+        {{/columns}}
+        </div>
+        """
+
     static let style = """
         :root { --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --accent: #0b5cad; --paper: #ffffff; --wash: #f6f8fa; }
         * { box-sizing: border-box; }
@@ -232,6 +252,18 @@ enum Templates {
         .tlp-red { color: #ff2b2b; }
         .marking { background: var(--wash); border: 1px solid var(--line); font-weight: 400; }
         .revoked { background: #8b0000; color: #fff; }
+        .matrix { display: flex; gap: 6px; overflow-x: auto; align-items: flex-start; }
+        .tactic { flex: 0 0 170px; }
+        .tactic h2 { font-size: 0.95em; margin: 0 0 4px; }
+        .tactic ul { list-style: none; padding: 0; margin: 0; }
+        .tactic li { font-size: 0.8em; border: 1px solid var(--line); border-radius: 3px; margin-bottom: 3px; padding: 2px 4px; display: flex; justify-content: space-between; gap: 4px; }
+        .shade-0 { background: #ffffff; }
+        .shade-1 { background: #e3eefa; }
+        .shade-2 { background: #b9d4f1; }
+        .shade-3 { background: #7fb0e3; }
+        .shade-4 { background: #3d7fc4; }
+        .shade-4 a, .shade-4 .count { color: #ffffff; }
+        .count { font-variant-numeric: tabular-nums; }
         @media (max-width: 600px) { .properties { grid-template-columns: 1fr; } th, td { padding: 4px; } }
         """
 }

@@ -72,6 +72,12 @@ public struct WebUI: NodeSurface {
                 try await object(context.parameters.require("object"), query: Form.query(request), session)
             }
         }
+        router.get("/ui/matrices/") { request, context in
+            await page(request, context) { session in try await matrices(session) }
+        }
+        router.get("/ui/matrices/:matrix") { request, context in
+            await page(request, context) { session in try await matrix(context.parameters.require("matrix"), session) }
+        }
         router.get("/ui/search") { request, context in
             await page(request, context) { session in try await search(Form.query(request), session) }
         }

@@ -64,6 +64,10 @@ SECRET = "indicator--" + str(uuid.UUID(int=2, version=4))
 RELATIONSHIP = "relationship--" + str(uuid.UUID(int=3, version=4))
 HOSTILE = "malware--" + str(uuid.UUID(int=4, version=4))
 TECHNIQUE = "attack-pattern--" + str(uuid.UUID(int=5, version=4))
+TACTIC = "x-mitre-tactic--" + str(uuid.UUID(int=6, version=4))
+MATRIX = "x-mitre-matrix--" + str(uuid.UUID(int=7, version=4))
+USES = "relationship--" + str(uuid.UUID(int=8, version=4))
+SECRET_USES = "relationship--" + str(uuid.UUID(int=9, version=4))
 XSS = "<script>alert('name')</script><img src=x onerror=alert('img')>"
 
 
@@ -81,8 +85,15 @@ OBJECTS = [
            external_references=[{"source_name": "evil", "url": "javascript:alert('url')"},
                                 {"source_name": "vendor", "url": "https://vendor.example/report"}]),
     common("attack-pattern", TECHNIQUE, "clear", name="Command and Scripting Interpreter",
-           external_references=[{"source_name": "mitre-attack", "external_id": "T1059"}]),
+           external_references=[{"source_name": "mitre-attack", "external_id": "T1059"}],
+           kill_chain_phases=[{"kill_chain_name": "mitre-attack", "phase_name": "execution"}]),
+    common("x-mitre-tactic", TACTIC, "clear", name="Execution", x_mitre_shortname="execution"),
+    common("x-mitre-matrix", MATRIX, "clear", name="Test ATT&CK", tactic_refs=[TACTIC]),
+    common("relationship", USES, "green", relationship_type="uses", source_ref=MALWARE, target_ref=TECHNIQUE),
+    # From the peer, like the indicator: only the owner may read it.
+    common("relationship", SECRET_USES, "amber+strict", relationship_type="indicates", source_ref=SECRET, target_ref=TECHNIQUE),
 ]
+FROM_PEER = {SECRET, SECRET_USES}
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +107,8 @@ def node():
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True)
     proc, base, _ = start_server(data)
     # The AMBER+STRICT indicator arrives from a peer node: on this node only the owner may read it (SHARING.md).
-    for user, objects in [("nina", [o for o in OBJECTS if o["id"] == SECRET]), ("olga", [o for o in OBJECTS if o["id"] != SECRET])]:
+    for user, objects in [("nina", [o for o in OBJECTS if o["id"] in FROM_PEER]),
+                          ("olga", [o for o in OBJECTS if o["id"] not in FROM_PEER])]:
         r = requests.post(f"{base}/exchange/collections/shared/objects/", auth=(user, PASSWORD), timeout=30,
                           headers={"Accept": TAXII, "Content-Type": TAXII}, data=json.dumps({"objects": objects}))
         assert r.status_code == 202 and r.json()["success_count"] == len(objects), r.text
@@ -147,8 +159,8 @@ def test_an_analyst_signs_in_browses_searches_and_opens_objects(node, browser):
     context, page, dialogs = signed_in(browser, base, "olga")
     shot(page, "home")
     home = page.locator("main").inner_text()
-    assert "Shared by all" in home and "5 object versions added" in home
-    assert re.search(r"malware\s+2", home) and re.search(r"Owner CERT\s+4", home) and re.search(r"Allied node\s+1", home)
+    assert "Shared by all" in home and "9 object versions added" in home
+    assert re.search(r"malware\s+2", home) and re.search(r"Owner CERT\s+7", home) and re.search(r"Allied node\s+2", home)
 
     page.get_by_role("link", name="Collections").click()
     shot(page, "collections")
@@ -188,6 +200,13 @@ def test_an_analyst_signs_in_browses_searches_and_opens_objects(node, browser):
     shot(page, "object-malware")
     relationships = page.locator("section", has_text="Relationships").inner_text()
     assert "indicates" in relationships and "Secret staging server" in relationships
+
+    # The matrix: the technique's cell counts the two relationships the owner may read.
+    page.get_by_role("link", name="Matrices").click()
+    page.get_by_role("link", name="Test ATT&CK").click()
+    shot(page, "matrix")
+    cell = page.locator("li", has_text="T1059")
+    assert cell.locator(".count").inner_text() == "2" and "shade-2" in cell.get_attribute("class")
     assert dialogs == []
     context.close()
 
@@ -196,7 +215,7 @@ def test_a_partner_never_sees_what_the_policy_hides_from_it(node, browser):
     data, base = node
     context, page, dialogs = signed_in(browser, base, "pat")
     home = page.locator("main").inner_text()
-    assert "4 object versions added" in home and "Secret" not in home
+    assert "7 object versions added" in home and "Secret" not in home
     page.goto(base + "/ui/collections/shared/")
     assert "Secret staging server" not in page.content() and SECRET not in page.content()
     page.goto(base + "/ui/collections/shared/?tlp=amber%2Bstrict")
@@ -217,7 +236,13 @@ def test_a_partner_never_sees_what_the_policy_hides_from_it(node, browser):
     relationships = page.locator("section", has_text="Relationships").inner_text()
     assert "indicates" in relationships and "an object you may not see" in relationships
     assert "Secret staging server" not in page.content()
+    # The matrix counts only what the partner may read: the peer's relationship is not counted.
+    page.goto(f"{base}/ui/matrices/{MATRIX}")
+    shot(page, "matrix-partner")
+    cell = page.locator("li", has_text="T1059")
+    assert cell.locator(".count").inner_text() == "1" and "shade-1" in cell.get_attribute("class")
     # Not an admin: no policy explanation.
+    page.goto(f"{base}/ui/objects/{MALWARE}")
     assert "Who can read this version" not in page.content()
     assert dialogs == []
     context.close()

@@ -115,6 +115,23 @@ extension SQLiteObjectStore {
         }
     }
 
+    /// Every version in `collections` that refers to one of `ids`, with the id it refers to (one row per reference).
+    public func referring(toAny ids: Set<String>, in collections: [String]) async throws -> [(location: VersionLocation, ref: String)] {
+        guard !collections.isEmpty, !ids.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: collections.count).joined(separator: ",")
+        var out: [(VersionLocation, String)] = []
+        for (chunk, refs) in Self.chunks(of: Array(ids)) {
+            out += try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT v.collection, v.id, v.version_us, v.date_added, r.ref
+                    FROM object_ref r JOIN object_version v ON v.collection = r.collection AND v.date_added = r.date_added
+                    WHERE r.ref IN (\(refs)) AND r.collection IN (\(marks))
+                    """, arguments: StatementArguments(chunk + collections)).map { (Self.location($0), $0[4]) }
+            }
+        }
+        return out
+    }
+
     static func location(_ row: Row) -> VersionLocation {
         VersionLocation(collection: row[0], id: row[1], versionUS: row[2], dateAdded: row[3])
     }
