@@ -219,6 +219,7 @@ extension WebUI {
         // What refers to it: relationships (with the other end named only when the user may read it), sightings, the rest.
         let referring = try await node.referring(to: id, for: session.principal)
         var relationships: [[String: Any]] = [], sightings: [[String: Any]] = [], mentions: [[String: Any]] = []
+        var discussion: [[String: Any]] = []
         var others: [(Int, String)] = []
         for v in referring {
             guard let o = (try? JSONParser().parse(v.bytes))?.objectValue else { continue }
@@ -232,6 +233,15 @@ extension WebUI {
             case "sighting":
                 let count = o["count"].map { " (\($0.serialized()) times)" } ?? ""
                 sightings.append(["id": v.version.id, "label": "Sighted" + count + (o["last_seen"]?.stringValue.map { ", last seen \($0)" } ?? "")])
+            case "note", "opinion":
+                discussion.append([
+                    "id": v.version.id, "kind": v.version.type == "note" ? "Note" : "Opinion (\(o["opinion"]?.stringValue ?? ""))",
+                    "author": o["authors"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? orgName(v.version.provenance.submittedBy),
+                    "when": HTML.time(o["created"]?.stringValue ?? ""), "abstract": o["abstract"]?.stringValue as Any,
+                    "text": o["content"]?.stringValue ?? o["explanation"]?.stringValue ?? "",
+                    "markings": HTML.markings(o["object_marking_refs"]?.arrayValue?.compactMap(\.stringValue) ?? []),
+                    "created": o["created"]?.stringValue ?? "",
+                ])
             default:
                 mentions.append(["id": v.version.id, "label": Self.displayName(o, id: v.version.id), "type": v.version.type])
             }
@@ -250,13 +260,17 @@ extension WebUI {
             }
         }
         let name = Self.displayName(object, id: id)
-        return html(render("object", [
+        var values = try await sharingChoices(session, selected: ["collection": shown.collection.alias ?? shown.collection.id])
+        values["csrf"] = session.csrf
+        values["objectID"] = id
+        values["discussion"] = discussion.sorted { ($0["created"] as! String) < ($1["created"] as! String) }
+        return html(render("object", values.merging([
             "type": shown.version.type, "name": name, "revoked": shown.version.revoked,
             "markings": HTML.markings(object["object_marking_refs"]?.arrayValue?.compactMap(\.stringValue) ?? []),
             "properties": properties, "provenance": provenance, "versions": versionRows,
             "relationships": relationships, "hasRelationships": !relationships.isEmpty,
             "sightings": sightings, "hasSightings": !sightings.isEmpty, "mentions": mentions, "hasMentions": !mentions.isEmpty,
             "explanation": explanation, "hasExplanation": !explanation.isEmpty,
-        ], title: name, session: session))
+        ]) { _, new in new }, title: name, session: session))
     }
 }

@@ -12,6 +12,7 @@ enum Templates {
     static let all: [(String, String)] = [
         ("layout", layout), ("login", login), ("error", error), ("home", home), ("collections", collections),
         ("collection", collection), ("object", object), ("search", search), ("matrices", matrices), ("matrix", matrix),
+        ("sharing", sharing), ("created", created), ("reports", reports), ("report", report), ("upload", upload),
     ]
 
     static let layout = """
@@ -28,7 +29,7 @@ enum Templates {
         <header>
         <a class="brand" href="/ui/">{{node}}</a>
         {{#user}}
-        <nav aria-label="Main"><a href="/ui/">Home</a> <a href="/ui/collections/">Collections</a> <a href="/ui/matrices/">Matrices</a></nav>
+        <nav aria-label="Main"><a href="/ui/">Home</a> <a href="/ui/collections/">Collections</a> <a href="/ui/matrices/">Matrices</a> <a href="/ui/report/">Report</a> <a href="/ui/upload">Upload</a></nav>
         <form class="search" role="search" action="/ui/search" method="get">
         <label for="q" class="hidden">Search</label>
         <input id="q" name="q" type="search" value="{{query}}" placeholder="T1059, 198.51.100.7, a name…">
@@ -159,6 +160,27 @@ enum Templates {
         <ul>{{#sightings}}<li><a href="/ui/objects/{{id}}">{{label}}</a></li>{{/sightings}}</ul>
         </section>
         {{/hasSightings}}
+        <section id="discussion">
+        <h2>Discussion</h2>
+        {{^discussion}}<p class="muted">No note or opinion you may read is attached to this object yet.</p>{{/discussion}}
+        {{#discussion}}<article class="card"><p class="muted">{{kind}} by {{author}} · {{{when}}} · {{{markings}}}</p>
+        {{#abstract}}<p><strong>{{abstract}}</strong></p>{{/abstract}}<p>{{text}}</p><p class="muted"><a href="/ui/objects/{{id}}">{{id}}</a></p></article>{{/discussion}}
+        {{#canWrite}}
+        <form class="stack" method="post" action="/ui/objects/{{objectID}}/consult">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <fieldset><legend>Add</legend>
+        <label><input type="radio" name="kind" value="note" checked> a note</label>
+        <label><input type="radio" name="kind" value="opinion"> an opinion</label>
+        </fieldset>
+        <label for="abstract">Summary (notes)</label><input id="abstract" name="abstract" maxlength="500">
+        <label for="opinion">Opinion</label>
+        <select id="opinion" name="opinion"><option value="">(for an opinion)</option><option>strongly-agree</option><option>agree</option><option>neutral</option><option>disagree</option><option>strongly-disagree</option></select>
+        <label for="content">Text</label><textarea id="content" name="content" rows="4"></textarea>
+        {{> sharing}}
+        <button type="submit">Add to the discussion</button>
+        </form>
+        {{/canWrite}}
+        </section>
         {{#hasMentions}}
         <section>
         <h2>Referred to by</h2>
@@ -210,6 +232,82 @@ enum Templates {
         </div>
         """
 
+    /// The sharing part of every form: collection, TLP, releasability.
+    static let sharing = """
+        <label for="collection">Collection</label>
+        <select id="collection" name="collection" required>{{#writable}}<option value="{{key}}"{{#selected}} selected{{/selected}}>{{title}}</option>{{/writable}}</select>
+        <label for="tlp">TLP</label>
+        <select id="tlp" name="tlp">{{#tlpChoices}}<option value="{{name}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/tlpChoices}}</select>
+        {{#hasReleasability}}
+        <label for="releasability">Releasability</label>
+        <select id="releasability" name="releasability"><option value="">(none: the TLP alone decides)</option>{{#releasability}}<option value="{{id}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/releasability}}</select>
+        {{/hasReleasability}}
+        """
+
+    static let created = """
+        <h1>{{title}}</h1>
+        <p role="status">Stored in {{collection}}: these objects now travel by TAXII and federation like any other.</p>
+        <table><thead><tr><th scope="col">Name</th><th scope="col">Kind</th></tr></thead>
+        <tbody>{{#objects}}<tr><td><a href="/ui/objects/{{id}}">{{name}}</a></td><td>{{type}}</td></tr>{{/objects}}</tbody></table>
+        """
+
+    static let reports = """
+        <h1>Report</h1>
+        <ul>{{#kinds}}<li><a href="/ui/report/{{path}}">{{title}}</a></li>{{/kinds}}</ul>
+        <p>Or <a href="/ui/upload">upload a STIX bundle</a>.</p>
+        """
+
+    static let report = """
+        <h1>{{title}}</h1>
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        {{^canWrite}}<p class="error">You may write to no collection on this node.</p>{{/canWrite}}
+        <form class="stack" method="post" action="/ui/report/{{kind}}">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="name">Title</label><input id="name" name="name" required maxlength="300" value="{{v_name}}">
+        <label for="description">Description</label><textarea id="description" name="description" rows="4">{{v_description}}</textarea>
+        {{#cyber}}
+        <label for="observables">Observables, one per line (IP addresses, domain names, URLs, MD5, SHA-1 or SHA-256 hashes): each becomes an indicator</label>
+        <textarea id="observables" name="observables" rows="5">{{v_observables}}</textarea>
+        <label for="techniques">ATT&amp;CK techniques (ids such as T1059, T1566.001)</label><input id="techniques" name="techniques" value="{{v_techniques}}">
+        {{/cyber}}
+        {{#disinformation}}
+        <label for="narratives">Narratives, one per line</label><textarea id="narratives" name="narratives" rows="4">{{v_narratives}}</textarea>
+        <label for="channels">Channels, one per line (accounts, sites, groups that carried it)</label><textarea id="channels" name="channels" rows="4">{{v_channels}}</textarea>
+        <label for="techniques">DISARM techniques (ids such as T0049)</label><input id="techniques" name="techniques" value="{{v_techniques}}">
+        {{/disinformation}}
+        {{#infrastructure}}
+        <label for="asset">Name of the infrastructure (a cable, a pipeline, a site)</label><input id="asset" name="asset" required maxlength="300" value="{{v_asset}}">
+        <label for="asset_type">Kind of infrastructure</label>
+        <select id="asset_type" name="asset_type">{{#assets}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/assets}}</select>
+        <label for="latitude">Latitude (degrees, −90 to 90)</label><input id="latitude" name="latitude" inputmode="decimal" required value="{{v_latitude}}">
+        <label for="longitude">Longitude (degrees, −180 to 180)</label><input id="longitude" name="longitude" inputmode="decimal" required value="{{v_longitude}}">
+        <label for="country">Country (two letters, optional)</label><input id="country" name="country" maxlength="2" value="{{v_country}}">
+        <label for="cause">Cause</label>
+        <select id="cause" name="cause">{{#causes}}<option{{#selected}} selected{{/selected}}>{{name}}</option>{{/causes}}</select>
+        {{/infrastructure}}
+        {{> sharing}}
+        <button type="submit">Report</button>
+        </form>
+        """
+
+    static let upload = """
+        <h1>Upload</h1>
+        {{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+        {{#summary}}
+        <section role="status"><h2>{{file}}</h2><p>{{stored}} objects stored in {{collection}}, {{rejected}} refused.</p>
+        <ul>{{#failures}}<li>{{id}}: {{message}}</li>{{/failures}}</ul></section>
+        {{/summary}}
+        {{^canWrite}}<p class="error">You may write to no collection on this node.</p>{{/canWrite}}
+        <form class="stack" method="post" action="/ui/upload" enctype="multipart/form-data">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="file">A STIX 2.1 bundle in JSON (at most {{max}} MiB); its objects keep their own markings</label>
+        <input id="file" name="file" type="file" accept=".json,application/json,application/stix+json" required>
+        <label for="collection">Collection</label>
+        <select id="collection" name="collection" required>{{#writable}}<option value="{{key}}">{{title}}</option>{{/writable}}</select>
+        <button type="submit">Upload</button>
+        </form>
+        """
+
     static let style = """
         :root { --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --accent: #0b5cad; --paper: #ffffff; --wash: #f6f8fa; }
         * { box-sizing: border-box; }
@@ -229,7 +327,9 @@ enum Templates {
         footer { max-width: 1100px; margin: 24px auto; padding: 8px 16px; color: var(--muted); border-top: 1px solid var(--line); }
         input, select, button { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 4px; background: var(--paper); color: var(--ink); }
         button { background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; }
-        .login { display: grid; gap: 6px; max-width: 360px; }
+        .login, .stack { display: grid; gap: 6px; max-width: 640px; }
+        fieldset { border: 1px solid var(--line); border-radius: 4px; }
+        textarea { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 4px; }
         .filters { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 12px; }
         table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
         th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }

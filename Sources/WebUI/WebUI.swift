@@ -78,6 +78,24 @@ public struct WebUI: NodeSurface {
         router.get("/ui/matrices/:matrix") { request, context in
             await page(request, context) { session in try await matrix(context.parameters.require("matrix"), session) }
         }
+        router.post("/ui/objects/:object/consult") { request, context in
+            await page(request, context) { session in try await consult(context.parameters.require("object"), request, session) }
+        }
+        router.get("/ui/report/") { request, context in
+            await page(request, context) { session in reports(session) }
+        }
+        router.get("/ui/report/:kind") { request, context in
+            await page(request, context) { session in try await reportForm(context.parameters.require("kind"), session) }
+        }
+        router.post("/ui/report/:kind") { request, context in
+            await page(request, context) { session in try await fileReport(context.parameters.require("kind"), request, session) }
+        }
+        router.get("/ui/upload") { request, context in
+            await page(request, context) { session in try await uploadForm(session) }
+        }
+        router.post("/ui/upload") { request, context in
+            await page(request, context) { session in try await upload(request, session) }
+        }
         router.get("/ui/search") { request, context in
             await page(request, context) { session in try await search(Form.query(request), session) }
         }
@@ -229,6 +247,8 @@ public struct WebUI: NodeSurface {
             }
         } catch let error as PageError {
             return errorPage(error, session: signedIn)
+        } catch is MeridianNode.ReadRefused {
+            return errorPage(PageError(status: .forbidden, message: "You may not write to that collection."), session: signedIn)
         } catch where StorageError.isDiskFull(error) {
             return errorPage(PageError(status: .serviceUnavailable, message: "The node cannot store anything now (its disk is full); nothing was stored."),
                              session: signedIn)

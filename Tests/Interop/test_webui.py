@@ -327,3 +327,164 @@ def test_bad_requests_get_a_clear_page_and_the_right_status(node):
         r = s.get(base + path, allow_redirects=False, timeout=10)
         assert r.status_code == status and message in html.unescape(r.text), (path, r.status_code, r.text[-500:])
         assert "<script>" not in r.text
+
+
+def created_ids(page):
+    """The ids of the objects a form made, from the page that lists them."""
+    return [a.get_attribute("href").rsplit("/", 1)[1] for a in page.locator("main table a").all()]
+
+
+def taxii_objects(base, ids):
+    r = requests.get(f"{base}/exchange/collections/shared/objects/", auth=("olga", PASSWORD), timeout=30,
+                     headers={"Accept": TAXII}, params={"match[id]": ",".join(ids)})
+    assert r.status_code == 200, r.text
+    return r.json()["objects"]
+
+
+def assert_valid_stix(objects):
+    from stix2validator import ValidationOptions, validate_instance
+    for o in objects:
+        result = validate_instance(o, ValidationOptions(version="2.1"))
+        assert result.is_valid, (o["id"], [str(e) for e in result.errors])
+
+
+def test_analysts_discuss_an_object_and_file_each_report_form(node, browser):
+    data, base = node
+    context, page, dialogs = signed_in(browser, base, "pat")
+    # A note on the malware, chosen TLP:GREEN; it shows in the object's discussion.
+    page.goto(f"{base}/ui/objects/{MALWARE}")
+    page.get_by_label("Summary (notes)").fill("Seen at our operator")
+    page.get_by_label("Text").fill("The loader reached a cable landing station's office network.")
+    page.get_by_label("TLP").select_option("green")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add to the discussion").click()
+    discussion = page.locator("#discussion").inner_text()
+    assert "Seen at our operator" in discussion and "pat (Partner CERT)" in discussion
+    page.get_by_label("an opinion").check()
+    page.get_by_label("Opinion", exact=True).select_option("agree")
+    page.get_by_label("Text").fill("Matches what we saw.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add to the discussion").click()
+    shot(page, "object-discussion")
+    assert "Opinion (agree)" in page.locator("#discussion").inner_text()
+
+    # The three report forms, each stored as valid STIX 2.1 (checked again here by stix2-validator).
+    page.get_by_role("link", name="Report").first.click()
+    page.get_by_role("link", name="Cyber incident").click()
+    page.get_by_label("Title").fill("Phishing wave against ministries")
+    page.get_by_label("Description").fill("Spear-phishing with a loader.")
+    page.get_by_label("Observables", exact=False).fill("198.51.100.23\nlogin-update.example.com\nhttps://login-update.example.com/a\n"
+                                                      + "d41d8cd98f00b204e9800998ecf8427e")
+    page.get_by_label("ATT&CK techniques", exact=False).fill("T1059")
+    page.get_by_label("TLP").select_option("green")
+    shot(page, "report-cyber-form")
+    page.get_by_role("button", name="Report").click()
+    shot(page, "report-cyber-created")
+    ids = created_ids(page)
+    objects = taxii_objects(base, ids)
+    assert sorted(o["type"] for o in objects) == ["incident"] + ["indicator"] * 4 + ["relationship"] * 5
+    assert {o["pattern"] for o in objects if o["type"] == "indicator"} == {
+        "[ipv4-addr:value = '198.51.100.23']", "[domain-name:value = 'login-update.example.com']",
+        "[url:value = 'https://login-update.example.com/a']", "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']"}
+    assert any(o.get("target_ref") == TECHNIQUE for o in objects)
+    assert_valid_stix(objects)
+
+    page.goto(base + "/ui/report/disinformation")
+    page.get_by_label("Title").fill("Cable sabotage rumours")
+    page.get_by_label("Narratives", exact=False).fill("The cable was cut by the government itself")
+    page.get_by_label("Channels", exact=False).fill("@cable_truth_now")
+    page.get_by_role("button", name="Report").click()
+    shot(page, "report-disinformation-created")
+    objects = taxii_objects(base, created_ids(page))
+    assert sorted(o["type"] for o in objects) == ["incident", "infrastructure", "note", "relationship"]
+    assert_valid_stix(objects)
+
+    page.goto(base + "/ui/report/infrastructure")
+    page.get_by_label("Title").fill("Damage to a Baltic cable")
+    page.get_by_label("Name of the infrastructure", exact=False).fill("Example Baltic cable 1")
+    page.get_by_label("Kind of infrastructure").select_option("undersea cable")
+    page.get_by_label("Latitude", exact=False).fill("59.4")
+    page.get_by_label("Longitude", exact=False).fill("24.1")
+    page.get_by_label("Country", exact=False).fill("ee")
+    page.get_by_label("Cause").select_option("anchor drag or fishing")
+    page.get_by_role("button", name="Report").click()
+    shot(page, "report-infrastructure-created")
+    objects = taxii_objects(base, created_ids(page))
+    location = next(o for o in objects if o["type"] == "location")
+    assert location["latitude"] == 59.4 and location["country"] == "EE"
+    assert_valid_stix(objects)
+
+    # A wrong field: the form again with the reason, nothing stored.
+    page.goto(base + "/ui/report/infrastructure")
+    page.get_by_label("Title").fill("Out of range")
+    page.get_by_label("Name of the infrastructure", exact=False).fill("Nowhere cable")
+    page.get_by_label("Latitude", exact=False).fill("123")
+    page.get_by_label("Longitude", exact=False).fill("0")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Report").click()
+    assert answer.value.status == 400
+    assert "Latitude must be a number of degrees" in page.locator("main").inner_text()
+    assert page.get_by_label("Title").input_value() == "Out of range"
+    assert "Nowhere cable" not in requests.get(f"{base}/exchange/collections/shared/objects/?match[type]=infrastructure",
+                                               auth=("olga", PASSWORD), headers={"Accept": TAXII}, timeout=30).text
+    page.goto(base + "/ui/report/cyber")
+    page.get_by_label("Title").fill("Unknown technique")
+    page.get_by_label("ATT&CK techniques", exact=False).fill("T9999")
+    page.get_by_role("button", name="Report").click()
+    assert "no technique T9999 that you may read" in page.locator("main").inner_text()
+    assert dialogs == []
+    context.close()
+
+
+def test_uploads_store_a_bundle_and_list_what_was_refused(node, browser):
+    data, base = node
+    context, page, dialogs = signed_in(browser, base, "pat")
+    good = common("threat-actor", "threat-actor--" + str(uuid.UUID(int=20, version=4)), "green", name="Uploaded actor",
+                  threat_actor_types=["nation-state"])
+    bad = {"type": "indicator", "spec_version": "2.1", "id": "indicator--" + str(uuid.UUID(int=21, version=4)),
+           "created": T, "modified": T, "pattern": "[not a pattern", "pattern_type": "stix", "valid_from": T}
+    path = os.path.join(tempfile.mkdtemp(), "bundle.json")
+    with open(path, "w") as f:
+        json.dump({"type": "bundle", "id": "bundle--" + str(uuid.uuid4()), "objects": [good, bad]}, f)
+    page.goto(base + "/ui/upload")
+    page.get_by_label("A STIX 2.1 bundle", exact=False).set_input_files(path)
+    page.get_by_role("button", name="Upload").click()
+    shot(page, "upload-summary")
+    summary = page.locator("main section").inner_text()
+    assert "1 objects stored" in summary and "1 refused" in summary and bad["id"] in summary and "pattern" in summary
+    assert taxii_objects(base, [good["id"]])[0]["name"] == "Uploaded actor"
+    # Not JSON: a clear message, nothing stored.
+    with open(path, "w") as f:
+        f.write('{"type": "bundle", "objects": [')
+    page.get_by_label("A STIX 2.1 bundle", exact=False).set_input_files(path)
+    page.get_by_role("button", name="Upload").click()
+    assert "Nothing was stored" in page.locator("main").inner_text() and "not valid JSON" in page.locator("main").inner_text()
+    assert dialogs == []
+    context.close()
+
+
+def test_writes_need_the_token_the_right_and_a_readable_object(node):
+    data, base = node
+    s, _ = sign_in_with_requests(base, "pat")
+    page = s.get(f"{base}/ui/objects/{MALWARE}", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    note = {"kind": "note", "content": "hello", "collection": "shared", "tlp": "green"}
+    # Without the token: refused, nothing stored.
+    r = s.post(f"{base}/ui/objects/{MALWARE}/consult", data=note, allow_redirects=False, timeout=10)
+    assert r.status_code == 403
+    r = s.post(f"{base}/ui/report/cyber", data={"name": "x", "collection": "shared", "tlp": "green"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 403
+    # On an object the partner may not read: the same 404 as for none.
+    r = s.post(f"{base}/ui/objects/{SECRET}/consult", data={**note, "csrf": csrf}, allow_redirects=False, timeout=10)
+    assert r.status_code == 404
+    # A TLP or collection the form does not offer.
+    r = s.post(f"{base}/ui/objects/{MALWARE}/consult", data={**note, "csrf": csrf, "tlp": "purple"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 400 and "Choose a TLP level" in html.unescape(r.text)
+    r = s.post(f"{base}/ui/objects/{MALWARE}/consult", data={**note, "csrf": csrf, "collection": "elsewhere"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 400 and "collection you may write to" in r.text
+    # An oversized form.
+    r = s.post(f"{base}/ui/objects/{MALWARE}/consult", data={**note, "csrf": csrf, "content": "x" * 100_000}, allow_redirects=False, timeout=10)
+    assert r.status_code == 413
+    stored = requests.get(f"{base}/exchange/collections/shared/objects/?match[type]=note", auth=("olga", PASSWORD),
+                          headers={"Accept": TAXII}, timeout=30).json().get("objects", [])
+    assert not any(o.get("content") == "hello" for o in stored)

@@ -122,6 +122,21 @@ import Testing
         #expect(try await node.store.referring(to: Self.malware, in: [Self.collectionID], limit: 10).isEmpty)
     }
 
+    @Test func membersWhoseNamesSQLiteQuotesAreIndexedToo() async throws {
+        let node = try await Self.seeded()
+        let note = "note--0a0a0a0a-0000-4000-8000-000000000010"
+        try await Self.store(node.store, [
+            #"{"type":"note","spec_version":"2.1","id":"\#(note)","created":"2026-03-01T00:00:00.000Z","modified":"2026-03-01T00:00:00.000Z","content":"Seen at a landing station","object_refs":["\#(Self.malware)"],"object_marking_refs":["\#(Self.green)"]}"#,
+            #"{"type":"intrusion-set","spec_version":"2.1","id":"intrusion-set--0a0a0a0a-0000-4000-8000-000000000011","created":"2026-03-01T00:00:00.000Z","modified":"2026-03-01T00:00:00.000Z","name":"Example group","x_mitre_aliases":["Cable Cutters"],"object_marking_refs":["\#(Self.green)"]}"#,
+            #"{"type":"file","spec_version":"2.1","id":"file--0a0a0a0a-0000-4000-8000-000000000012","hashes":{"SHA-256":"aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f"},"object_marking_refs":["\#(Self.green)"]}"#,
+        ])
+        try await node.indexForSearch()
+        #expect(try await node.referring(to: Self.malware, for: Self.b).map(\.version.id).sorted() == [note, Self.relationship].sorted())
+        #expect(try await node.search(Self.words("Cable Cutters"), for: Self.b).count == 1)
+        #expect(try await node.search(Self.words("aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f"), for: Self.b).count == 1)
+        #expect(try await node.search(Self.words("landing station"), for: Self.b).map(\.version.id) == [note])
+    }
+
     @Test func typedTextBecomesPhrasesAndNeverFTSSyntax() {
         #expect(SearchText("  ") == nil)
         #expect(SearchText("\" * - ()") == nil)

@@ -85,8 +85,8 @@ extension SQLiteObjectStore {
         }
     }
 
-    /// Versions in `collections` whose searched text (Migrations.searchedValues) holds every word of `text`, newest
-    /// first, at most `limit`.
+    /// Versions in `collections` whose searched text (``searchedValues(_:)``) holds every word of `text`, the most
+    /// recently indexed first (the index's own order, so a common word among millions stops after `limit`).
     public func search(_ text: SearchText, in collections: [String], limit: Int) async throws -> [VersionLocation] {
         guard !collections.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: collections.count).joined(separator: ",")
@@ -96,7 +96,7 @@ extension SQLiteObjectStore {
                 FROM search_index JOIN search_doc d ON d.rowid = search_index.rowid
                 JOIN object_version v ON v.collection = d.collection AND v.date_added = d.date_added
                 WHERE search_index MATCH ? AND d.collection IN (\(marks))
-                ORDER BY d.date_added DESC LIMIT ?
+                ORDER BY search_index.rowid DESC LIMIT ?
                 """, arguments: StatementArguments([text.matchExpression as any DatabaseValueConvertible] + collections + [limit])).map(Self.location)
         }
     }
@@ -143,9 +143,15 @@ extension SQLiteObjectStore {
     static func searchedValues(_ t: String = "") -> String {
         """
         \(t)type = 'text' AND ((\(t)path = '$' AND \(t)key IN ('name', 'description', 'pattern', 'value', 'abstract', \
-        'content', 'explanation', 'x_mitre_shortname')) OR \(t)path IN ('$.aliases', '$.x_mitre_aliases', '$.labels', \
-        '$.hashes') OR \(t)key = 'external_id' OR (\(t)path LIKE '$.objects.%' AND (\(t)key = 'value' OR \(t)path LIKE '%.hashes')))
+        'content', 'explanation', 'x_mitre_shortname')) OR \(t)path IN (\(members("aliases", "x_mitre_aliases", "labels", "hashes"))) \
+        OR \(t)key = 'external_id' OR (\(t)path LIKE '$.objects.%' AND (\(t)key = 'value' OR \(t)path LIKE '%.hashes')))
         """
+    }
+
+    /// The `json_tree` paths of top-level members `names` (as SQLite writes them: quoted when a name has characters
+    /// other than letters and digits, such as `$."object_refs"`).
+    static func members(_ names: String...) -> String {
+        names.flatMap { ["'$.\($0)'", "'$.\"\($0)\"'"] }.joined(separator: ", ")
     }
 
     /// The identifiers an object refers to that make it part of another object's story: relationship and sighting
@@ -153,7 +159,7 @@ extension SQLiteObjectStore {
     static func referenceValues(_ t: String = "") -> String {
         """
         \(t)type = 'text' AND ((\(t)path = '$' AND \(t)key IN ('source_ref', 'target_ref', 'sighting_of_ref')) \
-        OR \(t)path IN ('$.where_sighted_refs', '$.observed_data_refs', '$.object_refs'))
+        OR \(t)path IN (\(members("where_sighted_refs", "observed_data_refs", "object_refs"))))
         """
     }
 
