@@ -148,7 +148,7 @@ extension WebUI {
         context["kind"] = kind
         context["title"] = report.title
         context["csrf"] = session.csrf
-        context["error"] = error as Any
+        if let error { context["error"] = error }
         context[kind] = true
         for (key, value) in values where key != "csrf" { context["v_" + key] = value }
         context["causes"] = Self.causes.map { ["name": $0, "selected": $0 == values["cause"]] as [String: Any] }
@@ -335,8 +335,8 @@ extension WebUI {
     func uploadForm(_ session: Session, status: HTTPResponse.Status = .ok, error: String? = nil, summary: [String: Any]? = nil) async throws -> Response {
         var context = try await sharingChoices(session)
         context["csrf"] = session.csrf
-        context["error"] = error as Any
-        context["summary"] = summary as Any
+        if let error { context["error"] = error }
+        if let summary { context["summary"] = summary }
         context["max"] = node.configuration.maxContentLength / (1 << 20)
         return html(render("upload", context, title: "Upload", session: session), status: status)
     }

@@ -155,8 +155,7 @@ extension WebUI {
         return html(render("collection", [
             "key": collection.alias ?? collection.id, "title": collection.title, "description": collection.description ?? "",
             "types": types, "tlps": tlps, "partners": partners, "since": since ?? "", "rows": shown, "hasRows": !shown.isEmpty,
-            "next": next as Any,
-        ], title: collection.title, session: session))
+        ].merging(next.map { ["next": $0] } ?? [:]) { a, _ in a }, title: collection.title, session: session))
     }
 
     static let commonTypes: Set<String> = [
@@ -237,7 +236,7 @@ extension WebUI {
                 discussion.append([
                     "id": v.version.id, "kind": v.version.type == "note" ? "Note" : "Opinion (\(o["opinion"]?.stringValue ?? ""))",
                     "author": o["authors"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? orgName(v.version.provenance.submittedBy),
-                    "when": HTML.time(o["created"]?.stringValue ?? ""), "abstract": o["abstract"]?.stringValue as Any,
+                    "when": HTML.time(o["created"]?.stringValue ?? ""), "abstract": o["abstract"]?.stringValue ?? "",
                     "text": o["content"]?.stringValue ?? o["explanation"]?.stringValue ?? "",
                     "markings": HTML.markings(o["object_marking_refs"]?.arrayValue?.compactMap(\.stringValue) ?? []),
                     "created": o["created"]?.stringValue ?? "",

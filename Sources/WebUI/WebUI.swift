@@ -159,7 +159,9 @@ public struct WebUI: NodeSurface {
                     status: HTTPResponse.Status = .ok) async -> Response {
         if error == nil, await session(request, context) != nil { return redirect("/ui/") }
         let nonce = Self.randomHex(32)
-        var response = html(render("login", ["csrf": nonce, "error": error as Any, "username": username], title: "Sign in", session: nil),
+        var values: [String: Any] = ["csrf": nonce, "username": username]
+        if let error { values["error"] = error }
+        var response = html(render("login", values, title: "Sign in", session: nil),
                             status: status)
         response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.loginCookie, nonce, maxAge: 3600)))
         return response
@@ -183,8 +185,10 @@ public struct WebUI: NodeSurface {
         do {
             try await node.limiter.admit(address: address, presenting: username)
         } catch {
-            return await signInForm(request, context, error: "Too many attempts: \(error.reason). Try again in \(error.retryAfter) seconds.",
-                                    username: username, status: .tooManyRequests)
+            var response = await signInForm(request, context, error: "Too many attempts: \(error.reason). Try again in \(error.retryAfter) seconds.",
+                                            username: username, status: .tooManyRequests)
+            response.headers[.retryAfter] = String(error.retryAfter)
+            return response
         }
         let basic = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
         do {

@@ -143,6 +143,7 @@ def signed_in(browser, base, user):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(base + "/ui/")
     assert page.url.endswith("/ui/login")
+    assert page.locator(".error").count() == 0
     page.get_by_label("User name").fill(user)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -366,7 +367,8 @@ def test_analysts_discuss_an_object_and_file_each_report_form(node, browser):
     with page.expect_navigation():
         page.get_by_role("button", name="Add to the discussion").click()
     shot(page, "object-discussion")
-    assert "Opinion (agree)" in page.locator("#discussion").inner_text()
+    opinion = page.locator("#discussion article", has_text="Opinion (agree)").inner_text()
+    assert "Matches what we saw." in opinion and "nil" not in opinion
 
     # The three report forms, each stored as valid STIX 2.1 (checked again here by stix2-validator).
     page.get_by_role("link", name="Report").first.click()
@@ -488,3 +490,42 @@ def test_writes_need_the_token_the_right_and_a_readable_object(node):
     stored = requests.get(f"{base}/exchange/collections/shared/objects/?match[type]=note", auth=("olga", PASSWORD),
                           headers={"Accept": TAXII}, timeout=30).json().get("objects", [])
     assert not any(o.get("content") == "hello" for o in stored)
+
+
+def test_sign_ins_are_throttled_and_expired_sessions_end(node):
+    data, base = node
+    import sqlite3
+    s, _ = sign_in_with_requests(base, "olga")
+    assert s.get(base + "/ui/", allow_redirects=False, timeout=10).status_code == 200
+    # A session past its expiry (8 hours) is refused like a revoked one.
+    with sqlite3.connect(os.path.join(data, "meridian.sqlite")) as db:
+        db.execute("UPDATE token SET expires_at = 1 WHERE kind = 'session' AND user = 'olga'")
+    ended = s.get(base + "/ui/", allow_redirects=False, timeout=10)
+    assert ended.status_code == 303 and ended.headers["Location"] == "/ui/login"
+    assert "mrd_session=;" in ended.headers.get("Set-Cookie", "")
+    # Repeated failures for one name from one address are throttled (the node's [limits], 10 by default).
+    statuses = [sign_in_with_requests(base, "olga", "wrong password")[1].status_code for _ in range(12)]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429], statuses
+    throttled = sign_in_with_requests(base, "olga")[1]
+    assert throttled.status_code == 429 and "Too many attempts" in throttled.text and int(throttled.headers["Retry-After"]) > 0
+
+
+def test_pages_fit_a_phone_and_work_from_the_keyboard(node, browser):
+    data, base = node
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(base + "/ui/login")
+    # Keyboard only: the first Tab reaches the skip link, then the form's fields in order.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.get_by_label("User name").focus()
+    page.keyboard.type("pat")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.goto(f"{base}/ui/objects/{MALWARE}")
+    shot(page, "phone-object")
+    # Nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
