@@ -55,7 +55,22 @@ extension MeridianNode {
     public func search(_ text: SearchText, for principal: Principal, limit: Int = 50, candidates: Int = 500) async throws -> [VisibleVersion] {
         let collections = readableCollections(for: principal)
         let found = try await store.search(text, in: collections.map { $0.id.lowercased() }, limit: candidates)
-        return Self.newestPerObject(try await visible(found, in: collections, for: principal, endpoint: "ui search"), limit: limit)
+        let newest = Self.newestPerObject(try await visible(found, in: collections, for: principal, endpoint: "ui search"), limit: candidates)
+        // Ranked by what each result itself says (so nothing hidden weighs on the order): an object whose external id
+        // or name is what was typed first, then those whose name holds every word, then the rest, newest first.
+        let parser = JSONParser()
+        let ranked = newest.enumerated().map { (i, v) in (rank: Self.rank(try? parser.parse(v.bytes), text), order: i, version: v) }
+        return Array(ranked.sorted { ($0.rank, $0.order) < ($1.rank, $1.order) }.prefix(limit).map(\.version))
+    }
+
+    /// 0: the typed text is the object's external id or name; 1: its name holds every word; 2: anything else.
+    static func rank(_ object: JSONValue?, _ text: SearchText) -> Int {
+        let typed = text.words.joined(separator: " ").lowercased()
+        let name = object?["name"]?.stringValue?.lowercased() ?? ""
+        let ids = object?["external_references"]?.arrayValue?.compactMap { $0["external_id"]?.stringValue?.lowercased() } ?? []
+        if name == typed || ids.contains(typed) { return 0 }
+        if !name.isEmpty, text.words.allSatisfy({ name.contains($0.lowercased()) }) { return 1 }
+        return 2
     }
 
     /// The newest version of each object that refers to `id` (a relationship or sighting end, an object of a report,

@@ -61,6 +61,24 @@ def test_the_demo_serves_attack_and_disarm_to_taxii2_client_and_restarts_on_its_
             assert f"{user} " in banner and secret in banner
         assert f"curl -u analyst:{password} " in banner
         assert f"http://127.0.0.1:{port}/" in banner
+        # The web pages the banner names: the analyst signs in and finds the README's examples once indexed.
+        assert f"http://127.0.0.1:{port}/ui/" in banner
+        session = requests.Session()
+        form = session.get(f"http://127.0.0.1:{port}/ui/login", timeout=10).text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form).group(1)
+        signed_in = session.post(f"http://127.0.0.1:{port}/ui/login", timeout=30,
+                                 data={"csrf": csrf, "username": "analyst", "password": password})
+        assert signed_in.status_code == 200 and "Shared in the last" in signed_in.text
+        searches = {"203.0.113.10": "C2 address of the ExampleBear phishing wave", "T1059": "Command and Scripting Interpreter",
+                    "T0049": "Flood Information Space"}
+        for _ in range(300):
+            searches = {q: name for q, name in searches.items()
+                        if name not in session.get(f"http://127.0.0.1:{port}/ui/search?q={q}", timeout=30).text}
+            if not searches:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"not found by search within 60 s: {searches}")
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)

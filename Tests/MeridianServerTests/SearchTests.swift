@@ -137,6 +137,21 @@ import Testing
         #expect(try await node.search(Self.words("landing station"), for: Self.b).map(\.version.id) == [note])
     }
 
+    @Test func anExactIdOrNameComesFirstThenNamesHoldingEveryWord() async throws {
+        let node = try await testNode(Self.config)
+        func technique(_ n: Int, _ name: String, _ externalID: String) -> String {
+            #"{"type":"attack-pattern","spec_version":"2.1","id":"attack-pattern--0a0a0a0a-0000-4000-8000-00000000002\#(n)","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"\#(name)","description":"Mentions T1059 and loader tools","external_references":[{"source_name":"mitre-attack","external_id":"\#(externalID)"}],"object_marking_refs":["\#(Self.green)"]}"#
+        }
+        // Stored oldest first: without ranking, the newest (last) would come first.
+        try await Self.store(node.store, [technique(1, "Command and Scripting Interpreter", "T1059"),
+                                          technique(2, "PowerShell", "T1059.001"), technique(3, "Loader tricks", "T1105")])
+        try await node.indexForSearch()
+        let names = { (q: String) in try await node.search(Self.words(q), for: Self.b).map { $0.version.id.suffix(2) } }
+        #expect(try await names("T1059") == ["21", "23", "22"])
+        #expect(try await names("loader") == ["23", "22", "21"])
+        #expect(try await names("powershell") == ["22"])
+    }
+
     @Test func typedTextBecomesPhrasesAndNeverFTSSyntax() {
         #expect(SearchText("  ") == nil)
         #expect(SearchText("\" * - ()") == nil)
