@@ -33,7 +33,9 @@ done = function(summary, latency, requests)
     latency:percentile(95) / 1000, latency:percentile(99) / 1000, summary.requests / (summary.duration / 1e6), summary.errors.status))
 end
 LUA
-technique=$(sqlite3 "$data/meridian.sqlite" "SELECT v.id FROM object_version v JOIN search_doc d ON d.collection = v.collection AND d.date_added = v.date_added WHERE v.type = 'attack-pattern' AND d.text LIKE '% T1059 %' LIMIT 1")
+# The ATT&CK technique T1059, found as an analyst finds it (the first result is the exact id).
+technique=$(curl -s -H "$cookie" "$base/ui/search?q=T1059" | grep -o 'href="/ui/objects/attack-pattern--[0-9a-f-]*"' | head -1 | sed 's|.*/||; s|"||')
+[ -n "$technique" ] || { echo "T1059 was not found by search" >&2; exit 1; }
 indicator="indicator--$(printf '%08x-0000-4000-8000-%012x' 0 123456)"
 for page in "/ui/objects/$technique" "/ui/objects/$indicator" "/ui/search?q=T1059" "/ui/search?q=10.1.226.64" "/ui/search?q=scanning+partner" "/ui/"; do
     curl -s -o /dev/null -H "$cookie" "$base$page"

@@ -3,6 +3,7 @@ import Logging
 import Policy
 import STIX
 import Storage
+import Synchronization
 
 /// Reads for people rather than TAXII clients (the web pages): search, an object's versions across collections, the
 /// objects that refer to one. Each goes through ``MeridianNode/read(_:query:limit:withBytes:for:endpoint:audited:)``,
@@ -58,8 +59,7 @@ extension MeridianNode {
         let newest = Self.newestPerObject(try await visible(found, in: collections, for: principal, endpoint: "ui search"), limit: candidates)
         // Ranked by what each result itself says (so nothing hidden weighs on the order): an object whose external id
         // or name is what was typed first, then those whose name holds every word, then the rest, newest first.
-        let parser = JSONParser()
-        let ranked = newest.enumerated().map { (i, v) in (rank: Self.rank(try? parser.parse(v.bytes), text), order: i, version: v) }
+        let ranked = newest.enumerated().map { (i, v) in (rank: Self.rank(.object(summary(of: v)), text), order: i, version: v) }
         return Array(ranked.sorted { ($0.rank, $0.order) < ($1.rank, $1.order) }.prefix(limit).map(\.version))
     }
 
@@ -89,19 +89,13 @@ extension MeridianNode {
         var visible = Set<VersionLocation>()
         for (key, rows) in Dictionary(grouping: found.map(\.location), by: \.collection) {
             guard let collection = collections.first(where: { $0.id.lowercased() == key }) else { continue }
-            let wanted = Set(rows)
-            let referrers = Array(Set(rows.map(\.id)))
-            for start in stride(from: 0, to: referrers.count, by: 500) {
-                var query = ObjectQuery(ids: Set(referrers[start..<min(referrers.count, start + 500)]), versions: .all)
-                while true {
-                    let page = try await read(collection, query: query, limit: 1000, withBytes: false, for: principal, endpoint: "ui matrix")
-                    for version in page.versions {
-                        let location = VersionLocation(collection: key, version: version)
-                        if wanted.contains(location) { visible.insert(location) }
-                    }
-                    guard page.more, let last = page.versions.last else { break }
-                    query.addedAfter = last.dateAdded
-                }
+            let wanted = Array(Set(rows.map(\.dateAdded))).sorted()
+            for start in stride(from: 0, to: wanted.count, by: 500) {
+                var query = ObjectQuery(versions: .all)
+                query.addedAt = Set(wanted[start..<min(wanted.count, start + 500)])
+                let page = try await read(collection, query: query, limit: query.addedAt!.count, withBytes: false, for: principal,
+                                          endpoint: "ui matrix")
+                for version in page.versions { visible.insert(VersionLocation(collection: key, version: version)) }
             }
         }
         var referrers: [String: Set<String>] = [:]
@@ -134,16 +128,17 @@ extension MeridianNode {
     /// collection it may read; an id it may not read is absent.
     public func latestNames(of ids: Set<String>, for principal: Principal) async throws -> [String: String] {
         guard !ids.isEmpty else { return [:] }
-        var newest: [String: (Int64, String)] = [:]
-        let parser = JSONParser()
+        var newest: [String: (version: String, String)] = [:]
         for collection in readableCollections(for: principal) {
-            var query = ObjectQuery(ids: ids, versions: .last)
+            // Every visible version in one query (most objects have one or two), the newest kept: cheaper than asking
+            // for each id's last visible version on its own.
+            var query = ObjectQuery(ids: ids, versions: .all)
             while true {
                 let page = try await read(collection, query: query, limit: 1000, withBytes: true, for: principal, endpoint: "ui object")
-                for (i, version) in page.versions.enumerated() where (newest[version.id]?.0 ?? .min) < version.dateAdded {
-                    let object = try? parser.parse(page.bytes(at: i))
-                    let name = object?["name"]?.stringValue ?? object?["value"]?.stringValue ?? version.id
-                    newest[version.id] = (version.dateAdded, name)
+                for (i, version) in page.versions.enumerated() where (newest[version.id]?.version ?? "") <= (version.version ?? "") {
+                    let object = summary(of: VisibleVersion(collection: collection, version: version, bytes: page.bytes(at: i)))
+                    let name = object["name"]?.stringValue ?? object["value"]?.stringValue ?? version.id
+                    newest[version.id] = (version.version ?? "", name)
                 }
                 guard page.more, let last = page.versions.last else { break }
                 query.addedAfter = last.dateAdded
@@ -159,10 +154,10 @@ extension MeridianNode {
         for (key, found) in Dictionary(grouping: locations, by: \.collection) {
             guard let collection = collections.first(where: { $0.id.lowercased() == key }) else { continue }
             let wanted = Set(found.map(\.dateAdded))
-            let query = ObjectQuery(ids: Set(found.map(\.id)), versions: .some(timestamps: Set(found.map(\.versionUS)), first: false, last: false))
-            // Ids and versions combine, so an object may have another listed version than the one found: room for them.
-            let limit = min(Set(found.map(\.id)).count * Set(found.map(\.versionUS)).count, 10_000)
-            let page = try await read(collection, query: query, limit: limit, withBytes: true, for: principal, endpoint: endpoint)
+            // Read by where they are stored (the collection's date_added), each decided by the policy as any read.
+            var query = ObjectQuery(versions: .all)
+            query.addedAt = wanted
+            let page = try await read(collection, query: query, limit: wanted.count, withBytes: true, for: principal, endpoint: endpoint)
             for (i, version) in page.versions.enumerated() where wanted.contains(version.dateAdded) {
                 out.append(VisibleVersion(collection: collection, version: version, bytes: page.bytes(at: i)))
             }
@@ -173,5 +168,51 @@ extension MeridianNode {
     static func newestPerObject(_ versions: [VisibleVersion], limit: Int) -> [VisibleVersion] {
         var seen = Set<String>()
         return Array(versions.sorted { $0.version.dateAdded > $1.version.dateAdded }.filter { seen.insert($0.version.id).inserted }.prefix(limit))
+    }
+}
+
+/// What pages show of a version without its whole body: its name and the other short top-level properties a row, a
+/// ranking or a relationship needs (never descriptions), with its external references cut to their ids. Versions never
+/// change once stored, so a summary made once stays true; it is only ever given for a version the gate has just let
+/// through, so the cache decides nothing about who sees what.
+final class SummaryCache: Sendable {
+    static let keys: Set<String> = [
+        "type", "id", "name", "value", "abstract", "path", "display_name", "number", "opinion", "relationship_type", "pattern",
+        "source_ref", "target_ref", "sighting_of_ref", "created", "modified", "content", "explanation", "first_seen", "last_seen",
+        "count", "object_marking_refs", "authors", "labels", "x_mitre_is_subtechnique", "revoked",
+    ]
+    /// Past this many summaries the cache starts over (about 25 MB at most).
+    static let capacity = 50_000
+    private let entries = Mutex<[VersionKey: JSONObject]>([:])
+
+    struct VersionKey: Hashable {
+        let collection: String
+        let dateAdded: Int64
+    }
+
+    func summary(of version: MeridianNode.VisibleVersion) -> JSONObject {
+        let key = VersionKey(collection: version.collection.id, dateAdded: version.version.dateAdded)
+        if let known = entries.withLock({ $0[key] }) { return known }
+        var summary = JSONObject()
+        if case .object(let object)? = try? JSONParser().parse(version.bytes) {
+            for member in object.members where Self.keys.contains(member.key) { summary[member.key] = member.value }
+            if let references = object["external_references"]?.arrayValue {
+                let ids = references.compactMap { $0["external_id"].map { JSONValue.object(JSONObject(["external_id": $0])) } }
+                if !ids.isEmpty { summary["external_references"] = .array(ids) }
+            }
+        }
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = summary
+        }
+        return summary
+    }
+}
+
+extension MeridianNode {
+    /// The short properties of a version the reader was just given (``SummaryCache``): its name, value, markings,
+    /// external ids, relationship ends and the like, without its description.
+    public func summary(of version: VisibleVersion) -> JSONObject {
+        summaries.summary(of: version)
     }
 }

@@ -27,6 +27,8 @@ public struct MeridianNode: Sendable {
     let validator: Validator
     /// Correlation of observations with indicators, when the configuration names a sightings collection.
     public let correlator: Correlator?
+    /// Short summaries of versions already shown, for the web pages (``summary(of:)``).
+    let summaries = SummaryCache()
 
     /// Opens a node on `store` with `configuration`; when `configurationPath` names the file it came from, a running
     /// node follows changes to it (``refreshConfiguration()``).

@@ -20,6 +20,8 @@ public struct ObjectQuery: Sendable {
     public var specVersions: Set<String>?
     /// Only versions that refer to at least one of these marking-definitions, object-level or granular.
     public var markings: Set<String>?
+    /// Only the versions added at these `date_added` values (found by an index of the store: search, references).
+    public var addedAt: Set<Int64>?
 
     public init(addedAfter: Int64? = nil, ids: Set<String>? = nil, types: Set<String>? = nil, versions: Versions = .last,
                 specVersions: Set<String>? = nil, markings: Set<String>? = nil) {
@@ -35,7 +37,7 @@ public struct ObjectQuery: Sendable {
     var hasLists: Bool {
         let timestamps = if case .some(let t, _, _) = versions { t.count } else { 0 }
         return (ids?.count ?? 0) > 1 || (types?.count ?? 0) > 1 || (specVersions?.count ?? 0) > 1 || timestamps > 1
-            || (markings?.count ?? 0) > 1
+            || (markings?.count ?? 0) > 1 || (addedAt?.count ?? 0) > 1
     }
 }
 

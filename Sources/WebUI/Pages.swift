@@ -12,6 +12,8 @@ extension WebUI {
     /// At most this many versions per collection are counted on the home page.
     static let homeCap = 5000
     static let pageRows = 50
+    /// The most objects referring to an object (relationships, sightings, notes, the rest) shown on its page.
+    static let referringShown = 100
 
     // MARK: - Home
 
@@ -50,7 +52,7 @@ extension WebUI {
 
     /// A table row for a version: its name, kind, markings, who it came from, when it was added.
     func row(_ v: MeridianNode.VisibleVersion) -> [String: Any] {
-        let object = (try? JSONParser().parse(v.bytes))?.objectValue ?? JSONObject()
+        let object = node.summary(of: v)
         return [
             "id": v.version.id, "name": Self.displayName(object, id: v.version.id), "type": v.version.type,
             "markings": HTML.markings(object["object_marking_refs"]?.arrayValue?.compactMap(\.stringValue) ?? []),
@@ -216,12 +218,15 @@ extension WebUI {
         }
 
         // What refers to it: relationships (with the other end named only when the user may read it), sightings, the rest.
-        let referring = try await node.referring(to: id, for: session.principal)
+        // The most recent objects that refer to it, at most `referringShown` (the page says when there are more).
+        var referring = try await node.referring(to: id, for: session.principal, limit: Self.referringShown + 1)
+        let moreReferring = referring.count > Self.referringShown
+        referring = Array(referring.prefix(Self.referringShown))
         var relationships: [[String: Any]] = [], sightings: [[String: Any]] = [], mentions: [[String: Any]] = []
         var discussion: [[String: Any]] = []
         var others: [(Int, String)] = []
         for v in referring {
-            guard let o = (try? JSONParser().parse(v.bytes))?.objectValue else { continue }
+            let o = node.summary(of: v)
             switch v.version.type {
             case "relationship":
                 let outgoing = o["source_ref"]?.stringValue == id
@@ -270,6 +275,7 @@ extension WebUI {
             "relationships": relationships, "hasRelationships": !relationships.isEmpty,
             "sightings": sightings, "hasSightings": !sightings.isEmpty, "mentions": mentions, "hasMentions": !mentions.isEmpty,
             "explanation": explanation, "hasExplanation": !explanation.isEmpty,
+            "moreReferring": moreReferring, "referringShown": Self.referringShown,
         ]) { _, new in new }, title: name, session: session))
     }
 }

@@ -147,6 +147,8 @@ enum Templates {
         <h2>Versions</h2>
         <ol>{{#versions}}<li>{{#current}}<strong>{{/current}}<a href="/ui/objects/{{id}}?version={{added}}">{{label}}</a>{{#current}}</strong>{{/current}} <span class="muted">in {{collection}}</span></li>{{/versions}}</ol>
         </section>
+        {{#moreReferring}}<p class="muted">More than {{referringShown}} objects you may read refer to this one: the
+        {{referringShown}} most recent are shown below (relationships, sightings, discussion, other references).</p>{{/moreReferring}}
         {{#hasRelationships}}
         <section>
         <h2>Relationships</h2>

@@ -28,6 +28,7 @@ CONFIG = """
 [node]
 title = "Web pages test node"
 owner = "own"
+max_content_length = 2097152
 
 [[orgs]]
 id = "own"
@@ -461,6 +462,14 @@ def test_uploads_store_a_bundle_and_list_what_was_refused(node, browser):
     page.get_by_label("A STIX 2.1 bundle", exact=False).set_input_files(path)
     page.get_by_role("button", name="Upload").click()
     assert "Nothing was stored" in page.locator("main").inner_text() and "not valid JSON" in page.locator("main").inner_text()
+    # Larger than the node's max_content_length (2 MiB here): refused with 413, nothing stored.
+    with open(path, "w") as f:
+        json.dump({"type": "bundle", "id": "bundle--" + str(uuid.uuid4()),
+                   "objects": [dict(good, id="threat-actor--" + str(uuid.uuid4()), description="x" * 1_000_000) for _ in range(3)]}, f)
+    page.get_by_label("A STIX 2.1 bundle", exact=False).set_input_files(path)
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Upload").click()
+    assert answer.value.status == 413 and "larger than the node's limit" in page.locator("main").inner_text()
     assert dialogs == []
     context.close()
 

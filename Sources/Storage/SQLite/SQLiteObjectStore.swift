@@ -270,7 +270,9 @@ public final class SQLiteObjectStore: ObjectStore {
             }
             // Compiled once per connection for the few shapes plain paging uses; a filter listing several ids,
             // types, spec versions or timestamps is compiled for the request (its shapes are unbounded).
-            let sql = "SELECT \(columns) FROM object_version\(index) WHERE \(whereSQL) AND date_added > ? ORDER BY date_added LIMIT ?"
+            // With a list of date_added values, the list is the search: `+` keeps SQLite from walking the range instead.
+            let range = query.addedAt != nil ? "+date_added" : "date_added"
+            let sql = "SELECT \(columns) FROM object_version\(index) WHERE \(whereSQL) AND \(range) > ? ORDER BY date_added LIMIT ?"
             let statement = query.hasLists ? try db.makeStatement(sql: sql) : try db.cachedStatement(sql: sql)
             let row = PageRow(statement: statement.sqliteStatement)
             while found.count <= limit {
@@ -330,7 +332,8 @@ public final class SQLiteObjectStore: ObjectStore {
             if first { orders.append("ASC") }
             if last { orders.append("DESC") }
             for order in orders {
-                let statement = try db.makeStatement(sql: """
+                // One id at a time, so the SQL is the same for every id of a request (and of most requests): prepared once.
+                let statement = try db.cachedStatement(sql: """
                     SELECT \(pageColumns) FROM object_version INDEXED BY object_version_identity WHERE \(whereSQL)
                     ORDER BY version_us \(order)
                     """)
@@ -577,6 +580,10 @@ public final class SQLiteObjectStore: ObjectStore {
         if let ids = query.ids { list("id", ids) }
         if let types = query.types { list("type", types) }
         if let specs = query.specVersions { list("spec_version", specs) }
+        if let added = query.addedAt {
+            clauses.append("date_added IN (\(Array(repeating: "?", count: added.count).joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(added.sorted()))
+        }
         if let markings = query.markings {
             // Stored lists are JSON arrays of ids: a quoted id matches that id, never another it is a prefix of.
             let tests = markings.sorted().map { _ in "instr(markings, ?) > 0 OR instr(granular_markings, ?) > 0" }

@@ -101,14 +101,16 @@ extension SQLiteObjectStore {
         }
     }
 
-    /// Versions in `collections` that refer to `id` (Migrations.referenceValues), newest first, at most `limit`.
+    /// Versions in `collections` that refer to `id` (``referenceValues(_:)``), newest first, at most `limit`. The index
+    /// on the referenced id is named: with one collection SQLite would otherwise walk the collection's references in
+    /// date order to avoid sorting, testing every one (40,000 for ATT&CK).
     public func referring(to id: String, in collections: [String], limit: Int) async throws -> [VersionLocation] {
         guard !collections.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: collections.count).joined(separator: ",")
         return try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT v.collection, v.id, v.version_us, v.date_added
-                FROM object_ref r JOIN object_version v ON v.collection = r.collection AND v.date_added = r.date_added
+                FROM object_ref r INDEXED BY object_ref_target JOIN object_version v ON v.collection = r.collection AND v.date_added = r.date_added
                 WHERE r.ref = ? AND r.collection IN (\(marks))
                 ORDER BY r.date_added DESC LIMIT ?
                 """, arguments: StatementArguments([id as any DatabaseValueConvertible] + collections + [limit])).map(Self.location)
@@ -124,7 +126,7 @@ extension SQLiteObjectStore {
             out += try await pool.read { db in
                 try Row.fetchAll(db, sql: """
                     SELECT v.collection, v.id, v.version_us, v.date_added, r.ref
-                    FROM object_ref r JOIN object_version v ON v.collection = r.collection AND v.date_added = r.date_added
+                    FROM object_ref r INDEXED BY object_ref_target JOIN object_version v ON v.collection = r.collection AND v.date_added = r.date_added
                     WHERE r.ref IN (\(refs)) AND r.collection IN (\(marks))
                     """, arguments: StatementArguments(chunk + collections)).map { (Self.location($0), $0[4]) }
             }
