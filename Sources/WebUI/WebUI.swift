@@ -29,10 +29,11 @@ public struct WebUI: NodeSurface {
     /// The largest form body read (sign-in, notes); larger ones get 413.
     static let maxFormBytes = 64 << 10
 
-    public init(node: MeridianNode) throws {
+    /// `secureCookies`: the node serves HTTPS, so cookies are sent over it only.
+    public init(node: MeridianNode, secureCookies: Bool) throws {
         self.node = node
         self.templates = try Templates.library()
-        self.secureCookies = node.configuration.server?.tls_cert != nil
+        self.secureCookies = secureCookies
     }
 
     public func register(on router: Router<MeridianRequestContext>) {

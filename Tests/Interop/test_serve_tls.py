@@ -66,3 +66,18 @@ def test_plain_http_is_refused_off_loopback_without_the_flag():
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "refusing plain HTTP" in r.stderr
+
+
+def test_the_web_pages_session_cookie_is_secure_over_https(tls_node, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    import re
+    s = requests.Session()
+    s.verify = tls_node["cert"]
+    form = s.get(tls_node["base"] + "/ui/login", timeout=10)
+    assert "Secure" in form.headers["Set-Cookie"]
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1)
+    r = s.post(tls_node["base"] + "/ui/login", data={"csrf": csrf, "username": "alice", "password": "a long enough password"},
+               allow_redirects=False, timeout=30)
+    session_cookie = next(c for c in r.headers["Set-Cookie"].split(", mrd_") if "session=" in c)
+    assert r.status_code == 303 and "Secure" in session_cookie and "HttpOnly" in session_cookie

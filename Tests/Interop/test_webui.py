@@ -282,6 +282,7 @@ def test_forms_without_their_token_are_refused_and_sessions_are_revocable(node):
     assert r.status_code == 303 and r.headers["Location"] == "/ui/"
     cookie = r.headers["Set-Cookie"]
     assert "mrd_session=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/ui" in cookie
+    assert "Secure" not in cookie  # plain HTTP here: test_serve_tls checks it is Secure over HTTPS
     # Sign-out without the session's CSRF token, or with a forged one, does nothing.
     for form in [{}, {"csrf": "0" * 64}]:
         refused = s.post(base + "/ui/logout", data=form, allow_redirects=False, timeout=10)
