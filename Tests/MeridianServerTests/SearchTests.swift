@@ -152,11 +152,35 @@ import Testing
         #expect(try await names("powershell") == ["22"])
     }
 
+    @Test func valuesAreFoundWholeOrByTheEndOfADottedName() async throws {
+        let node = try await testNode(Self.config)
+        func indicator(_ n: Int, _ pattern: String) -> String {
+            #"{"type":"indicator","spec_version":"2.1","id":"indicator--0a0a0a0a-0000-4000-8000-00000000003\#(n)","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"\#(pattern)","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["\#(Self.green)"]}"#
+        }
+        try await Self.store(node.store, [
+            indicator(1, "[ipv4-addr:value = '10.1.226.64']"), indicator(2, "[ipv4-addr:value = '10.1.226.6']"),
+            indicator(3, "[url:value = 'https://login.example.com/a?b=c']"), indicator(4, "[email-addr:value = 'ops@mail.example.org']"),
+        ])
+        try await node.indexForSearch()
+        let found = { (q: String) in try await node.search(Self.words(q), for: Self.b).map { $0.version.id.suffix(1) }.sorted() }
+        #expect(try await found("10.1.226.64") == ["1"])
+        #expect(try await found("10.1.226.6") == ["2"])
+        // `?` and `=` are not part of a value: this is searched as a phrase of its words, and found so.
+        #expect(try await found("https://login.example.com/a?b=c") == ["3"])
+        #expect(try await found("login.example.com") == ["3"])
+        #expect(try await found("example.com") == ["3"])
+        #expect(try await found("mail.example.org") == ["4"])
+        #expect(try await found("ops@mail.example.org") == ["4"])
+        #expect(try await found("example") == ["3", "4"])  // words still match inside values
+    }
+
     @Test func typedTextBecomesPhrasesAndNeverFTSSyntax() {
         #expect(SearchText("  ") == nil)
         #expect(SearchText("\" * - ()") == nil)
-        #expect(SearchText("T1059  evil.example.com")?.matchExpression == #""T1059" AND "evil.example.com""#)
+        #expect(SearchText("T1059  evil.example.com")?.matchExpression == #""T1059" AND "evilqdexampleqdcom""#)
         #expect(SearchText(#"a"b OR NEAR(x"#)?.matchExpression == #""ab" AND "OR" AND "NEAR(x""#)
         #expect(SearchText((0..<40).map(String.init).joined(separator: " "))?.words.count == 16)
+        #expect(ValueTokens.tokens(in: "[url:value = 'https://login.example.com/a'] and T1059.001")
+            == "urlqcvalue httpsqcqsqsloginqdexampleqdcomqsa exampleqdcomqsa loginqdexampleqdcom exampleqdcom t1059qd001")
     }
 }

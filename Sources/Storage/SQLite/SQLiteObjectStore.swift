@@ -20,6 +20,8 @@ public final class SQLiteObjectStore: ObjectStore {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")  // WAL: durable at checkpoints, consistent always
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // The search indexer's text function (ValueTokens).
+            db.add(function: ValueTokens.function)
             // 16 KiB pages for a new database (a no-op on an existing one): most STIX objects then fit in their row
             // instead of spilling into overflow pages, and a bulk store writes half the pages and syscalls it would
             // with SQLite's default 4 KiB (docs/PERFORMANCE.md).

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import STIX
 
@@ -39,7 +40,112 @@ public struct SearchText: Sendable, Equatable {
         self.words = words
     }
 
-    public var matchExpression: String { words.map { "\"\($0)\"" }.joined(separator: " AND ") }
+    /// Each word as a phrase, except a value such as an address, a domain, a URL or a dotted id, which is looked up
+    /// by its whole-value token (``ValueTokens``): one short posting list instead of the phrase's tokens (`10`, `1`,
+    /// …) that a million addresses share. A value is found whole, or as the end of a longer dotted name
+    /// (`example.com` finds `login.example.com`), not by any other part.
+    public var matchExpression: String {
+        words.map { word in
+            if let token = ValueTokens.token(for: word) { return "\"\(token)\"" }
+            return "\"\(word)\""
+        }.joined(separator: " AND ")
+    }
+}
+
+/// Whole-value tokens: a run of letters and digits joined by `.`, `:`, `/`, `-`, `@` or `_` that holds a `.` or a `:`
+/// (an address, a domain, a URL, an e-mail address, a dotted technique id) becomes one token that FTS5's tokenizer
+/// keeps whole, each joining character spelled as `q` and a letter: `10.1.226.64` is `10qd1qd226qd64`. The search
+/// text of a version carries these tokens after its words; a URL's or an e-mail address's host gets one of its own.
+public enum ValueTokens {
+    /// The joining characters (ASCII) and the letter each is spelled with after `q`.
+    static func joiner(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "."): return UInt8(ascii: "d")
+        case UInt8(ascii: ":"): return UInt8(ascii: "c")
+        case UInt8(ascii: "/"): return UInt8(ascii: "s")
+        case UInt8(ascii: "-"): return UInt8(ascii: "h")
+        case UInt8(ascii: "@"): return UInt8(ascii: "a")
+        case UInt8(ascii: "_"): return UInt8(ascii: "u")
+        default: return nil
+        }
+    }
+
+    static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
+    }
+
+    /// The token of a run of ASCII letters, digits and joiners (its ends trimmed to letters or digits), or nil when
+    /// it holds no `.` or `:`.
+    static func token(_ run: ArraySlice<UInt8>) -> [UInt8]? {
+        guard let first = run.firstIndex(where: isAlphanumeric), let last = run.lastIndex(where: isAlphanumeric) else { return nil }
+        let value = run[first...last]
+        guard value.contains(UInt8(ascii: ".")) || value.contains(UInt8(ascii: ":")) else { return nil }
+        var token: [UInt8] = []
+        token.reserveCapacity(value.count + 8)
+        for byte in value {
+            if let letter = joiner(byte) {
+                token.append(UInt8(ascii: "q"))
+                token.append(letter)
+            } else {
+                token.append(byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0))
+            }
+        }
+        return token
+    }
+
+    /// The whole-value token of `word`, or nil when it is not such a value (only ASCII letters, digits and joiners,
+    /// with a `.` or a `:`).
+    public static func token(for word: String) -> String? {
+        let bytes = Array(word.utf8)
+        guard bytes.allSatisfy({ isAlphanumeric($0) || joiner($0) != nil }) else {
+            // Other characters only at the ends (quotes, brackets): trimmed, as the index trims them.
+            guard let first = bytes.firstIndex(where: isAlphanumeric), let last = bytes.lastIndex(where: isAlphanumeric),
+                  bytes[first...last].allSatisfy({ isAlphanumeric($0) || joiner($0) != nil })
+            else { return nil }
+            return token(bytes[first...last]).map { String(decoding: $0, as: UTF8.self) }
+        }
+        return token(bytes[...]).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The whole-value tokens of every such value in `text`, space-separated: each value, each end of it after a dot
+    /// that still holds a dot (`example.com` of `login.example.com`), and the host of a URL or an e-mail address.
+    public static func tokens(in text: String) -> String {
+        var out: [UInt8] = []
+        func emit(_ value: ArraySlice<UInt8>) {
+            guard let whole = token(value) else { return }
+            out.append(UInt8(ascii: " "))
+            out.append(contentsOf: whole)
+            var rest = value
+            while let dot = rest.firstIndex(of: UInt8(ascii: ".")) {
+                rest = rest[(dot + 1)...]
+                guard rest.contains(UInt8(ascii: ".")), let token = token(rest) else { break }
+                out.append(UInt8(ascii: " "))
+                out.append(contentsOf: token)
+            }
+        }
+        let bytes = Array(text.utf8)
+        var start = 0
+        for i in 0...bytes.count {
+            if i < bytes.count, isAlphanumeric(bytes[i]) || joiner(bytes[i]) != nil { continue }
+            if i > start {
+                let run = bytes[start..<i]
+                emit(run)
+                let pieces = run.split(whereSeparator: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "@") })
+                if pieces.count > 1 {
+                    for piece in pieces where piece.contains(UInt8(ascii: ".")) { emit(piece) }
+                }
+            }
+            start = i + 1
+        }
+        return out.isEmpty ? "" : String(decoding: out.dropFirst(), as: UTF8.self)
+    }
+
+    /// `meridian_search_text(text)`: the text followed by its whole-value tokens, for the indexer's SQL.
+    static let function = DatabaseFunction("meridian_search_text", argumentCount: 1, pure: true) { values in
+        guard let text = String.fromDatabaseValue(values[0]) else { return nil }
+        let tokens = tokens(in: text)
+        return tokens.isEmpty ? text : text + " " + tokens
+    }
 }
 
 extension SQLiteObjectStore {
@@ -64,7 +170,8 @@ extension SQLiteObjectStore {
                     INSERT INTO search_doc (collection, date_added, text)
                     SELECT collection, date_added, text FROM (
                       SELECT v.collection, v.date_added,
-                        (SELECT group_concat(value, ' ') FROM json_tree(CAST(v.body AS TEXT)) WHERE \(Self.searchedValues())) AS text
+                        meridian_search_text((SELECT group_concat(value, ' ') FROM json_tree(CAST(v.body AS TEXT))
+                                              WHERE \(Self.searchedValues()))) AS text
                       FROM object_version v
                       WHERE v.collection = ?1 AND v.date_added > ?2 AND v.date_added <= ?3 AND json_valid(CAST(v.body AS TEXT)))
                     WHERE text IS NOT NULL
