@@ -86,20 +86,12 @@ extension MeridianNode {
     public func referenceCounts(to ids: Set<String>, for principal: Principal) async throws -> [String: Int] {
         let collections = readableCollections(for: principal)
         let found = try await store.referring(toAny: ids, in: collections.map { $0.id.lowercased() })
-        var visible = Set<VersionLocation>()
-        for (key, rows) in Dictionary(grouping: found.map(\.location), by: \.collection) {
-            guard let collection = collections.first(where: { $0.id.lowercased() == key }) else { continue }
-            let wanted = Array(Set(rows.map(\.dateAdded))).sorted()
-            for start in stride(from: 0, to: wanted.count, by: 500) {
-                var query = ObjectQuery(versions: .all)
-                query.addedAt = Set(wanted[start..<min(wanted.count, start + 500)])
-                let page = try await read(collection, query: query, limit: query.addedAt!.count, withBytes: false, for: principal,
-                                          endpoint: "ui matrix")
-                for version in page.versions { visible.insert(VersionLocation(collection: key, version: version)) }
-            }
-        }
+        let visible = Set(try await self.visible(found.map(\.location), in: collections, for: principal, endpoint: "ui matrix",
+                                                 withBytes: false).map { Placed(collection: $0.collection.id.lowercased(), dateAdded: $0.version.dateAdded) })
         var referrers: [String: Set<String>] = [:]
-        for (location, ref) in found where visible.contains(location) { referrers[ref, default: []].insert(location.id) }
+        for (location, ref) in found where visible.contains(Placed(collection: location.collection, dateAdded: location.dateAdded)) {
+            referrers[ref, default: []].insert(location.id)
+        }
         return referrers.mapValues(\.count)
     }
 
@@ -148,18 +140,28 @@ extension MeridianNode {
     }
 
     /// The versions at `locations` that `principal` may read, each read through the gate by its id and version.
+    /// Where a version is stored: its collection and `date_added`, which name it alone.
+    struct Placed: Hashable {
+        let collection: String
+        let dateAdded: Int64
+    }
+
     func visible(_ locations: [VersionLocation], in collections: [NodeConfiguration.Collection], for principal: Principal,
-                 endpoint: String) async throws -> [VisibleVersion] {
+                 endpoint: String, withBytes: Bool = true) async throws -> [VisibleVersion] {
         var out: [VisibleVersion] = []
         for (key, found) in Dictionary(grouping: locations, by: \.collection) {
             guard let collection = collections.first(where: { $0.id.lowercased() == key }) else { continue }
-            let wanted = Set(found.map(\.dateAdded))
-            // Read by where they are stored (the collection's date_added), each decided by the policy as any read.
-            var query = ObjectQuery(versions: .all)
-            query.addedAt = wanted
-            let page = try await read(collection, query: query, limit: wanted.count, withBytes: true, for: principal, endpoint: endpoint)
-            for (i, version) in page.versions.enumerated() where wanted.contains(version.dateAdded) {
-                out.append(VisibleVersion(collection: collection, version: version, bytes: page.bytes(at: i)))
+            let wanted = Array(Set(found.map(\.dateAdded))).sorted()
+            // Read by where they are stored (the collection's date_added), each decided by the policy as any read; in
+            // slices, so a long list stays a bounded statement.
+            for start in stride(from: 0, to: wanted.count, by: 500) {
+                var query = ObjectQuery(versions: .all)
+                query.addedAt = Set(wanted[start..<min(wanted.count, start + 500)])
+                let page = try await read(collection, query: query, limit: query.addedAt!.count, withBytes: withBytes, for: principal,
+                                          endpoint: endpoint)
+                for (i, version) in page.versions.enumerated() {
+                    out.append(VisibleVersion(collection: collection, version: version, bytes: withBytes ? page.bytes(at: i) : []))
+                }
             }
         }
         return out
