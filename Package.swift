@@ -204,6 +204,7 @@ let package = Package(
                 "MeridianServer", "Policy", "Storage", "STIX", "STIXValidation", "TAXII", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

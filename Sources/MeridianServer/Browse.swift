@@ -33,15 +33,24 @@ extension MeridianNode {
     }
 
     /// Keeps the search index caught up while the node serves: new versions are searchable within about a second
-    /// of being stored, whichever process stored them.
+    /// of being stored, whichever process stored them. While catching up it rests between batches at least as long as
+    /// SQLite's busy handler waits between its tries (100 ms), so that another process's write (an import, `policy
+    /// explain`, `token revoke`) gets the database within its busy timeout instead of losing every race to the next
+    /// batch.
     public func runSearchIndexer(logger: Logger) async {
         while !Task.isCancelled {
+            var rest = Duration.milliseconds(500)
             do {
-                try await indexForSearch()
+                let started = ContinuousClock.now
+                if try await store.indexForSearch() > 0 {
+                    rest = max(.milliseconds(100), ContinuousClock.now - started)
+                }
+            } catch is CancellationError {
+                return
             } catch {
                 logger.error("search index not updated; will retry: \(String(describing: type(of: error)))")
             }
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: rest)
         }
     }
 

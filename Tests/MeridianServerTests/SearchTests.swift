@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import MeridianServer
 import STIX
 import Storage
@@ -120,6 +121,29 @@ import Testing
         // Gone from the index itself, not only hidden by the gate.
         #expect(try await node.store.search(Self.words("evil.example.com"), in: [Self.collectionID], limit: 10).isEmpty)
         #expect(try await node.store.referring(to: Self.malware, in: [Self.collectionID], limit: 10).isEmpty)
+    }
+
+    /// The serving indexer catching up on a backlog (after a bulk import) rests between batches, so another process's
+    /// write (here a store on the same file that waits at most 1 s for the database) is never starved by it.
+    @Test func anotherProcessWritesWhileTheIndexerCatchesUp() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-search-\(UUID().uuidString).sqlite").path
+        let node = try await MeridianNode(configuration: try NodeConfiguration.parse(Self.config), store: SQLiteObjectStore(path: path))
+        func indicator(_ i: Int) -> String {
+            let id = String(format: "indicator--0b0b0b0b-0000-4000-8000-%012d", i)
+            return #"{"type":"indicator","spec_version":"2.1","id":"\#(id)","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Backlog \#(i)","pattern":"[ipv4-addr:value = '10.\#(i >> 16).\#((i >> 8) & 255).\#(i & 255)']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["\#(Self.green)"]}"#
+        }
+        let backlog = 20_000
+        for start in stride(from: 0, to: backlog, by: 5_000) { try await Self.store(node.store, (start..<start + 5_000).map(indicator)) }
+        let indexer = Task { await node.runSearchIndexer(logger: Logger(label: "test")) }
+        defer { indexer.cancel() }
+        func indexed() async throws -> Int {
+            try await node.store.search(Self.words("Backlog"), in: [Self.collectionID], limit: backlog + 5).count
+        }
+        while try await indexed() == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let other = try SQLiteObjectStore(path: path, busyTimeout: 1)
+        for i in 0..<5 { try await Self.store(other, [indicator(backlog + i)]) }
+        // The writes happened while the backlog was being indexed, or the test proved nothing.
+        #expect(try await indexed() < backlog)
     }
 
     @Test func membersWhoseNamesSQLiteQuotesAreIndexedToo() async throws {

@@ -14,8 +14,9 @@ public final class SQLiteObjectStore: ObjectStore {
     /// Where time comes from, in microseconds since 1970 (replaceable in tests).
     let clock: @Sendable () -> Int64
 
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public init(path: String, clock: @escaping @Sendable () -> Int64 = SQLiteObjectStore.now) throws {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date. A write waits at most
+    /// `busyTimeout` seconds for another process's write to end.
+    public init(path: String, busyTimeout: TimeInterval = 10, clock: @escaping @Sendable () -> Int64 = SQLiteObjectStore.now) throws {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")  // WAL: durable at checkpoints, consistent always
@@ -31,7 +32,7 @@ public final class SQLiteObjectStore: ObjectStore {
             // After a burst of writes, the emptied log file is cut back to this size.
             try db.execute(sql: "PRAGMA journal_size_limit = \(32 << 20)")
         }
-        config.busyMode = .timeout(10)
+        config.busyMode = .timeout(busyTimeout)
         pool = try DatabasePool(path: path, configuration: config)
         self.clock = clock
         try Migrations.migrator.migrate(pool)
