@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "meridian", targets: ["meridian"]),
         .library(name: "STIX", targets: ["STIX"]),
         .library(name: "STIXPattern", targets: ["STIXPattern"]),
+        .library(name: "MISP", targets: ["MISP"]),
         .library(name: "STIXValidation", targets: ["STIXValidation"]),
         // For the fuzz targets (Fuzz/Package.swift).
         .library(name: "TAXII", targets: ["TAXII"]),
@@ -41,6 +42,12 @@ let package = Package(
         ),
         .target(
             name: "STIXPattern",
+            dependencies: ["STIX"],
+            swiftSettings: swiftSettings
+        ),
+        // MISP's formats to and from STIX (no I/O).
+        .target(
+            name: "MISP",
             dependencies: ["STIX"],
             swiftSettings: swiftSettings
         ),
@@ -80,7 +87,7 @@ let package = Package(
         .target(
             name: "MeridianServer",
             dependencies: [
-                "STIX", "STIXValidation", "TAXII", "Storage", "Policy", "Federation", "DocumentInput", "TOML", "Transparency",
+                "STIX", "STIXValidation", "TAXII", "Storage", "Policy", "Federation", "DocumentInput", "TOML", "Transparency", "MISP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -159,6 +166,11 @@ let package = Package(
             name: "TestSupport",
             dependencies: ["STIX"],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MISPTests",
+            dependencies: ["MISP", "STIX", "STIXValidation", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -56,10 +56,39 @@ public struct Importer: Sendable {
         // The validator's schemas are compiled on another core while the first batch is being read.
         Task.detached(priority: .userInitiated) { Validator.prepare() }
         let input = try ChunkedInput(path: path)
-        if input.size <= atomicBytes, let summary = try await atomically(input, path, collection: collection.id.lowercased(), progress) {
+        if input.size <= atomicBytes,
+            let summary = try await withoutActuallyEscaping(progress, do: { progress in
+                try await atomically(
+                    path, collection: collection.id.lowercased(),
+                    batches: { body in try await forEachBatch(input, path, storesAsItGoes: false, body) },
+                    progress: { progress(Progress(done: input.consumed, total: input.size, objects: $0)) })
+            })
+        {
             return summary
         }
         return try await inTwoPasses(path, collection: collection.id.lowercased(), progress)
+    }
+
+    /// Stores `objects` (the bytes of STIX objects another format was converted to, such as MISP events) into the
+    /// collection `key` in one transaction, with the same checks, summary and audit as a file's import. `source`
+    /// names them in messages.
+    public func run(objects: [[UInt8]], source: String, collection key: String, progress: (Progress) -> Void = { _ in }) async throws -> Summary {
+        guard let collection = node.collection(key) else {
+            throw NodeConfiguration.Problem(description: "no collection with id or alias '\(key)' in the configuration")
+        }
+        let total = objects.count
+        let batchSize = self.batchSize
+        let summary = try await withoutActuallyEscaping(progress) { progress in
+            try await atomically(
+                source, collection: collection.id.lowercased(), limit: .max,
+                batches: { body in
+                    for first in stride(from: 0, to: total, by: batchSize) {
+                        try await body(Array(objects[first..<min(first + batchSize, total)]), first)
+                    }
+                },
+                progress: { progress(Progress(done: $0, total: total, objects: $0)) })
+        }
+        return summary!
     }
 
     private var parser: JSONParser { JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20)) }
@@ -89,9 +118,14 @@ public struct Importer: Sendable {
         try await node.afterWrite(objects, outcomes, collection: collection, provenance: provenance)
     }
 
-    /// Reads the document once and stores it in one transaction, committed after its end has been read; nil, with
-    /// nothing stored, when its objects turn out to exceed `atomicBytes` (a gzipped file).
-    private func atomically(_ input: ChunkedInput, _ path: String, collection: String, _ progress: (Progress) -> Void) async throws -> Summary? {
+    /// Stores the objects `batches` hands over (a document read once, or objects converted from another format) in
+    /// one transaction, committed after the last batch; nil, with nothing stored, when their bytes turn out to exceed
+    /// `limit` (`atomicBytes` unless said: a gzipped file larger than it looked).
+    private func atomically(
+        _ path: String, collection: String, limit: Int? = nil,
+        batches: (_ body: ([[UInt8]], Int) async throws -> Void) async throws -> Void, progress: @escaping (Int) -> Void
+    ) async throws -> Summary? {
+        let atomicBytes = limit ?? self.atomicBytes
         struct TooLarge: Error {}
         let handoff = BatchHandoff()
         let store = node.store
@@ -109,14 +143,14 @@ public struct Importer: Sendable {
         var held: [[IncomingObject]] = []
         var bytes = 0
         do {
-            try await forEachBatch(input, path, storesAsItGoes: false) { batch, first in
+            try await batches { batch, first in
                 bytes += batch.reduce(0) { $0 + $1.count }
                 guard bytes <= atomicBytes else { throw TooLarge() }
                 let (valid, syntax) = check(batch, first: first, into: &summary)
                 if let syntax { throw NodeConfiguration.Problem(description: "\(path): \(syntax); nothing was imported") }
                 held.append(valid)
                 try handoff.put(valid)
-                progress(Progress(done: input.consumed, total: input.size, objects: first + batch.count))
+                progress(first + batch.count)
             }
             handoff.finish()
         } catch {

@@ -1,0 +1,145 @@
+import Foundation
+@testable import MISP
+import STIX
+import STIXValidation
+import Testing
+import TestSupport
+
+/// MISP events to STIX (issue 19). Agreement with misp-stix object by object is tested against misp-stix itself in
+/// Tests/Interop/test_misp.py; these tests hold the rules Meridian adds: every value checked against its type, every
+/// failure naming its event, record and rule, nothing depending on the clock, and markings on every object.
+@Suite struct MISPToSTIXTests {
+    static let fixtures = ["data/misp/events_collection_1.json", "data/misp/events_collection_2.json",
+                           "data/misp/attributes_collection_1.json", "data/misp/attributes_collection_2.json",
+                           "data/misp/objects_collection_1.json", "data/misp/objects_collection_2.json",
+                           "Tests/Fixtures/misp/common-attribute-types.json", "Tests/Fixtures/misp/objects-galaxies-sightings.json"]
+
+    static func event(_ attributes: String, extra: String = "", tags: String = "[]") throws -> JSONValue {
+        try TestData.object("""
+            {"Event": {"uuid": "5c000000-0000-4000-8000-0000000000ff", "info": "Test", "timestamp": "1700000000",
+             "Orgc": {"name": "CERT-Test", "uuid": "5c000000-0000-4000-8000-0000000000aa"}, "Tag": \(tags),
+             "Attribute": [\(attributes)] \(extra)}}
+            """)
+    }
+
+    static func attribute(_ type: String, _ value: String, toIDs: Bool = true, extra: String = "") -> String {
+        #"{"uuid": "5c000000-0000-4000-8000-000000000001", "type": "\#(type)", "category": "Network activity", "value": "\#(value)", "to_ids": \#(toIDs)\#(extra)}"#
+    }
+
+    static func convert(_ document: JSONValue) throws(MISPError) -> [JSONObject] { try MISPToSTIX().convert(document) }
+
+    @Test(arguments: fixtures)
+    func everyObjectMadeIsValidSTIXAndConvertingAgainGivesTheSame(_ path: String) throws {
+        let document = try TestData.json(path)
+        let objects = try Self.convert(document)
+        #expect(!objects.isEmpty)
+        let validator = try Validator()
+        for o in objects {
+            let result = validator.validate(.object(o), warnings: false)
+            #expect(result.isValid, "\(o["id"]!): \(result.errors)")
+        }
+        #expect(Set(objects.map { $0["id"]! }).count == objects.count)
+        #expect(try Self.convert(document) == objects)
+    }
+
+    @Test func anIndicatorIsMadeOnlyWhenToIDsIsSet() throws {
+        let on = try Self.convert(try Self.event(Self.attribute("domain", "evil.example.com")))
+        #expect(Set(on.compactMap { $0["type"]?.stringValue }) == ["identity", "observed-data", "domain-name", "indicator", "relationship", "grouping"])
+        let indicator = try #require(on.first { $0["type"] == .string("indicator") })
+        #expect(indicator["pattern"] == .string("[domain-name:value = 'evil.example.com']"))
+        #expect(indicator["valid_from"] == .string("2023-11-14T22:13:20Z"))
+        let off = try Self.convert(try Self.event(Self.attribute("domain", "evil.example.com", toIDs: false)))
+        #expect(!off.contains { $0["type"] == .string("indicator") })
+    }
+
+    @Test func patternValuesAreEscapedAndHivesWrittenInFull() throws {
+        let objects = try Self.convert(try Self.event(Self.attribute("regkey", #"HKLM\\Software\\it's"#)))
+        let indicator = try #require(objects.first { $0["type"] == .string("indicator") })
+        #expect(indicator["pattern"] == .string(#"[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\Software\\it\'s']"#))
+    }
+
+    @Test func theEventsTLPMarksEveryObjectAndAnAttributesOwnTLPWinsWhenStricter() throws {
+        let objects = try Self.convert(try Self.event(
+            Self.attribute("ip-dst", "192.0.2.1", extra: #", "Tag": [{"name": "tlp:amber"}]"#), tags: #"[{"name": "tlp:white"}, {"name": "osint"}]"#))
+        for o in objects where o["type"] != .string("identity") {
+            let expected = ["indicator", "observed-data", "network-traffic", "ipv4-addr"].contains(o["type"]!.stringValue!) ? TLP.amber : TLP.clear
+            #expect(o["object_marking_refs"] == .array([.string(expected.v2ID)]), "\(o["id"]!)")
+        }
+        let grouping = try #require(objects.first { $0["type"] == .string("grouping") })
+        #expect(grouping["labels"]?.arrayValue?.contains(.string("osint")) == true)
+    }
+
+    @Test(arguments: [
+        ("ip-dst", "not-an-address", "'ip-dst' value 'not-an-address' is not an IPv4 or IPv6 address"),
+        ("ip-dst", "300.1.1.1", "is not an IPv4 or IPv6 address"),
+        ("ip-dst|port", "192.0.2.1|99999", "has a port that is not a number from 0 to 65535"),
+        ("md5", "abc", "is not a md5 digest (32 hexadecimal digits)"),
+        ("domain", "no spaces.example.com", "is not a domain name"),
+        ("email-src", "nobody", "is not an e-mail address"),
+        ("AS", "ASX", "is not an autonomous system number"),
+        ("flux-capacitor", "1.21", "'flux-capacitor' is not a MISP attribute type"),
+    ])
+    func aValueThatDoesNotFitItsTypeIsRefusedNamingEventAttributeAndRule(_ type: String, _ value: String, _ rule: String) throws {
+        let document = try Self.event(Self.attribute(type, value))
+        do {
+            _ = try Self.convert(document)
+            Issue.record("converted \(type) \(value)")
+        } catch {
+            #expect(error.event == "5c000000-0000-4000-8000-0000000000ff")
+            #expect(error.record == "attribute 5c000000-0000-4000-8000-000000000001")
+            #expect(error.rule.contains(rule), "\(error)")
+        }
+    }
+
+    @Test func distributionsTheNodeCannotHonourAreRefused() throws {
+        for (distribution, words) in [("0", "your organisation only"), ("4", "sharing group")] {
+            let document = try Self.event(Self.attribute("domain", "a.example.com", extra: #", "distribution": "\#(distribution)""#))
+            do {
+                _ = try Self.convert(document)
+                Issue.record("converted distribution \(distribution)")
+            } catch {
+                #expect(error.rule.contains(words))
+            }
+        }
+        #expect(try !Self.convert(try Self.event(Self.attribute("domain", "a.example.com", extra: #", "distribution": "5""#))).isEmpty)
+    }
+
+    @Test func malformedDocumentsAreRefusedWithTheirReason() throws {
+        let cases: [(String, String)] = [
+            ("42", "not MISP JSON"),
+            (#"{"something": 1}"#, "not MISP JSON"),
+            (#"[1]"#, "an event must be a JSON object"),
+            (#"{"Event": {"info": "x", "timestamp": "1"}}"#, "'uuid' is missing or not a UUID"),
+            (#"{"Event": {"uuid": "5c000000-0000-4000-8000-0000000000ff", "info": "x"}}"#, "neither a 'timestamp' nor a 'date'"),
+            (#"{"Event": {"uuid": "5c000000-0000-4000-8000-0000000000ff", "info": "x", "timestamp": "soon"}}"#, "'timestamp' must be seconds"),
+            (#"{"Event": {"uuid": "5c000000-0000-4000-8000-0000000000ff", "info": "x", "timestamp": "1", "Attribute": [{"type": "domain", "value": "a.b"}]}}"#, "'uuid' is missing"),
+            (#"{"Event": {"uuid": "5c000000-0000-4000-8000-0000000000ff", "info": "x", "timestamp": "1", "Tag": [{"name": "tlp:purple"}]}}"#, "not a TLP level"),
+        ]
+        for (text, reason) in cases {
+            let document = try TestData.object(text)
+            do {
+                _ = try Self.convert(document)
+                Issue.record("converted \(text)")
+            } catch {
+                #expect(error.description.contains(reason), "\(text): \(error)")
+            }
+        }
+    }
+
+    @Test func anEventOfManyAttributesConvertsInLinearTime() throws {
+        func event(_ n: Int) throws -> JSONValue {
+            let attributes = (0..<n).map { i in
+                #"{"uuid": "\#(String(format: "5d000000-0000-4000-8000-%012d", i))", "type": "ip-dst", "value": "10.\#(i >> 16 & 255).\#(i >> 8 & 255).\#(i & 255)", "to_ids": true, "timestamp": "1700000000"}"#
+            }
+            return try TestData.object(#"{"Event": {"uuid": "5d000000-0000-4000-8000-0000000000ff", "info": "big", "timestamp": "1700000000", "Attribute": [\#(attributes.joined(separator: ","))]}}"#)
+        }
+        let small = try event(2_000), large = try event(16_000)
+        let clock = ContinuousClock()
+        let t1 = clock.measure { _ = try? Self.convert(small) }
+        let t2 = clock.measure { _ = try? Self.convert(large) }
+        // Each attribute: observed-data, network-traffic, address, indicator, based-on; and the event's grouping.
+        #expect(try Self.convert(small).count == 2_000 * 5 + 1)
+        // Eight times the attributes: allow up to 20 times the time (quadratic work would take 64 times).
+        #expect(t2 < t1 * 20, "\(t1) for 2,000 attributes, \(t2) for 16,000")
+    }
+}
