@@ -130,9 +130,9 @@ enum MISPValue {
     static func checkDistribution(_ o: JSONObject, _ event: String?, _ record: String?) throws(MISPError) {
         switch text(o["distribution"]) {
         case "0":
-            throw MISPError(event: event, record: record, "distribution 0 (your organisation only) cannot be honoured by a shared collection; nothing was imported")
+            throw MISPError(event: event, record: record, "distribution 0 (your organisation only) cannot be honoured by a shared collection")
         case "4":
-            throw MISPError(event: event, record: record, "distribution 4 (a sharing group) is not mapped to Meridian's releasability; nothing was imported")
+            throw MISPError(event: event, record: record, "distribution 4 (a sharing group) is not mapped to Meridian's releasability")
         case nil, "1", "2", "3", "5":
             return
         case let other?:

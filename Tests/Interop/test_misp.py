@@ -1,0 +1,242 @@
+"""MISP interoperability (issue 19): Meridian's conversion of MISP events agrees with misp-stix from PyPI object by
+object, its output passes stix2-validator, `meridian misp import` is all or nothing and idempotent, and a feed made
+with PyMISP is imported completely."""
+import json
+import os
+import subprocess
+import tempfile
+
+import pytest
+from misp_stix_converter import MISPtoSTIX21Parser
+from pymisp import MISPEvent, MISPObject, MISPOrganisation
+from stix2patterns.pattern import Pattern
+from stix2validator import ValidationOptions, validate_file
+
+from conftest import MERIDIAN, REPO, new_node
+
+FIXTURES = ["data/misp/events_collection_1.json", "data/misp/events_collection_2.json",
+            "data/misp/attributes_collection_1.json", "data/misp/attributes_collection_2.json",
+            "data/misp/objects_collection_1.json", "data/misp/objects_collection_2.json",
+            "Tests/Fixtures/misp/common-attribute-types.json", "Tests/Fixtures/misp/objects-galaxies-sightings.json"]
+
+# TLP ids: misp-stix writes TLP 1.0's, Meridian TLP 2.0's.
+V1 = {"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "clear", "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
+      "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": "amber", "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "red"}
+V2 = {"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": "clear", "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": "green",
+      "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": "amber", "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": "amber+strict",
+      "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": "red"}
+RANK = ["clear", "green", "amber", "amber+strict", "red"]
+HIVES = {"HKLM": "HKEY_LOCAL_MACHINE", "HKCU": "HKEY_CURRENT_USER", "HKCR": "HKEY_CLASSES_ROOT", "HKU": "HKEY_USERS",
+         "HKCC": "HKEY_CURRENT_CONFIG"}
+COMPARED = ("name", "created", "modified", "valid_from", "first_observed", "last_observed", "published", "source_ref", "target_ref",
+            "relationship_type", "sighting_of_ref", "where_sighted_refs", "observed_data_refs", "value", "hashes", "number",
+            "resolves_to_refs", "from_ref", "to_refs", "subject", "message_id", "src_ref", "dst_ref", "src_port", "dst_port",
+            "protocols", "size", "parent_directory_ref", "path", "user_id", "credential", "aliases", "kill_chain_phases",
+            "external_references", "x_misp_value", "x_misp_type", "x_misp_name", "context", "description", "is_multipart",
+            "identity_class")
+
+
+def tlp(o, table):
+    levels = [table[m] for m in o.get("object_marking_refs", []) if m in table]
+    return max(levels, key=RANK.index) if levels else None
+
+
+def full_hive(key):
+    """Meridian writes a registry key's hive in full, as STIX 2.1 requires; misp-stix passes MISP's `HKLM` on."""
+    first, sep, rest = key.partition("\\")
+    return HIVES.get(first.upper(), first) + sep + rest
+
+
+def comparisons(pattern):
+    """A pattern's comparisons, parsed by stix2-patterns, per object type and in a stable order."""
+    found = Pattern(pattern).inspect().comparisons
+    out = {}
+    for sco_type, items in found.items():
+        rows = []
+        for path, op, value in items:
+            if sco_type == "windows-registry-key" and list(path) == ["key"]:
+                value = "'" + full_hive(value[1:-1].replace("\\\\", "\\")).replace("\\", "\\\\") + "'"
+            rows.append((tuple(map(str, path)), op, value))
+        out[sco_type] = sorted(rows)
+    return out
+
+
+def differences(theirs, ours):
+    """What differs between misp-stix's objects and Meridian's: ids, patterns, markings and the compared properties."""
+    t = {o["id"]: o for o in theirs if o["type"] != "marking-definition"}
+    m = {o["id"]: o for o in ours}
+    problems = []
+    if set(t) != set(m):
+        problems.append(f"ids only from misp-stix: {sorted(set(t) - set(m))}; only from Meridian: {sorted(set(m) - set(t))}")
+    # Meridian marks every object with its event's TLP, and observables and sightings with their attribute's.
+    inherited = {}
+    for o in t.values():
+        if o["type"] in ("report", "grouping"):
+            for r in o["object_refs"]:
+                inherited.setdefault(r, tlp(o, V1) or tlp(o, V2))
+    for o in t.values():
+        if o["type"] == "observed-data":
+            for r in o["object_refs"]:
+                inherited[r] = tlp(o, V1) or tlp(o, V2) or inherited.get(r)
+        if o["type"] == "sighting":
+            of = t[o["sighting_of_ref"]]
+            inherited[o["id"]] = tlp(of, V1) or tlp(of, V2) or inherited.get(o["id"])
+    for i in sorted(set(t) & set(m)):
+        a, b = t[i], m[i]
+        if a["type"] == "indicator" and comparisons(a["pattern"]) != comparisons(b["pattern"]):
+            problems.append(f"{i}: pattern {a['pattern']} != {b['pattern']}")
+        want = tlp(a, V1) or tlp(a, V2)
+        if want is None and a["type"] not in ("report", "grouping", "identity"):
+            want = inherited.get(i)
+        if want != tlp(b, V2):
+            problems.append(f"{i}: TLP {want} != {tlp(b, V2)}")
+        for k in COMPARED:
+            if a["type"] == "identity" and k in ("created", "modified"):
+                continue  # misp-stix stamps a sighting's organisation with the time of the conversion
+            expected = full_hive(a[k]) if a["type"] == "windows-registry-key" and k == "key" else a.get(k)
+            if expected != b.get(k):
+                problems.append(f"{i}: {k} {a.get(k)!r} != {b.get(k)!r}")
+        if "object_refs" in a and set(a["object_refs"]) != set(b.get("object_refs", [])):
+            problems.append(f"{i}: object_refs differ")
+        custom_a = {k: v for k, v in a.items() if k.startswith("x_misp_")}
+        custom_b = {k: v for k, v in b.items() if k.startswith("x_misp_")}
+        if custom_a != custom_b:
+            problems.append(f"{i}: custom properties {custom_a} != {custom_b}")
+    return problems
+
+
+def misp_stix(path):
+    parser = MISPtoSTIX21Parser()
+    with open(path) as f:
+        parser.parse_json_content(json.load(f))
+    assert not parser.errors, parser.errors
+    return json.loads(parser.bundle.serialize())["objects"]
+
+
+def meridian_convert(*paths):
+    r = subprocess.run([MERIDIAN, "misp", "convert", *paths], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["objects"]
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+def test_meridian_and_misp_stix_agree_object_by_object(fixture):
+    path = os.path.join(REPO, fixture)
+    ours = meridian_convert(path)
+    assert ours
+    assert differences(misp_stix(path), ours) == []
+
+
+def test_the_comparison_sees_a_difference():
+    path = os.path.join(REPO, "Tests/Fixtures/misp/objects-galaxies-sightings.json")
+    ours = meridian_convert(path)
+    changed = [dict(o, pattern="[ipv4-addr:value = '192.0.2.99']") if o["type"] == "indicator" else o for o in ours]
+    assert any("pattern" in p for p in differences(misp_stix(path), changed))
+    assert any("ids only" in p for p in differences(misp_stix(path), ours[1:]))
+
+
+@pytest.mark.parametrize("fixture", FIXTURES[-2:])
+def test_stix2_validator_finds_no_error_in_meridians_conversion(fixture, tmp_path):
+    out = tmp_path / "bundle.json"
+    out.write_text(json.dumps({"type": "bundle", "id": "bundle--6f000000-0000-4000-8000-000000000001",
+                               "objects": meridian_convert(os.path.join(REPO, fixture))}))
+    results = validate_file(str(out), ValidationOptions(version="2.1"))
+    assert results.is_valid, [str(e) for r in results.object_results for e in r.errors]
+
+
+def make_feed(out):
+    """A MISP feed as PyMISP's feed generator writes one: an event file per event, manifest.json and hashes.csv."""
+    os.makedirs(out, exist_ok=True)
+    org = MISPOrganisation()
+    org.from_dict(name="CERT-Feed", uuid="5e000000-0000-4000-8000-0000000000aa")
+    manifest, hashes, uuids = {}, [], set()
+    for n in range(3):
+        event = MISPEvent()
+        event.info, event.uuid, event.Orgc = f"Feed event {n}", f"5e000000-0000-4000-8000-00000000000{n}", org
+        event.distribution, event.published = 3, True
+        event.timestamp, event.publish_timestamp = 1700000000 + n, 1700000100 + n
+        event.add_tag("tlp:green")
+        event.add_attribute("ip-dst", f"203.0.113.{n + 1}", to_ids=True, comment="C2")
+        event.add_attribute("domain", f"c2-{n}.example.net")
+        event.add_attribute("sha256", "ec5aedf5ecc6bdadd4120932170d1b10f6cfa175cfda22951dfd882928ab279b", to_ids=False)
+        event.add_attribute("text", "free text note")
+        f = MISPObject("file", standalone=False)
+        f.add_attribute("filename", value=f"dropper{n}.exe")
+        f.add_attribute("md5", value="8764605c6f388c89096b534d33565802")
+        event.add_object(f)
+        with open(os.path.join(out, event.uuid + ".json"), "w") as fh:
+            json.dump(event.to_feed(with_meta=False), fh)
+        manifest.update(event.manifest)
+        hashes += [(h, event.uuid) for h in event.attributes_hashes("md5")]
+        uuids |= {a.uuid for a in event.attributes} | {f.uuid} | {event.uuid}
+    with open(os.path.join(out, "manifest.json"), "w") as fh:
+        json.dump(manifest, fh)
+    with open(os.path.join(out, "hashes.csv"), "w") as fh:
+        fh.writelines(f"{h},{u}\n" for h, u in hashes)
+    return uuids
+
+
+def exported(data):
+    r = subprocess.run([MERIDIAN, "export", "--collection", "shared", "--data", data], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout).get("objects", [])
+
+
+def misp_import(data, *paths):
+    return subprocess.run([MERIDIAN, "misp", "import", *paths, "--collection", "shared", "--data", data], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_a_pymisp_feed_is_imported_completely_and_again_stores_nothing(tmp_path):
+    feed = str(tmp_path / "feed")
+    uuids = make_feed(feed)
+    data = new_node()
+    first = misp_import(data, feed)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "3 events" in first.stdout and " 0 rejected" in first.stdout
+    objects = exported(data)
+    # Every event, attribute and object of the feed is there, under its MISP uuid.
+    stored = {o["id"].split("--", 1)[1] for o in objects}
+    assert uuids <= stored, uuids - stored
+    assert {o["type"] for o in objects} >= {"report", "indicator", "observed-data", "file", "x-misp-attribute"}
+    # Every object made from a TLP:GREEN event carries TLP:GREEN.
+    assert all(tlp(o, V2) == "green" for o in objects if o["type"] != "identity")
+    again = misp_import(data, feed)
+    assert again.returncode == 0 and ": 0 stored" in again.stdout, again.stdout
+    assert len(exported(data)) == len(objects)
+    # The node's indicators match what misp-stix makes of the same feed.
+    theirs = []
+    for name in sorted(os.listdir(feed)):
+        if name.endswith(".json") and name != "manifest.json":
+            theirs += misp_stix(os.path.join(feed, name))
+    assert differences([o for o in theirs if o["type"] != "identity"], [o for o in objects if o["type"] != "identity"]) == []
+
+
+@pytest.mark.parametrize("break_it, message", [
+    (lambda feed: os.remove(os.path.join(feed, "5e000000-0000-4000-8000-000000000001.json")),
+     "lists event 5e000000-0000-4000-8000-000000000001 but 5e000000-0000-4000-8000-000000000001.json is missing"),
+    (lambda feed: open(os.path.join(feed, "5e000000-0000-4000-8000-000000000002.json"), "a").write("}"), "not valid JSON"),
+    (lambda feed: rewrite(feed, lambda e: e["Attribute"][0].update(value="not-an-address")),
+     "'ip-dst' value 'not-an-address' is not an IPv4 or IPv6 address"),
+    (lambda feed: rewrite(feed, lambda e: e["Attribute"][0].update(type="flux-capacitor")), "'flux-capacitor' is not a MISP attribute type"),
+    (lambda feed: rewrite(feed, lambda e: e.update(distribution="0")), "distribution 0 (your organisation only)"),
+])
+def test_bad_feeds_are_refused_naming_what_is_wrong_and_import_nothing(tmp_path, break_it, message):
+    feed = str(tmp_path / "feed")
+    make_feed(feed)
+    break_it(feed)
+    data = new_node()
+    r = misp_import(data, feed)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr and "nothing was imported" in r.stderr, r.stderr
+    assert exported(data) == []
+
+
+def rewrite(feed, change):
+    """Changes the last event of a feed."""
+    path = os.path.join(feed, "5e000000-0000-4000-8000-000000000002.json")
+    with open(path) as f:
+        document = json.load(f)
+    change(document["Event"])
+    with open(path, "w") as f:
+        json.dump(document, f)
