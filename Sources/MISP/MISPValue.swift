@@ -142,16 +142,11 @@ enum MISPValue {
 
     /// `2020-10-25T16:22:00.000Z` (millis) or `2020-10-25T16:22:00Z`, as misp-stix writes created and valid_from.
     static func stamp(_ seconds: Int64, millis: Bool) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let rest = seconds - days * 86_400
-        let (y, m, d) = civilFromDays(days)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        var year = String(y)
-        while year.count < 4 { year = "0" + year }
-        return "\(year)-\(two(m))-\(two(d))T\(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60))" + (millis ? ".000Z" : "Z")
+        let micros = TAXIITimestamp.format(seconds * 1_000_000)  // ….000000Z
+        return String(micros.dropLast(8)) + (millis ? ".000Z" : "Z")
     }
 
-    // Howard Hinnant's algorithms for the proleptic Gregorian calendar.
+    // Howard Hinnant's days_from_civil (the other direction is TAXIITimestamp.format's).
     static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
@@ -159,17 +154,5 @@ enum MISPValue {
         let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
-    }
-
-    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }

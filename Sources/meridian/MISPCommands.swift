@@ -68,10 +68,7 @@ struct MISPCommand: AsyncParsableCommand {
                 }
                 bar.finish()
                 await node.correlator?.idle()
-                Terminal.print("\(label): \(events) events, \(objects.count) STIX objects: \(summary.stored) stored, \(summary.duplicates) already present, \(summary.rejected.count) rejected")
-                for r in summary.rejected.prefix(50) { Terminal.print("  rejected \(r.id): \(r.reason)") }
-                if summary.rejected.count > 50 { Terminal.print("  ... and \(summary.rejected.count - 50) more") }
-                if !summary.rejected.isEmpty { throw ExitCode(1) }
+                try report(summary, "\(label): \(events) events, \(objects.count) STIX objects: ")
             }
         }
     }

@@ -221,12 +221,18 @@ struct Import: AsyncParsableCommand {
             let summary = try await importer.run(path, collection: collection) { bar.update(objects: $0.objects, done: $0.done, total: $0.total) }
             bar.finish()
             await node.correlator?.idle()
-            Terminal.print("\(file): \(summary.stored) stored, \(summary.duplicates) already present, \(summary.rejected.count) rejected")
-            for r in summary.rejected.prefix(50) { Terminal.print("  rejected \(r.id): \(r.reason)") }
-            if summary.rejected.count > 50 { Terminal.print("  ... and \(summary.rejected.count - 50) more") }
-            if !summary.rejected.isEmpty { throw ExitCode(1) }
+            try report(summary, "\(file): ")
         }
     }
+}
+
+/// Prints an import's summary after `prefix`, and the first rejected objects with their reasons; exit status 1 when
+/// any was rejected.
+func report(_ summary: Importer.Summary, _ prefix: String) throws {
+    Terminal.print("\(prefix)\(summary.stored) stored, \(summary.duplicates) already present, \(summary.rejected.count) rejected")
+    for r in summary.rejected.prefix(50) { Terminal.print("  rejected \(r.id): \(r.reason)") }
+    if summary.rejected.count > 50 { Terminal.print("  ... and \(summary.rejected.count - 50) more") }
+    if !summary.rejected.isEmpty { throw ExitCode(1) }
 }
 
 /// Copies standard input, a chunk at a time, into a new file in `directory`, and returns its path.
