@@ -45,10 +45,20 @@ let package = Package(
             dependencies: ["STIX"],
             swiftSettings: swiftSettings
         ),
+        // Each collection as a MISP feed, for `serve` and `meridian misp export`.
+        .target(
+            name: "MISPFeed",
+            dependencies: [
+                "MeridianServer", "MISP", "Policy", "STIX", "Storage", "TAXII",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MISP's formats to and from STIX (no I/O).
         .target(
             name: "MISP",
-            dependencies: ["STIX"],
+            dependencies: ["STIX", "STIXPattern"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -138,6 +148,7 @@ let package = Package(
                 "Federation",
                 "Transparency",
                 "WebUI",
+                "MISPFeed",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -9,8 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${EVENTS:-2000}"
 
-swift build -c release --product meridian >/dev/null
-MERIDIAN="$(swift build -c release --show-bin-path)/meridian"
+if [ -z "${MERIDIAN:-}" ]; then
+    swift build -c release --product meridian >/dev/null
+    MERIDIAN="$(swift build -c release --show-bin-path)/meridian"
+fi
 if [ ! -x .venv-bench/bin/python ] || ! .venv-bench/bin/python -c "import misp_stix_converter" 2>/dev/null; then
     python3 -m venv .venv-bench
     .venv-bench/bin/pip install --quiet --disable-pip-version-check misp-stix==2026.10.12 pymisp==2.5.34.4

@@ -1,5 +1,6 @@
 import Foundation
 import STIX
+import STIXPattern
 
 /// MISP events to STIX 2.1, following MISP's own converter (misp-stix, `MISPtoSTIX21Parser`) so that both agree on
 /// what each MISP construct means: the same object types, the same ids (the MISP uuids), the same patterns.
@@ -109,6 +110,8 @@ struct EventBuilder {
 
     private(set) var objects: [JSONObject] = []
     private var ids: Set<String> = []
+    /// Most objects of an event share a few times: each is written once.
+    private let stamps = Stamps()
     /// What the report lists, in order.
     private var refs: [String] = []
     private var relationships: [JSONObject] = []
@@ -188,12 +191,12 @@ struct EventBuilder {
         o["spec_version"] = .string("2.1")
         o["id"] = .string((published ? "report--" : "grouping--") + uuid)
         if let creator { o["created_by_ref"] = .string(creator) }
-        o["created"] = .string(MISPValue.stamp(eventTime, millis: true))
-        o["modified"] = .string(MISPValue.stamp(eventTime, millis: true))
+        o["created"] = .string(stamps.text(eventTime, millis: true))
+        o["modified"] = .string(stamps.text(eventTime, millis: true))
         o["name"] = .string(event["info"]?.stringValue ?? "MISP event \(uuid)")
         if published {
             let at = try MISPValue.seconds(event["publish_timestamp"], eventName, nil, "publish_timestamp") ?? eventTime
-            o["published"] = .string(MISPValue.stamp(at, millis: false))
+            o["published"] = .string(stamps.text(at, millis: false))
         } else {
             o["context"] = .string("suspicious-activity")
         }
@@ -218,7 +221,7 @@ struct EventBuilder {
         let id = "identity--" + uuid
         let o = JSONObject([
             "type": .string("identity"), "spec_version": .string("2.1"), "id": .string(id),
-            "created": .string(MISPValue.stamp(time, millis: true)), "modified": .string(MISPValue.stamp(time, millis: true)),
+            "created": .string(stamps.text(time, millis: true)), "modified": .string(stamps.text(time, millis: true)),
             "name": .string(name), "identity_class": .string("organization"),
         ])
         append(o, listed: false)
@@ -293,6 +296,12 @@ struct EventBuilder {
             markings(&o, r)
             append(o)
             return [o["id"]!.stringValue!]
+        }
+        if type == "stix2-pattern" {
+            // Meridian's own feeds carry patterns no typed attribute makes this way (misp-stix keeps them as
+            // x-misp-attribute): the indicator comes back whole.
+            guard (try? Pattern(value)) != nil else { throw ValueRule(text: "is not a valid STIX 2.1 pattern") }
+            return [indicator([value], r)]
         }
         if type == "user-agent" && toIDs {
             let pattern = "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = '\(Observables.escape(value))'"
@@ -413,8 +422,8 @@ struct EventBuilder {
     private func sdo(_ type: String, _ r: Record) -> JSONObject {
         var o = JSONObject(["type": .string(type), "spec_version": .string("2.1"), "id": .string("\(type)--\(r.uuid)")])
         if let creator { o["created_by_ref"] = .string(creator) }
-        o["created"] = .string(MISPValue.stamp(r.time, millis: true))
-        o["modified"] = .string(MISPValue.stamp(r.time, millis: true))
+        o["created"] = .string(stamps.text(r.time, millis: true))
+        o["modified"] = .string(stamps.text(r.time, millis: true))
         return o
     }
 
@@ -434,8 +443,8 @@ struct EventBuilder {
 
     private mutating func observedData(_ observables: [JSONObject], _ r: Record) -> String {
         var o = sdo("observed-data", r)
-        o["first_observed"] = .string(MISPValue.stamp(r.observed.first, millis: false))
-        o["last_observed"] = .string(MISPValue.stamp(r.observed.last, millis: false))
+        o["first_observed"] = .string(stamps.text(r.observed.first, millis: false))
+        o["last_observed"] = .string(stamps.text(r.observed.last, millis: false))
         o["number_observed"] = .number(JSONNumber(1))
         o["object_refs"] = .array(observables.map { $0["id"]! })
         o["labels"] = Self.labelsValue(r.labels)
@@ -455,7 +464,7 @@ struct EventBuilder {
         o["pattern"] = .string(comparisons.count == 1 && comparisons[0].hasPrefix("[") ? comparisons[0] : "[" + comparisons.joined(separator: " AND ") + "]")
         o["pattern_type"] = .string("stix")
         o["pattern_version"] = .string("2.1")
-        o["valid_from"] = .string(MISPValue.stamp(r.time, millis: false))
+        o["valid_from"] = .string(stamps.text(r.time, millis: false))
         if let phase = r.killChainPhase, !phase.isEmpty {
             o["kill_chain_phases"] = .array([.object(JSONObject(["kill_chain_name": .string("misp-category"), "phase_name": .string(phase)]))])
         }
@@ -473,7 +482,7 @@ struct EventBuilder {
         let id = id ?? "relationship--" + Identifier.uuidV5(namespace: MISPToSTIX.relationshipNamespace, name: "\(source) - \(type) - \(target)")
         return JSONObject([
             "type": .string("relationship"), "spec_version": .string("2.1"), "id": .string(id),
-            "created": .string(MISPValue.stamp(time, millis: true)), "modified": .string(MISPValue.stamp(time, millis: true)),
+            "created": .string(stamps.text(time, millis: true)), "modified": .string(stamps.text(time, millis: true)),
             "relationship_type": .string(type), "source_ref": .string(source), "target_ref": .string(target),
         ])
     }
@@ -511,7 +520,7 @@ struct EventBuilder {
             let time = try MISPValue.seconds(s["date_sighting"], eventName, name, "date_sighting") ?? eventTime
             var org: String?
             if let organisation = s["Organisation"]?.objectValue { org = try identity(organisation, time: time) }
-            let stamp = JSONValue.string(MISPValue.stamp(time, millis: true))
+            let stamp = JSONValue.string(stamps.text(time, millis: true))
             switch MISPValue.text(s["type"]) ?? "0" {
             case "0":
                 var o = JSONObject(["type": .string("sighting"), "spec_version": .string("2.1"), "id": .string("sighting--" + uuid),
@@ -565,8 +574,8 @@ struct EventBuilder {
                 }
                 let type = Galaxies.stixType(galaxyType)
                 var o = JSONObject(["type": .string(type), "spec_version": .string("2.1"), "id": .string("\(type)--\(uuid)")])
-                o["created"] = .string(MISPValue.stamp(eventTime, millis: true))
-                o["modified"] = .string(MISPValue.stamp(eventTime, millis: true))
+                o["created"] = .string(stamps.text(eventTime, millis: true))
+                o["modified"] = .string(stamps.text(eventTime, millis: true))
                 o["name"] = .string(type == "attack-pattern" ? Galaxies.techniqueName(value, externalIDs) : value)
                 if let description = cluster["description"]?.stringValue, !description.isEmpty { o["description"] = .string(description) }
                 if type == "malware" { o["is_family"] = .bool(true) }
@@ -689,5 +698,18 @@ enum Galaxies {
         if galaxyType.hasPrefix("mitre-") { return "mitre-attack" }
         if externalID.hasPrefix("CAPEC-") { return "capec" }
         return "misp-galaxy"
+    }
+}
+
+/// STIX times already written (``MISPValue/stamp(_:millis:)``), by second.
+final class Stamps {
+    private var written: [Int64: (millis: String, seconds: String)] = [:]
+
+    func text(_ seconds: Int64, millis: Bool) -> String {
+        if let known = written[seconds] { return millis ? known.millis : known.seconds }
+        let both = (MISPValue.stamp(seconds, millis: true), MISPValue.stamp(seconds, millis: false))
+        if written.count > 4096 { written.removeAll(keepingCapacity: true) }
+        written[seconds] = both
+        return millis ? both.0 : both.1
     }
 }

@@ -13,7 +13,13 @@ struct Observable {
 enum Observables {
     /// A value between quotes in a pattern.
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "'") || $0 == UInt8(ascii: "\\") }) else { return s }
+        var out = ""
+        for c in s {
+            if c == "'" || c == "\\" { out.append("\\") }
+            out.append(c)
+        }
+        return out
     }
 
     static func sco(_ type: String, _ uuid: String, _ members: KeyValuePairs<String, JSONValue> = [:]) -> JSONObject {

@@ -85,7 +85,7 @@ public enum MISPImport {
         var objects: [[UInt8]] = []
         objects.reserveCapacity(output.objects.count)
         for o in output.objects {
-            let bytes = Array(JSONValue.object(o).serialized().utf8)
+            let bytes = JSONValue.object(o).serializedBytes()
             made += bytes.count
             if made > maxBytes {
                 throw Failure(description: "the STIX made of \(paths.joined(separator: ", ")) exceeds \(maxBytes) bytes (--max-bytes); nothing was imported")

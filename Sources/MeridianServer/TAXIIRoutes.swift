@@ -9,9 +9,14 @@ import STIXValidation
 import Storage
 import TAXII
 
-/// The TAXII 2.1 endpoints (§4, §5) of a node.
-struct TAXIIRoutes: Sendable {
+/// The TAXII 2.1 endpoints (§4, §5) of a node, and how every API surface of the node answers a request: limits,
+/// credentials, and errors as TAXII error resources (``respond(_:_:accepting:_:)``).
+public struct TAXIIRoutes: Sendable {
     let node: MeridianNode
+
+    public init(node: MeridianNode) {
+        self.node = node
+    }
 
     func register(on router: Router<MeridianRequestContext>) {
         router.get("/taxii2/") { request, context in await respond(request, context) { principal in try await discovery(principal) } }
@@ -68,8 +73,10 @@ struct TAXIIRoutes: Sendable {
     /// where errors become responses. Unexpected errors are logged and answered with a generic 500.
     /// Answers a request: its Accept header checked (by `accepting`, the TAXII media type by default), the
     /// configuration refreshed, the caller authenticated, then `handler`; any failure as a TAXII error object.
-    func respond(_ request: Request, _ context: MeridianRequestContext, accepting: (String?) -> Bool = MediaType.accepts,
-                 _ handler: (Principal) async throws -> Response) async -> Response {
+    /// Answers `request` with `handler` once the request limits have admitted it and its credentials are known; a
+    /// thrown ``TAXIIError`` becomes its error resource, any other error a 500 that tells nothing.
+    public func respond(_ request: Request, _ context: MeridianRequestContext, accepting: (String?) -> Bool = MediaType.accepts,
+                        _ handler: (Principal) async throws -> Response) async -> Response {
         do {
             guard accepting(request.headers[.accept]) else { throw TAXIIError.notAcceptable }
             // A changed meridian.toml applies before this request is decided.

@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
 import MeridianServer
+import MISPFeed
+import Policy
 
 /// `meridian misp`: MISP's formats in and out.
 struct MISPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "misp", abstract: "Read MISP events and feeds (docs/MISP.md).",
-        subcommands: [Convert.self, ImportMISP.self])
+        subcommands: [Convert.self, ImportMISP.self, ExportMISP.self])
 
     struct Convert: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -69,6 +71,39 @@ struct MISPCommand: AsyncParsableCommand {
                 bar.finish()
                 await node.correlator?.idle()
                 try report(summary, "\(label): \(events) events, \(objects.count) STIX objects: ")
+            }
+        }
+    }
+
+    struct ExportMISP: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export",
+            abstract: "Write a collection as a MISP feed (manifest.json, hashes.csv, one file per event) into a directory.",
+            discussion: """
+                The feed holds what --org may read, as `serve` serves it at /misp/feeds/{api_root}/{collection}/ to \
+                that org's users (docs/MISP.md). Exit status: 0 written, 2 error.
+                """)
+
+        @OptionGroup var data: DataOption
+        @Option(help: "The collection's id or alias.") var collection: String
+        @Option(help: "Export what this org may read. The sharing policy applies.") var org: String
+        @Option(help: "The directory to write the feed into (created if needed).") var out: String
+
+        func run() async throws {
+            try await failing("misp export") {
+                let node = try await data.directory.open()
+                guard let c = node.collection(collection) else {
+                    throw ValidationError("no collection with id or alias '\(collection)' in the configuration")
+                }
+                guard node.configuration.orgs.contains(where: { $0.id == org }) else {
+                    throw ValidationError("--org: '\(org)' is not an org of the configuration")
+                }
+                let principal = Principal(org: org, user: nil)
+                guard node.access(principal, to: c).canRead else { throw ValidationError("org '\(org)' cannot read collection '\(collection)'") }
+                let feed = try await MISPFeed.build(node: node, collection: c, for: principal, endpoint: "misp export")
+                try feed.write(to: out)
+                try await node.audit.flush()
+                Terminal.print("\(out): \(feed.order.count) events")
             }
         }
     }

@@ -58,15 +58,30 @@ public struct Identifier: Sendable, Hashable, CustomStringConvertible {
 
     /// A UUIDv5 (SHA-1, RFC 4122 §4.3) of `name` in `namespace`.
     public static func uuidV5(namespace: String, name: String) -> String {
-        var data = hexBytes(namespace.replacingOccurrences(of: "-", with: ""))
-        data.append(contentsOf: Array(name.utf8))
+        var data: [UInt8] = []
+        data.reserveCapacity(16 + name.utf8.count)
+        var high: Int?
+        for c in namespace.utf8 where c != UInt8(ascii: "-") {
+            if let h = high {
+                data.append(UInt8(h << 4 | hexValue(c)))
+                high = nil
+            } else {
+                high = hexValue(c)
+            }
+        }
+        data.append(contentsOf: name.utf8)
         var digest = Array(Insecure.SHA1.hash(data: data).prefix(16))
         digest[6] = (digest[6] & 0x0F) | 0x50
         digest[8] = (digest[8] & 0x3F) | 0x80
-        let hex = digest.map { String(format2: $0) }.joined()
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-"
-            + String(h[20..<32])
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (i, byte) in digest.enumerated() {
+            if i == 4 || i == 6 || i == 8 || i == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The deterministic identifier STIX 2.1 §2.9 gives a cyber observable: a UUIDv5 of the canonical JSON (RFC 8785)
@@ -96,15 +111,6 @@ public struct Identifier: Sendable, Hashable, CustomStringConvertible {
         return hashes.members.first
     }
 
-    static func hexBytes(_ hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var it = hex.utf8.makeIterator()
-        while let a = it.next(), let b = it.next() {
-            out.append(UInt8(hexValue(a) << 4 | hexValue(b)))
-        }
-        return out
-    }
-
     static func hexValue(_ c: UInt8) -> Int {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(c - UInt8(ascii: "0"))
@@ -120,12 +126,5 @@ extension UInt8 {
     public var isHexDigit: Bool {
         (self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9")) || (self >= UInt8(ascii: "a") && self <= UInt8(ascii: "f"))
             || (self >= UInt8(ascii: "A") && self <= UInt8(ascii: "F"))
-    }
-}
-
-extension String {
-    init(format2 byte: UInt8) {
-        let digits = Array("0123456789abcdef")
-        self = String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
     }
 }
