@@ -224,7 +224,7 @@ let package = Package(
         .testTarget(
             name: "MeridianServerTests",
             dependencies: [
-                "MeridianServer", "Policy", "Storage", "STIX", "STIXValidation", "TAXII", "TestSupport",
+                "MeridianServer", "MISP", "Policy", "Storage", "STIX", "STIXValidation", "TAXII", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),

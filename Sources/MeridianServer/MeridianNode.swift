@@ -1,5 +1,7 @@
 import Crypto
+import DocumentInput
 import Foundation
+import MISP
 import Logging
 import Policy
 import STIX
@@ -47,9 +49,25 @@ public struct MeridianNode: Sendable {
             try await store.ensureCollection(collection.id.lowercased())
         }
         self.policyState = try await PolicyState(store: store, configuration: configuration, partnership: configuration.partnership)
+        let warninglists = try Self.warninglists(configuration.correlation?.misp_warninglists ?? [], relativeTo: configurationPath)
         self.correlator = Correlator(store: store, configuration: configuration, live: { live.current.configuration },
-                                     policyState: policyState, audit: audit)
+                                     policyState: policyState, audit: audit, warninglists: warninglists)
         try await recordConfigurationChange()
+    }
+
+    /// The MISP warninglists `[correlation] misp_warninglists` names (paths relative to the configuration file's
+    /// directory), each read whole; one that cannot be read or matched exactly stops the node with its reason.
+    static func warninglists(_ paths: [String], relativeTo configurationPath: String?) throws -> [MISPWarninglist] {
+        let base = configurationPath.map { ($0 as NSString).deletingLastPathComponent } ?? FileManager.default.currentDirectoryPath
+        return try paths.map { path in
+            let full = path.hasPrefix("/") ? path : (base as NSString).appendingPathComponent(path)
+            do {
+                let bytes = try DocumentInput(maxBytes: 256 << 20).read(full)
+                return try MISPWarninglist.parse(try JSONParser().parse(bytes))
+            } catch {
+                throw NodeConfiguration.Problem(description: "[correlation] misp_warninglists: \(full): \(error)")
+            }
+        }
     }
 
     /// Applies the configuration file's changes, if it changed since it was read: before each request, so no

@@ -34,6 +34,8 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var max_matches_per_observation: Int?
         /// Values (and IPv4 CIDR blocks) that never correlate.
         public var warning_list: [String]?
+        /// MISP warninglist files (misp-warninglists' `list.json`) whose entries never correlate either.
+        public var misp_warninglists: [String]?
     }
 
     /// Another node (any TAXII 2.1 server) this one exchanges with (docs/FEDERATION.md).

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MeridianServer
+import MISP
 import Policy
 import STIX
 import STIXValidation
@@ -167,6 +168,49 @@ import Testing
                               Self.indicator(6, "[ipv4-addr:value ISSUBSET '10.0.0.0/8']")], to: "indicators", by: "a")
         try await post(node, Self.observation(7, ip: "8.8.8.8") + Self.observation(8, ip: "10.1.2.3"), to: "observations", by: "b")
         #expect(try await sightings(node, as: "a").isEmpty)
+    }
+
+    static func warninglist(_ json: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("warninglist-\(UUID().uuidString).json").path
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func mispWarninglistsNeverCorrelateEither() async throws {
+        let blocks = try Self.warninglist(#"{"name": "Resolvers", "type": "cidr", "list": ["198.51.100.0/28", "2001:db8::/32"]}"#)
+        let hosts = try Self.warninglist(#"{"name": "CDN", "type": "hostname", "list": ["cdn.example.net"]}"#)
+        let node = try await Self.node(#"misp_warninglists = ["\#(blocks)", "\#(hosts)"]"#)
+        try await post(node, [Self.indicator(20, "[ipv4-addr:value = '198.51.100.5']"), Self.indicator(21, "[ipv4-addr:value = '198.51.100.40']")],
+                       to: "indicators", by: "a")
+        try await post(node, Self.observation(22, ip: "198.51.100.5") + Self.observation(23, ip: "198.51.100.40"), to: "observations", by: "b")
+        let made = try await sightings(node, as: "a")
+        #expect(made.count == 1)
+        #expect(made.first?["sighting_of_ref"]?.stringValue == "indicator--1d1d1d1d-0000-4000-8000-000000000021")
+    }
+
+    @Test func warninglistEntriesMatchAsTheirTypeSays() throws {
+        let list = WarningList([], lists: [
+            MISPWarninglist(name: "n", matching: .hostname, entries: ["example.net"]),
+            MISPWarninglist(name: "c", matching: .cidr, entries: ["2001:db8::/32", "192.0.2.0/24"]),
+            MISPWarninglist(name: "s", matching: .substring, entries: ["sinkhole"]),
+            MISPWarninglist(name: "e", matching: .string, entries: ["Exact.Example"]),
+        ])
+        for flagged in ["example.net", "mail.EXAMPLE.net", "2001:db8::1", "192.0.2.77", "evil-sinkhole.example.org", "exact.example"] {
+            #expect(list.contains(flagged), "\(flagged)")
+        }
+        for kept in ["example.network", "notexample.net", "2001:db9::1", "192.0.3.1", "sink.example.org", "exact.example.org"] {
+            #expect(!list.contains(kept), "\(kept)")
+        }
+    }
+
+    @Test func aWarninglistThatCannotBeMatchedExactlyStopsTheNodeNamingTheFile() async throws {
+        let regex = try Self.warninglist(#"{"name": "Patterns", "type": "regex", "list": ["^evil"]}"#)
+        do {
+            _ = try await Self.node(#"misp_warninglists = ["\#(regex)"]"#)
+            Issue.record("the node started")
+        } catch {
+            #expect("\(error)".contains(regex) && "\(error)".contains("type 'regex' is not supported"), "\(error)")
+        }
     }
 
     @Test func anOverCorrelatedObservationMakesNoSightings() async throws {

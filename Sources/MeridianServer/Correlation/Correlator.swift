@@ -1,4 +1,5 @@
 import Foundation
+import MISP
 import Logging
 import Metrics
 import Policy
@@ -63,7 +64,7 @@ public actor Correlator {
     public private(set) var overCorrelated = 0
 
     init?(store: SQLiteObjectStore, configuration: NodeConfiguration, live: @escaping @Sendable () -> NodeConfiguration,
-          policyState: PolicyState, audit: AuditTrail) {
+          policyState: PolicyState, audit: AuditTrail, warninglists: [MISPWarninglist] = []) {
         guard let c = configuration.correlation, c.enabled ?? true,
             let sightings = (configuration.collections ?? []).first(where: {
                 $0.id.lowercased() == c.sightings_collection.lowercased() || $0.alias == c.sightings_collection
@@ -74,7 +75,7 @@ public actor Correlator {
         self.policyState = policyState
         self.audit = audit
         settings = Settings(sightings: sightings, window: Int64(c.retro_window_days ?? 30) * 86_400 * 1_000_000,
-                            cap: c.max_matches_per_observation ?? 50, warningList: WarningList(c.warning_list ?? WarningList.defaults))
+                            cap: c.max_matches_per_observation ?? 50, warningList: WarningList(c.warning_list ?? WarningList.defaults, lists: warninglists))
     }
 
     var sightingsID: String { settings.sightings.id.lowercased() }
