@@ -27,7 +27,7 @@ public struct MISPError: Error, CustomStringConvertible, Equatable {
 /// collections that `restSearch` returns (`{"response": {"Attribute": [...]}}`, `{"response": [{"Object": ...}]}`).
 public enum MISPDocument {
     /// A unit of conversion: an event, or records that belong to no event.
-    public enum Unit {
+    public enum Unit: Sendable {
         case event(JSONObject)
         case attributes([JSONValue])
         case objects([JSONValue])

@@ -49,11 +49,16 @@ public struct MISPToSTIX: Sendable {
 
     /// Adds the objects of `unit` to `output`.
     public func convert(_ unit: MISPDocument.Unit, position: Int, into output: inout Output) throws(MISPError) {
+        output.add(try objects(of: unit, position: position))
+    }
+
+    /// The objects of `unit` (units convert independently of each other, so on several cores at once).
+    public func objects(of unit: MISPDocument.Unit, position: Int) throws(MISPError) -> [JSONObject] {
         switch unit {
         case .event(let event):
             var builder = try EventBuilder(event: event, position: position, options: options)
             try builder.build()
-            output.add(builder.objects)
+            return builder.objects
         case .attributes(let attributes):
             var builder = EventBuilder(records: options)
             for (i, a) in attributes.enumerated() {
@@ -64,7 +69,7 @@ public struct MISPToSTIX: Sendable {
                 try builder.attribute(attribute, position: i)
             }
             try builder.finishRecords()
-            output.add(builder.objects)
+            return builder.objects
         case .objects(let objects):
             var builder = EventBuilder(records: options)
             for (i, o) in objects.enumerated() {
@@ -75,7 +80,7 @@ public struct MISPToSTIX: Sendable {
                 try builder.object(object, position: i)
             }
             try builder.finishRecords()
-            output.add(builder.objects)
+            return builder.objects
         }
     }
 
@@ -86,7 +91,7 @@ public struct MISPToSTIX: Sendable {
 
         public init() {}
 
-        mutating func add(_ made: [JSONObject]) {
+        public mutating func add(_ made: [JSONObject]) {
             for o in made {
                 guard let id = o["id"]?.stringValue, ids.insert(id).inserted else { continue }
                 objects.append(o)

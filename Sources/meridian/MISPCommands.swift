@@ -21,7 +21,7 @@ struct MISPCommand: AsyncParsableCommand {
 
         @Argument(help: "MISP JSON files (gzip allowed) or directories (a feed's, read through its manifest.json).")
         var paths: [String]
-        @Option(help: "The most MISP JSON read, and the most STIX written, in bytes.")
+        @Option(help: "The most MISP JSON read, in bytes (decompressed).")
         var maxBytes = 64 << 20
 
         func run() async throws {
@@ -53,7 +53,7 @@ struct MISPCommand: AsyncParsableCommand {
         @Argument(help: "MISP JSON files (gzip allowed) or directories (a feed's, read through its manifest.json).")
         var paths: [String]
         @Option(help: "The collection's id or alias.") var collection: String
-        @Option(help: "The most MISP JSON read, and the most STIX made of it, in bytes.")
+        @Option(help: "The most MISP JSON read, in bytes (decompressed).")
         var maxBytes = 64 << 20
 
         func run() async throws {

@@ -79,6 +79,16 @@ import Testing
         #expect(v.serialized() == #"{"type":"x-acme-thing","z":1,"a":{"x_acme_nested":[true,null,2.50]},"id":"x"}"#)
     }
 
+    @Test func bytesAndTextAreWrittenAlikeWhateverMustBeEscaped() throws {
+        let controls = String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) })
+        let samples = ["plain", #"misp:type="ip-dst""#, #"C:\\Windows"#, controls, "caf\u{E9} \u{1F600} \u{7F}", "", "\"\\\n"]
+        for s in samples {
+            let value = JSONValue.object(JSONObject([s: .array([.string(s), .number(JSONNumber(1))])]))
+            #expect(value.serializedBytes() == Array(value.serialized().utf8), "\(s.debugDescription)")
+            #expect(try JSONParser().parse(value.serializedBytes()) == value)
+        }
+    }
+
     @Test func recordsTheOriginalBytesOfEachBundleObject() throws {
         let text = #"{"type":"bundle","id":"bundle--1","objects":[ {"b" : 1} ,{"c":[2, 3]}]}"#
         let bytes = Array(text.utf8)

@@ -82,7 +82,28 @@ extension JSONValue {
             out.append(contentsOf: s.utf8)
             out.append(UInt8(ascii: "\""))
         } else {
-            out.append(contentsOf: quoted(s).utf8)
+            // Byte for byte what the String writer below writes.
+            let hex = Array("0123456789abcdef".utf8)
+            out.append(UInt8(ascii: "\""))
+            for b in s.utf8 {
+                let escape: UInt8
+                switch b {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): escape = b
+                case 0x0A: escape = UInt8(ascii: "n")
+                case 0x0D: escape = UInt8(ascii: "r")
+                case 0x09: escape = UInt8(ascii: "t")
+                case 0x08: escape = UInt8(ascii: "b")
+                case 0x0C: escape = UInt8(ascii: "f")
+                case ..<0x20: escape = UInt8(ascii: "u")
+                default:
+                    out.append(b)
+                    continue
+                }
+                out.append(UInt8(ascii: "\\"))
+                out.append(escape)
+                if escape == UInt8(ascii: "u") { out += [0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0x0F)]] }
+            }
+            out.append(UInt8(ascii: "\""))
         }
     }
 
