@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "MeridianServer", "MISP", "Policy", "STIX", "Storage", "TAXII",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -52,8 +52,6 @@ public enum MISPImport {
     public static func convert(_ paths: [String], maxBytes: Int = 64 << 20, options: MISPToSTIX.Options = .init()) throws(Failure)
         -> (objects: [[UInt8]], events: Int)
     {
-        let converter = MISPToSTIX(options: options)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
         var output = MISPToSTIX.Output()
         var read = 0
         var events = 0
@@ -66,33 +64,57 @@ public enum MISPImport {
                     throw Failure(description: "\(error); the MISP JSON read in one import is limited to \(maxBytes) bytes (--max-bytes); nothing was imported")
                 }
                 read += bytes.count
-                let document: JSONValue
                 do {
-                    document = try JSONParser(limits: JSONLimits(maxDepth: 64, maxStringBytes: 64 << 20)).parse(bytes)
+                    events += try convert(bytes, options: options, into: &output)
                 } catch {
-                    throw Failure(description: "\(file): not valid JSON: \(error); nothing was imported")
-                }
-                do {
-                    let units = try MISPDocument.units(in: document)
-                    events += units.count { if case .event = $0 { true } else { false } }
-                    // Events convert on every core; their objects are added in order (the first error in order is
-                    // the one reported).
-                    let made = concurrentMap(count: units.count, concurrency: cores, chunk: 8) { i in
-                        Result { () throws(MISPError) in try converter.objects(of: units[i], position: i) }
-                    }
-                    for result in made { output.add(try result.get()) }
-                } catch {
-                    throw Failure(description: "\(file): \(error); nothing was imported")
+                    throw Failure(description: "\(file): \(error.description); nothing was imported")
                 }
             }
         }
-        let made = output.objects
-        let objects = concurrentMap(count: made.count, concurrency: cores, chunk: 256) { JSONValue.object(made[$0]).serializedBytes() }
-        // STIX takes five to eight times the bytes of the MISP JSON it is made of (an attribute becomes up to five
-        // objects); past sixteen times, something is wrong with the input.
-        if objects.reduce(0, { $0 + $1.count }) > 16 * maxBytes {
-            throw Failure(description: "the STIX made of \(paths.joined(separator: ", ")) exceeds 16 times --max-bytes (\(maxBytes) bytes); nothing was imported")
+        return (try serialize(output, limit: 16 * maxBytes, source: paths.joined(separator: ", ")), events)
+    }
+
+    /// The STIX objects (their bytes) of one MISP JSON document held in memory (a request's body), and its number of
+    /// events.
+    public static func convert(document bytes: [UInt8], options: MISPToSTIX.Options = .init()) throws(Failure) -> (objects: [[UInt8]], events: Int) {
+        var output = MISPToSTIX.Output()
+        let events = try convert(bytes, options: options, into: &output)
+        return (try serialize(output, limit: 16 * max(bytes.count, 1 << 20), source: "the document"), events)
+    }
+
+    /// Parses and converts one document into `output`; returns its number of events.
+    static func convert(_ bytes: [UInt8], options: MISPToSTIX.Options, into output: inout MISPToSTIX.Output) throws(Failure) -> Int {
+        let document: JSONValue
+        do {
+            document = try JSONParser(limits: JSONLimits(maxDepth: 64, maxStringBytes: 64 << 20)).parse(bytes)
+        } catch {
+            throw Failure(description: "not valid JSON: \(error)")
         }
-        return (objects, events)
+        let converter = MISPToSTIX(options: options)
+        do {
+            let units = try MISPDocument.units(in: document)
+            // Events convert on every core; their objects are added in order (the first error in order is the one
+            // reported).
+            let made = concurrentMap(count: units.count, concurrency: ProcessInfo.processInfo.activeProcessorCount, chunk: 8) { i in
+                Result { () throws(MISPError) in try converter.objects(of: units[i], position: i) }
+            }
+            for result in made { output.add(try result.get()) }
+            return units.count { if case .event = $0 { true } else { false } }
+        } catch {
+            throw Failure(description: error.description)
+        }
+    }
+
+    /// The objects' bytes, serialized on every core. STIX takes five to eight times the bytes of the MISP JSON it is
+    /// made of (an attribute becomes up to five objects): past `limit`, something is wrong with the input.
+    static func serialize(_ output: MISPToSTIX.Output, limit: Int, source: String) throws(Failure) -> [[UInt8]] {
+        let made = output.objects
+        let objects = concurrentMap(count: made.count, concurrency: ProcessInfo.processInfo.activeProcessorCount, chunk: 256) {
+            JSONValue.object(made[$0]).serializedBytes()
+        }
+        if objects.reduce(0, { $0 + $1.count }) > limit {
+            throw Failure(description: "the STIX made of \(source) exceeds \(limit) bytes; nothing was imported")
+        }
+        return objects
     }
 }

@@ -137,7 +137,7 @@ public struct TAXIIRoutes: Sendable {
         return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: error.json)))
     }
 
-    func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = HTTPFields()) -> Response {
+    public func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = HTTPFields()) -> Response {
         bytes(Array(value.serialized().utf8), status: status, headers: extra)
     }
 
@@ -441,23 +441,27 @@ public struct TAXIIRoutes: Sendable {
         }
     }
 
-    func add(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal) async throws -> Response {
-        let (collection, access) = try resolve(context, principal)
-        guard access.canWrite else { throw TAXIIError.forbidden }
-        guard MediaType.isTAXII(contentType: request.headers[.contentType]) else { throw TAXIIError.unsupportedMediaType }
+    /// A POST's body, within `max_content_length` (413 past it) and `body_timeout_seconds` (408).
+    public func body(of request: Request) async throws -> ByteBuffer {
         let max = node.configuration.maxContentLength
         let declared = request.headers[.contentLength].flatMap(Int.init)
-        let body: ByteBuffer
         // A declared length over the limit is refused without keeping any of the body.
         switch await Self.read(request.body, upTo: declared.map { $0 > max } == true ? 0 : max,
                                discarding: Swift.min(Swift.max(max, 1 << 20), 64 << 20),
                                within: .seconds(node.configuration.bodyTimeoutSeconds)) {
-        case .complete(let bytes) where declared.map({ $0 <= max }) ?? true: body = bytes
+        case .complete(let bytes) where declared.map({ $0 <= max }) ?? true: return bytes
         case .complete, .tooLarge: throw TAXIIError.tooLarge(max)
         case .late:
             throw TAXIIError(status: 408, title: "Request timeout",
                              description: "the body did not arrive within \(node.configuration.bodyTimeoutSeconds) seconds")
         }
+    }
+
+    func add(_ request: Request, _ context: MeridianRequestContext, _ principal: Principal) async throws -> Response {
+        let (collection, access) = try resolve(context, principal)
+        guard access.canWrite else { throw TAXIIError.forbidden }
+        guard MediaType.isTAXII(contentType: request.headers[.contentType]) else { throw TAXIIError.unsupportedMediaType }
+        let body = try await body(of: request)
         let ingest = Ingest(node: node)
         // An org flagged as a peer node that posts here is pushing: what it sends was received from it (SHARING.md).
         let isPeer = principal.org.map(node.partnership.isNode) ?? false

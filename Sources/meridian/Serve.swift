@@ -174,7 +174,7 @@ struct Serve: AsyncParsableCommand {
         let log = logger
         let announce = banner ?? { url in log.info("Meridian serving TAXII 2.1 at \(url)/taxii2/") }
         let app = Application(
-            router: MeridianApplication.router(node: node, metrics: registry, surfaces: [try WebUI(node: node, secureCookies: scheme == "https"), MISPFeedRoutes(node: node)]),
+            router: MeridianApplication.router(node: node, metrics: registry, surfaces: [try WebUI(node: node, secureCookies: scheme == "https"), MISPRoutes(node: node)]),
             server: builder,
             configuration: .init(address: .hostname(host, port: port), serverName: "Meridian"),
             // Announced once the socket is bound, with the port it got.

@@ -361,3 +361,37 @@ def test_misp_export_writes_the_feed_serve_gives_that_org_and_it_imports_back(fe
     assert again.returncode == 0, again.stdout + again.stderr
     ids = {o["id"] for o in exported(other)}
     assert set(taxii_indicators(feed_node, "bob")) <= ids
+
+
+def test_an_admin_posts_misp_json_and_it_is_imported_as_the_command_imports_it():
+    import requests
+    from conftest import start_server
+    data = new_node()
+    subprocess.run([MERIDIAN, "user", "add", "root", "--org", "cert-example", "--admin", "--data", data], input="an admin password 1\n",
+                   text=True, check=True, capture_output=True)
+    proc, base, _ = start_server(data)
+    try:
+        with open(os.path.join(REPO, "data/misp/events_collection_1.json"), "rb") as f:
+            body = f.read()
+        url = base + "/admin/misp/import/"
+        admin = ("root", "an admin password 1")
+        assert requests.post(url, params={"collection": "shared"}, data=body).status_code == 401
+        assert requests.post(url, params={"collection": "shared"}, data=body, auth=("alice", "a long enough password")).status_code == 403
+        missing = requests.post(url, data=body, auth=admin)
+        assert missing.status_code == 400 and "collection" in missing.json()["description"]
+        bad = json.loads(body)
+        bad["response"][1]["Event"]["Attribute"][0]["value"] = "not a domain"
+        refused = requests.post(url, params={"collection": "shared"}, data=json.dumps(bad), auth=admin)
+        assert refused.status_code == 422, refused.text
+        assert "attribute 4bb235a7-7d25-4aef-802f-2c6b45c5eceb" in refused.json()["description"]
+        assert exported(data) == []
+        done = requests.post(url, params={"collection": "shared"}, data=body, auth=admin)
+        assert done.status_code == 200, done.text
+        summary = done.json()
+        assert summary["events"] == 2 and summary["stored"] == summary["objects"] and summary["rejected"] == []
+        again = requests.post(url, params={"collection": "shared"}, data=body, auth=admin).json()
+        assert again["stored"] == 0 and again["already_present"] == summary["objects"]
+        assert {o["id"] for o in exported(data)} == {o["id"] for o in meridian_convert(os.path.join(REPO, "data/misp/events_collection_1.json"))}
+    finally:
+        proc.kill()
+        proc.wait()
