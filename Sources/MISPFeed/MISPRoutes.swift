@@ -32,8 +32,9 @@ public struct MISPRoutes: NodeSurface {
                 }
                 let body = try await taxii.body(of: request)
                 let converted: (objects: [[UInt8]], events: Int)
+                let options = try await MISPImport.options(for: node)
                 do {
-                    converted = try MISPImport.convert(document: Array(buffer: body))
+                    converted = try MISPImport.convert(document: Array(buffer: body), options: options)
                 } catch {
                     throw TAXIIError.unprocessable("\(error)")
                 }

@@ -2,6 +2,7 @@ import DocumentInput
 import Foundation
 import MISP
 import STIX
+import Storage
 
 /// MISP data into a collection: event files, event lists, REST API responses and feed directories, converted to STIX
 /// (``MISPToSTIX``) and stored like an imported bundle, in one transaction: every event is converted before anything
@@ -72,6 +73,37 @@ public enum MISPImport {
             }
         }
         return (try serialize(output, limit: 16 * maxBytes, source: paths.joined(separator: ", ")), events)
+    }
+
+    /// The conversion's options for importing into `node`: galaxy clusters of ATT&CK (and DISARM) techniques, groups,
+    /// software and mitigations refer to the objects the node already holds with the same external id, read through
+    /// the gate as the node's owner, instead of making copies under the clusters' uuids.
+    public static func options(for node: MeridianNode) async throws -> MISPToSTIX.Options {
+        var options = MISPToSTIX.Options()
+        let owner = Principal(org: node.configuration.node.owner, user: nil)
+        let types: Set<String> = ["attack-pattern", "intrusion-set", "malware", "tool", "course-of-action", "threat-actor"]
+        let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
+        for collection in node.readableCollections(for: owner) {
+            var query = ObjectQuery(types: types)
+            while true {
+                let page = try await node.read(collection, query: query, limit: 1000, withBytes: true, for: owner, endpoint: "misp import",
+                                               audited: false)
+                for i in page.versions.indices {
+                    guard let object = try? parser.parse(page.bytes(at: i)).objectValue, let id = object["id"]?.stringValue,
+                        object["revoked"]?.boolValue != true
+                    else { continue }
+                    for reference in object["external_references"]?.arrayValue ?? [] {
+                        guard let source = reference["source_name"]?.stringValue, source.hasPrefix("mitre-") || source == "DISARM",
+                            let externalID = reference["external_id"]?.stringValue
+                        else { continue }
+                        options.knownObjects[externalID] = options.knownObjects[externalID] ?? id
+                    }
+                }
+                guard page.more, let last = page.versions.last else { break }
+                query.addedAfter = last.dateAdded
+            }
+        }
+        return options
     }
 
     /// The STIX objects (their bytes) of one MISP JSON document held in memory (a request's body), and its number of

@@ -62,7 +62,7 @@ struct MISPCommand: AsyncParsableCommand {
                 guard node.collection(collection) != nil else {
                     throw ValidationError("no collection with id or alias '\(collection)' in the configuration")
                 }
-                let (objects, events) = try MISPImport.convert(paths, maxBytes: maxBytes)
+                let (objects, events) = try MISPImport.convert(paths, maxBytes: maxBytes, options: try await MISPImport.options(for: node))
                 let label = paths.joined(separator: " ")
                 let bar = ProgressReport("misp import \(label)")
                 let summary = try await Importer(node: node).run(objects: objects, source: label, collection: collection) {

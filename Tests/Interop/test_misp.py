@@ -395,3 +395,25 @@ def test_an_admin_posts_misp_json_and_it_is_imported_as_the_command_imports_it()
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_attack_clusters_refer_to_the_attack_objects_the_node_holds(tmp_path):
+    import gzip
+    with gzip.open(os.path.join(REPO, "data/attack/enterprise-attack-18.1.json.gz")) as f:
+        attack = json.load(f)["objects"]
+    t1059 = next(o for o in attack if o["type"] == "attack-pattern"
+                 and any(r.get("external_id") == "T1059" for r in o.get("external_references", [])))
+    bundle = tmp_path / "t1059.json"
+    bundle.write_text(json.dumps({"type": "bundle", "id": "bundle--6b000000-0000-4000-8000-000000000001", "objects": [t1059]}))
+    data = new_node()
+    r = subprocess.run([MERIDIAN, "import", str(bundle), "--collection", "attack-enterprise", "--data", data], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = misp_import(data, os.path.join(REPO, "Tests/Fixtures/misp/objects-galaxies-sightings.json"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    shared = {o["id"]: o for o in exported(data)}
+    report = shared["report--5b000000-0000-4000-8000-0000000000ff"]
+    # The cluster "Command and Scripting Interpreter - T1059" is the ATT&CK object already held, not a copy.
+    assert t1059["id"] in report["object_refs"]
+    assert "attack-pattern--dc31fe1e-d722-49da-8f5f-92c7b5aff534" not in shared
+    # A cluster the node holds nothing for is made as misp-stix makes it.
+    assert "threat-actor--7cdff317-a673-4474-84ec-4f1754947823" in shared
