@@ -59,7 +59,7 @@ let package = Package(
         // MISP's formats to and from STIX (no I/O).
         .target(
             name: "MISP",
-            dependencies: ["STIX", "STIXPattern"],
+            dependencies: ["STIX", "STIXPattern", "Policy"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MISPTests",
-            dependencies: ["MISP", "STIX", "STIXValidation", "TestSupport"],
+            dependencies: ["MISP", "Policy", "STIX", "STIXValidation", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

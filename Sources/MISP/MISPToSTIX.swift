@@ -1,4 +1,5 @@
 import Foundation
+import Policy
 import STIX
 import STIXPattern
 
@@ -19,7 +20,8 @@ import STIXPattern
 /// Distribution "your organisation only" and sharing groups are refused, since the node could not honour them.
 /// Nothing depends on the clock: converting an event again gives the same objects, so importing it again stores
 /// nothing new.
-public struct MISPToSTIX: Sendable {
+public struct MISPToSTIX: @unchecked Sendable {
+    // @unchecked: Options holds only values (a list of tuples of strings, which Swift does not infer as Sendable).
     /// The namespace misp-stix makes relationship ids in (UUIDv5 of "source - type - target").
     public static let relationshipNamespace = "76beed5f-7251-457e-8c2a-b45f7b589d3d"
 
@@ -29,6 +31,12 @@ public struct MISPToSTIX: Sendable {
         /// STIX ids of objects the node already holds, by external id (an ATT&CK technique's `T1059`): a galaxy
         /// cluster naming one of them refers to it instead of making a copy.
         public var knownObjects: [String: String] = [:]
+        /// The partnership's orgs (id and name), for MISP organisations named in sharing groups and in distribution
+        /// "your organisation only": a MISP organisation is the org of the same name or id (case-insensitive).
+        public var organisations: [(id: String, name: String)] = []
+        /// What cannot be honoured exactly (a sharing group member that is no org of the partnership) is narrowed
+        /// (left out) instead of refused.
+        public var stricter = false
         public init() {}
     }
 
@@ -112,6 +120,8 @@ struct EventBuilder {
     let eventTime: Int64
     var creator: String?
     var eventTLP: TLP?
+    /// The orgs the event's distribution releases it to; nil when it is released to the collection's readers.
+    var eventReleasability: [String]?
 
     private(set) var objects: [JSONObject] = []
     private var ids: Set<String> = []
@@ -139,8 +149,8 @@ struct EventBuilder {
         } else {
             throw MISPError(event: eventName, "the event has neither a 'timestamp' nor a 'date' (YYYY-MM-DD)")
         }
-        try MISPValue.checkDistribution(event, eventName, nil)
         eventTLP = try Self.tlp(in: event["Tag"], eventName, nil)
+        eventReleasability = try Self.releasability(of: event, inherited: nil, owner: event, options, eventName, nil)
     }
 
     /// A builder for attributes or objects that no event holds (MISP's attribute and object collections).
@@ -242,7 +252,18 @@ struct EventBuilder {
         if listed, o["object_marking_refs"] == nil, options.eventMarkingOnObjects, let eventTLP {
             o["object_marking_refs"] = .array([.string(eventTLP.v2ID)])
         }
-        objects.append(o)
+        // Whatever the event's distribution withholds, every object made from it withholds.
+        if listed || o["type"]?.stringValue == "report" || o["type"]?.stringValue == "grouping", let eventReleasability {
+            let definition = Self.releasabilityMarking(eventReleasability)
+            let ref = definition["id"]!
+            var refs = o["object_marking_refs"]?.arrayValue ?? []
+            if !refs.contains(ref) { refs.append(ref) }
+            o["object_marking_refs"] = .array(refs)
+            objects.append(o)
+            append(definition, listed: false)
+        } else {
+            objects.append(o)
+        }
         if listed { refs.append(id) }
     }
 
@@ -260,12 +281,12 @@ struct EventBuilder {
         guard let value = MISPValue.text(a["value"]), !value.isEmpty else {
             throw MISPError(event: eventName, record: name, "'value' is missing or empty")
         }
-        try MISPValue.checkDistribution(a, eventName, name)
+        let releasableTo = try Self.releasability(of: a, inherited: eventReleasability, owner: event, options, eventName, name)
         let toIDs = MISPValue.flag(a["to_ids"]) ?? toIDsDefault
         let time = try MISPValue.seconds(a["timestamp"], eventName, name, "timestamp") ?? eventTime
         let context = Record(
             uuid: uuid, labels: Self.labels(type: type, category: a["category"]?.stringValue) + Self.plainTags(a["Tag"]),
-            markings: markings(own: try Self.tlp(in: a["Tag"], eventName, name)), time: time,
+            markings: try markings(own: try Self.tlp(in: a["Tag"], eventName, name), releasableTo: releasableTo), time: time,
             observed: try MISPValue.observedWindow(a, time, eventName, name), comment: a["comment"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
             killChainPhase: a["category"]?.stringValue)
         let made: [String]
@@ -345,7 +366,7 @@ struct EventBuilder {
         guard let template = m["name"]?.stringValue, !template.isEmpty else {
             throw MISPError(event: eventName, record: name, "'name' (the object's template) is missing")
         }
-        try MISPValue.checkDistribution(m, eventName, name)
+        var releasableTo = try Self.releasability(of: m, inherited: eventReleasability, owner: event, options, eventName, name)
         var attributes: [ObjectAttribute] = []
         for (i, a) in (m["Attribute"]?.arrayValue ?? []).enumerated() {
             let attributeName = "\(name), attribute " + (a.objectValue?["uuid"]?.stringValue ?? "#\(i + 1)")
@@ -358,7 +379,10 @@ struct EventBuilder {
             guard let toIDsDefault = MISPTypes.toIDsByDefault[type] else {
                 throw MISPError(event: eventName, record: attributeName, "'\(type)' is not a MISP attribute type")
             }
-            try MISPValue.checkDistribution(a, eventName, attributeName)
+            // The object is released to no more than each of its attributes is.
+            if let own = try Self.releasability(of: a, inherited: releasableTo, owner: event, options, eventName, attributeName) {
+                releasableTo = releasableTo.map { current in current.filter(own.contains) } ?? own
+            }
             attributes.append(ObjectAttribute(uuid: uuid, type: type, relation: relation, value: value,
                                               toIDs: MISPValue.flag(a["to_ids"]) ?? toIDsDefault, record: attributeName, source: a))
         }
@@ -369,7 +393,7 @@ struct EventBuilder {
         let r = Record(
             uuid: uuid, labels: ["misp:name=\"\(template.replacingOccurrences(of: "|", with: "-"))\"", "misp:meta-category=\"\(meta)\""]
                 + Self.plainTags(.array(tags)),
-            markings: markings(own: try Self.tlp(in: .array(tags), eventName, name)), time: time,
+            markings: try markings(own: try Self.tlp(in: .array(tags), eventName, name), releasableTo: releasableTo), time: time,
             observed: try MISPValue.observedWindow(m, time, eventName, name),
             comment: m["comment"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, killChainPhase: meta)
         let made: [String]
@@ -436,14 +460,79 @@ struct EventBuilder {
         if !r.markings.isEmpty { o["object_marking_refs"] = .array(r.markings.map { .string($0) }) }
     }
 
-    /// A record's TLP marking: its own tag, else (with `eventMarkingOnObjects`) the event's; the stricter of both.
-    private func markings(own: TLP?) -> [String] {
+    /// A record's markings: its TLP (its own tag, else with `eventMarkingOnObjects` the event's; the stricter of both)
+    /// and, when its distribution names whom it is for, the releasability marking of those orgs (made once).
+    private mutating func markings(own: TLP?, releasableTo: [String]?) throws(MISPError) -> [String] {
         let inherited = options.eventMarkingOnObjects ? eventTLP : nil
+        var refs: [String]
         switch (own, inherited) {
-        case (let own?, let inherited?): return [max(own, inherited).v2ID]
-        case (let tlp?, nil), (nil, let tlp?): return [tlp.v2ID]
-        case (nil, nil): return []
+        case (let own?, let inherited?): refs = [max(own, inherited).v2ID]
+        case (let tlp?, nil), (nil, let tlp?): refs = [tlp.v2ID]
+        case (nil, nil): refs = []
         }
+        if let releasableTo {
+            let definition = Self.releasabilityMarking(releasableTo)
+            append(definition, listed: false)
+            refs.append(definition["id"]!.stringValue!)
+        }
+        return refs
+    }
+
+    /// The releasability marking-definition (Meridian's extension, SHARING.md) for `orgs`: its id is made from the
+    /// orgs, so every event released to the same orgs uses the same one.
+    static func releasabilityMarking(_ orgs: [String]) -> JSONObject {
+        let sorted = Array(Set(orgs)).sorted()
+        let id = "marking-definition--" + Identifier.uuidV5(namespace: MISPToSTIX.relationshipNamespace, name: "releasable to|" + sorted.joined(separator: ","))
+        return Releasability.markingDefinition(
+            id: id, name: sorted.isEmpty ? "REL TO nobody (MISP)" : "REL TO " + sorted.joined(separator: ", ") + " (MISP)",
+            releasableTo: sorted, createdBy: nil, created: "2020-01-01T00:00:00.000Z").objectValue!
+    }
+
+    /// Whom a record's MISP distribution releases it to: nil for the collection's readers (community, connected
+    /// communities, all, or inherited from a record that is); the orgs of its sharing group (4) or of the event's
+    /// organisation (0). A member that is no org of the partnership cannot be honoured exactly: refused, unless
+    /// `stricter`, which leaves it out (an empty list releases to nobody).
+    static func releasability(of record: JSONObject, inherited: [String]?, owner event: JSONObject, _ options: MISPToSTIX.Options,
+                              _ eventName: String?, _ recordName: String?) throws(MISPError) -> [String]? {
+        func org(_ o: JSONObject?) -> (name: String, id: String?)? {
+            guard let o, let name = o["name"]?.stringValue else { return nil }
+            let id = options.organisations.first { $0.name.lowercased() == name.lowercased() || $0.id.lowercased() == name.lowercased() }?.id
+            return (name, id)
+        }
+        func resolve(_ members: [(name: String, id: String?)], what: String) throws(MISPError) -> [String] {
+            let unmatched = members.filter { $0.id == nil }.map(\.name)
+            if !unmatched.isEmpty && !options.stricter {
+                throw MISPError(event: eventName, record: recordName,
+                                "\(what): \(unmatched.map { "'\($0)'" }.joined(separator: ", ")) \(unmatched.count == 1 ? "is" : "are") no org of the partnership, so the node could not honour it exactly; nothing was imported (--stricter leaves such organisations out)")
+            }
+            return Array(Set(members.compactMap(\.id))).sorted()
+        }
+        let narrowed: [String]?
+        switch MISPValue.text(record["distribution"]) {
+        case nil, "1", "2", "3", "5":
+            return inherited
+        case "0":
+            let organisation = org(event["Org"]?.objectValue) ?? org(event["Orgc"]?.objectValue)
+            guard let organisation else {
+                throw MISPError(event: eventName, record: recordName, "distribution 0 (your organisation only) names no organisation: the event has no 'Org'")
+            }
+            narrowed = try resolve([organisation], what: "distribution 0 (your organisation only) of '\(organisation.name)'")
+        case "4":
+            guard let group = record["SharingGroup"]?.objectValue else {
+                throw MISPError(event: eventName, record: recordName, "distribution 4 (a sharing group) without its 'SharingGroup' (export the event with its sharing group)")
+            }
+            let groupName = group["name"]?.stringValue ?? "unnamed"
+            if (group["SharingGroupServer"]?.arrayValue ?? []).contains(where: { MISPValue.flag($0["all_orgs"]) == true }), !options.stricter {
+                throw MISPError(event: eventName, record: recordName, "sharing group '\(groupName)' includes every organisation of a MISP server, which the node cannot honour exactly; nothing was imported (--stricter keeps only its listed organisations)")
+            }
+            var members = (group["SharingGroupOrg"]?.arrayValue ?? []).compactMap { org($0["Organisation"]?.objectValue) }
+            if let creator = org(group["Organisation"]?.objectValue) { members.append(creator) }
+            narrowed = try resolve(members, what: "sharing group '\(groupName)'")
+        case let other?:
+            throw MISPError(event: eventName, record: recordName, "distribution '\(other)' is not a MISP distribution level (0 to 5)")
+        }
+        // Never wider than what the record is part of.
+        return inherited.map { outer in narrowed!.filter(outer.contains) } ?? narrowed
     }
 
     private mutating func observedData(_ observables: [JSONObject], _ r: Record) -> String {

@@ -125,21 +125,6 @@ enum MISPValue {
         return (first, last)
     }
 
-    /// MISP distribution levels that the node cannot honour are refused: "your organisation only" (0) would need
-    /// the node to withhold from every other reader, and sharing groups (4) are not mapped to releasability yet.
-    static func checkDistribution(_ o: JSONObject, _ event: String?, _ record: String?) throws(MISPError) {
-        switch text(o["distribution"]) {
-        case "0":
-            throw MISPError(event: event, record: record, "distribution 0 (your organisation only) cannot be honoured by a shared collection")
-        case "4":
-            throw MISPError(event: event, record: record, "distribution 4 (a sharing group) is not mapped to Meridian's releasability")
-        case nil, "1", "2", "3", "5":
-            return
-        case let other?:
-            throw MISPError(event: event, record: record, "distribution '\(other)' is not a MISP distribution level (0 to 5)")
-        }
-    }
-
     /// `2020-10-25T16:22:00.000Z` (millis) or `2020-10-25T16:22:00Z`, as misp-stix writes created and valid_from.
     static func stamp(_ seconds: Int64, millis: Bool) -> String {
         let micros = TAXIITimestamp.format(seconds * 1_000_000)  // ….000000Z

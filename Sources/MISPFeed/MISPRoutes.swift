@@ -32,12 +32,14 @@ public struct MISPRoutes: NodeSurface {
                 }
                 let body = try await taxii.body(of: request)
                 let converted: (objects: [[UInt8]], events: Int)
-                let options = try await MISPImport.options(for: node)
+                let stricter = request.uri.queryParameters.get("stricter") == "true"
+                let options = try await MISPImport.options(for: node, stricter: stricter)
                 do {
                     converted = try MISPImport.convert(document: Array(buffer: body), options: options)
                 } catch {
                     throw TAXIIError.unprocessable("\(error)")
                 }
+                try await MISPImport.registerMarkings(converted.objects, on: node, by: principal)
                 let summary = try await Importer(node: node, submittedBy: principal.org)
                     .run(objects: converted.objects, source: "POST /admin/misp/import/", collection: collection.id)
                 context.logger.info("MISP JSON imported", metadata: [

@@ -78,8 +78,10 @@ public enum MISPImport {
     /// The conversion's options for importing into `node`: galaxy clusters of ATT&CK (and DISARM) techniques, groups,
     /// software and mitigations refer to the objects the node already holds with the same external id, read through
     /// the gate as the node's owner, instead of making copies under the clusters' uuids.
-    public static func options(for node: MeridianNode) async throws -> MISPToSTIX.Options {
+    public static func options(for node: MeridianNode, stricter: Bool = false) async throws -> MISPToSTIX.Options {
         var options = MISPToSTIX.Options()
+        options.organisations = node.configuration.orgs.map { ($0.id, $0.name) }
+        options.stricter = stricter
         let owner = Principal(org: node.configuration.node.owner, user: nil)
         let types: Set<String> = ["attack-pattern", "intrusion-set", "malware", "tool", "course-of-action", "threat-actor"]
         let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
@@ -104,6 +106,20 @@ public enum MISPImport {
             }
         }
         return options
+    }
+
+    /// Registers, as the owner's decision, the releasability markings the conversion made for MISP sharing groups
+    /// and "your organisation only" (each names orgs of the partnership), so that the policy knows them before the
+    /// objects that carry them are stored; one already known is left as it is.
+    public static func registerMarkings(_ objects: [[UInt8]], on node: MeridianNode, by principal: Principal?) async throws {
+        let known = Set(try await node.releasabilityMarkings().map(\.id))
+        for bytes in objects {
+            // Only marking-definitions, found without parsing every object.
+            guard bytes.count < 4096, let text = String(bytes: bytes, encoding: .utf8), text.hasPrefix(#"{"type":"marking-definition""#),
+                let id = (try? JSONParser().parse(bytes))?["id"]?.stringValue, !known.contains(id)
+            else { continue }
+            _ = try await node.registerMarking(bytes, by: principal)
+        }
     }
 
     /// The STIX objects (their bytes) of one MISP JSON document held in memory (a request's body), and its number of

@@ -55,6 +55,8 @@ struct MISPCommand: AsyncParsableCommand {
         @Option(help: "The collection's id or alias.") var collection: String
         @Option(help: "The most MISP JSON read, in bytes (decompressed).")
         var maxBytes = 64 << 20
+        @Flag(help: "Leave out of a sharing group the organisations that are no org of the partnership, instead of refusing the event.")
+        var stricter = false
 
         func run() async throws {
             try await failing("misp import") {
@@ -62,7 +64,9 @@ struct MISPCommand: AsyncParsableCommand {
                 guard node.collection(collection) != nil else {
                     throw ValidationError("no collection with id or alias '\(collection)' in the configuration")
                 }
-                let (objects, events) = try MISPImport.convert(paths, maxBytes: maxBytes, options: try await MISPImport.options(for: node))
+                let options = try await MISPImport.options(for: node, stricter: stricter)
+                let (objects, events) = try MISPImport.convert(paths, maxBytes: maxBytes, options: options)
+                try await MISPImport.registerMarkings(objects, on: node, by: nil)
                 let label = paths.joined(separator: " ")
                 let bar = ProgressReport("misp import \(label)")
                 let summary = try await Importer(node: node).run(objects: objects, source: label, collection: collection) {

@@ -417,3 +417,47 @@ def test_attack_clusters_refer_to_the_attack_objects_the_node_holds(tmp_path):
     assert "attack-pattern--dc31fe1e-d722-49da-8f5f-92c7b5aff534" not in shared
     # A cluster the node holds nothing for is made as misp-stix makes it.
     assert "threat-actor--7cdff317-a673-4474-84ec-4f1754947823" in shared
+
+
+def sharing_group_event(*members, prefix="6c"):
+    return {"Event": {"uuid": f"{prefix}000000-0000-4000-8000-0000000000ff", "info": "Cable landing station scans", "timestamp": "1700000000",
+                      "distribution": "4", "Orgc": {"name": "Example national CERT", "uuid": "6c000000-0000-4000-8000-0000000000aa"},
+                      "SharingGroup": {"name": "Cable watch", "SharingGroupOrg": [{"Organisation": {"name": m}} for m in members]},
+                      "Attribute": [{"uuid": f"{prefix}000000-0000-4000-8000-000000000001", "type": "ip-dst", "category": "Network activity",
+                                     "value": "203.0.113.77", "to_ids": True, "timestamp": "1700000000", "distribution": "5"}]}}
+
+
+def test_a_sharing_group_is_honoured_by_releasability_or_refused(tmp_path):
+    import requests
+    from conftest import start_server
+    data = new_node()
+    subprocess.run([MERIDIAN, "user", "add", PARTNER[0], "--org", "cert-partner", "--data", data], input=PARTNER[1] + "\n",
+                   text=True, check=True, capture_output=True)
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps(sharing_group_event("Example national CERT", "Some other CERT")))
+    refused = misp_import(data, str(unknown))
+    assert refused.returncode == 2 and "'Some other CERT' is no org of the partnership" in refused.stderr, refused.stderr
+    assert exported(data) == []
+    # --stricter leaves the unknown member out: the event is for the owner's org alone.
+    stricter = subprocess.run([MERIDIAN, "misp", "import", str(unknown), "--collection", "shared", "--stricter", "--data", data],
+                              capture_output=True, text=True, timeout=120)
+    assert stricter.returncode == 0, stricter.stdout + stricter.stderr
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps(sharing_group_event("Example national CERT", "Example partner CERT", prefix="6d")))
+    assert misp_import(data, str(both)).returncode == 0
+    proc, base, _ = start_server(data)
+    try:
+        shared = "/partnership/collections/"
+        headers = {"Accept": "application/taxii+json;version=2.1"}
+        cid = next(c["id"] for c in requests.get(base + shared, auth=("alice", "a long enough password"), headers=headers).json()["collections"]
+                   if c["title"] == "Partner submissions")
+        def seen(auth):
+            r = requests.get(f"{base}{shared}{cid}/objects/", auth=auth, headers=headers)
+            return {o["id"] for o in r.json().get("objects", [])}
+        assert "indicator--6c000000-0000-4000-8000-000000000001" in seen(("alice", "a long enough password"))
+        assert not any(i.startswith(("indicator--6c", "grouping--6c", "observed-data--6c")) for i in seen(PARTNER))
+        # A group of both orgs: the partner reads it too.
+        assert "indicator--6d000000-0000-4000-8000-000000000001" in seen(PARTNER)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MISP
+import Policy
 import STIX
 import STIXValidation
 import Testing
@@ -91,17 +92,55 @@ import TestSupport
         }
     }
 
-    @Test func distributionsTheNodeCannotHonourAreRefused() throws {
-        for (distribution, words) in [("0", "your organisation only"), ("4", "sharing group")] {
-            let document = try Self.event(Self.attribute("domain", "a.example.com", extra: #", "distribution": "\#(distribution)""#))
-            do {
-                _ = try Self.convert(document)
-                Issue.record("converted distribution \(distribution)")
-            } catch {
-                #expect(error.rule.contains(words))
-            }
+    static let sharingGroup = #", "distribution": "4", "SharingGroup": {"name": "Cable watch", "SharingGroupOrg": [{"Organisation": {"name": "CERT-A"}}, {"Organisation": {"name": "CERT-X"}}]}"#
+
+    static func partnership(stricter: Bool = false) -> MISPToSTIX.Options {
+        var options = MISPToSTIX.Options()
+        options.organisations = [("a", "CERT-A"), ("b", "CERT-B")]
+        options.stricter = stricter
+        return options
+    }
+
+    static func releasableTo(_ objects: [JSONObject], _ ref: JSONValue) -> JSONValue? {
+        objects.first { $0["id"] == ref }?["extensions"]?[Releasability.extensionID]?["releasable_to"]
+    }
+
+    @Test func aSharingGroupOfPartnershipOrgsBecomesTheirReleasabilityOnEveryObjectOfTheEvent() throws {
+        let document = try Self.event(Self.attribute("domain", "a.example.com"), extra: Self.sharingGroup.replacingOccurrences(of: "CERT-X", with: "cert-b"))
+            .objectValue!["Event"]!
+        let objects = try MISPToSTIX(options: Self.partnership()).convert(.object(JSONObject(["Event": document])))
+        let marked = objects.filter { !["identity", "marking-definition"].contains($0["type"]!.stringValue!) }
+        #expect(marked.count == 5)  // observed-data, domain-name, indicator, based-on, grouping
+        for o in marked {
+            let refs = o["object_marking_refs"]?.arrayValue ?? []
+            #expect(refs.contains { Self.releasableTo(objects, $0) == .array([.string("a"), .string("b")]) }, "\(o["id"]!)")
         }
-        #expect(try !Self.convert(try Self.event(Self.attribute("domain", "a.example.com", extra: #", "distribution": "5""#))).isEmpty)
+    }
+
+    @Test func aMemberThatIsNoOrgOfThePartnershipIsRefusedUnlessStricterLeavesItOut() throws {
+        let document = try Self.event(Self.attribute("domain", "a.example.com", extra: Self.sharingGroup))
+        do {
+            _ = try MISPToSTIX(options: Self.partnership()).convert(document)
+            Issue.record("converted a sharing group with CERT-X")
+        } catch {
+            #expect(error.record == "attribute 5c000000-0000-4000-8000-000000000001")
+            #expect(error.rule.contains("sharing group 'Cable watch': 'CERT-X' is no org of the partnership"), "\(error)")
+        }
+        let objects = try MISPToSTIX(options: Self.partnership(stricter: true)).convert(document)
+        let indicator = try #require(objects.first { $0["type"] == .string("indicator") })
+        #expect(indicator["object_marking_refs"]?.arrayValue?.contains { Self.releasableTo(objects, $0) == .array([.string("a")]) } == true)
+        // The event itself is not narrowed: only the attribute's objects carry the marking.
+        let grouping = try #require(objects.first { $0["type"] == .string("grouping") })
+        #expect(grouping["object_marking_refs"] == nil)
+    }
+
+    @Test func yourOrganisationOnlyReleasesToTheEventsOrganisationAndInheritIsTheEvents() throws {
+        let text = #"{"Event": {"uuid": "5c000000-0000-4000-8000-0000000000ff", "info": "T", "timestamp": "1700000000", "distribution": "0", "Org": {"name": "CERT-B", "uuid": "5c000000-0000-4000-8000-0000000000bb"}, "Attribute": [\#(Self.attribute("domain", "a.example.com", extra: #", "distribution": "5""#))]}}"#
+        let objects = try MISPToSTIX(options: Self.partnership()).convert(try TestData.object(text))
+        let indicator = try #require(objects.first { $0["type"] == .string("indicator") })
+        #expect(indicator["object_marking_refs"]?.arrayValue?.contains { Self.releasableTo(objects, $0) == .array([.string("b")]) } == true)
+        // Without the partnership's orgs (misp convert) nothing names CERT-B: refused.
+        #expect(throws: MISPError.self) { try MISPToSTIX().convert(try TestData.object(text)) }
     }
 
     @Test func malformedDocumentsAreRefusedWithTheirReason() throws {
