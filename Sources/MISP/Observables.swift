@@ -204,6 +204,12 @@ enum Observables {
         case "ip-port", "network-connection": return try traffic(template, uuid, attributes)
         case "email": return try emailMessage(uuid, attributes)
         case "credential": return try credential(uuid, attributes)
+        case "asn": return try asn(uuid, attributes)
+        case "registry-key": return registryKey(uuid, attributes)
+        case "mutex": return stringProperties("mutex", "name", uuid, attributes, ["name": "name"])
+        case "user-account":
+            return stringProperties("user-account", "username", uuid, attributes,
+                          ["username": "account_login", "user-id": "user_id", "display-name": "display_name"])
         default: return nil
         }
     }
@@ -395,6 +401,70 @@ enum Observables {
         if let subject = message["subject"] { ordered["subject"] = subject }
         for a in rest { custom(a, on: &ordered, path: "email-message", &out) }
         out.objects = [ordered] + addresses
+        return out
+    }
+
+    /// An object of one observable whose relations are its string properties (`properties`: relation to property);
+    /// nil without the `required` relation.
+    private static func stringProperties(_ type: String, _ required: String, _ uuid: String, _ attributes: [ObjectAttribute],
+                               _ properties: [String: String]) -> Observable? {
+        guard attributes.contains(where: { $0.relation == required }) else { return nil }
+        var out = Observable()
+        var o = sco(type, uuid)
+        var rest: [ObjectAttribute] = []
+        for a in attributes {
+            guard let property = properties[a.relation], o[property] == nil else { rest.append(a); continue }
+            o[property] = .string(a.value)
+            if a.toIDs { out.comparisons.append(compare("\(type):\(property)", a.value)) }
+        }
+        for a in rest { custom(a, on: &o, path: type, &out) }
+        out.objects = [o]
+        return out
+    }
+
+    private static func asn(_ uuid: String, _ attributes: [ObjectAttribute]) throws(ValueRule) -> Observable? {
+        guard let number = attributes.first(where: { $0.relation == "asn" }) else { return nil }
+        var out = Observable()
+        var digits = Substring(number.value)
+        if digits.lowercased().hasPrefix("as") { digits = digits.dropFirst(2) }
+        guard let n = Int64(digits), (0...4_294_967_295).contains(n) else {
+            throw ValueRule(text: "'AS' value '\(number.value)' is not an autonomous system number", attribute: number.record)
+        }
+        var o = sco("autonomous-system", uuid, ["number": .number(JSONNumber(n))])
+        if number.toIDs { out.comparisons.append(compare("autonomous-system:number", String(n))) }
+        var rest: [ObjectAttribute] = []
+        for a in attributes where a.uuid != number.uuid {
+            guard a.relation == "description", o["name"] == nil else { rest.append(a); continue }
+            o["name"] = .string(a.value)
+            if a.toIDs { out.comparisons.append(compare("autonomous-system:name", a.value)) }
+        }
+        for a in rest { custom(a, on: &o, path: "autonomous-system", &out) }
+        out.objects = [o]
+        return out
+    }
+
+    private static func registryKey(_ uuid: String, _ attributes: [ObjectAttribute]) -> Observable? {
+        guard let keyAttribute = attributes.first(where: { $0.relation == "key" }) else { return nil }
+        var out = Observable()
+        let key = fullHive(keyAttribute.value)
+        var o = sco("windows-registry-key", uuid, ["key": .string(key)])
+        if keyAttribute.toIDs { out.comparisons.append(compare("windows-registry-key:key", key)) }
+        var value = JSONObject()
+        var rest: [ObjectAttribute] = []
+        for a in attributes where a.uuid != keyAttribute.uuid {
+            let property = ["name": "name", "data": "data", "data-type": "data_type"][a.relation]
+            guard let property, value[property] == nil else { rest.append(a); continue }
+            value[property] = .string(a.value)
+            if a.toIDs { out.comparisons.append(compare("windows-registry-key:values[*].\(property)", a.value)) }
+        }
+        if !value.isEmpty {
+            // misp-stix's order: name, data, data_type.
+            var ordered = JSONObject()
+            for k in ["name", "data", "data_type"] { if let v = value[k] { ordered[k] = v } }
+            o["values"] = .array([.object(ordered)])
+        }
+        for a in rest { custom(a, on: &o, path: "windows-registry-key", &out) }
+        out.objects = [o]
         return out
     }
 

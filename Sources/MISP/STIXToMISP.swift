@@ -242,48 +242,70 @@ public struct STIXToMISP: Sendable {
         guard let values = equalities(text), let prefix = values.keys.first.map({ String($0.prefix { $0 != ":" }) }),
             values.keys.allSatisfy({ $0.hasPrefix(prefix + ":") })
         else { return nil }
+        let templates: [String]
+        switch prefix {
+        case "file": templates = ["file"]
+        case "email-message": templates = ["email"]
+        case "network-traffic": templates = ["network-connection", "ip-port"]
+        case "domain-name": templates = ["domain-ip"]
+        case "url": templates = ["url"]
+        case "user-account": templates = ["credential", "user-account"]
+        case "autonomous-system": templates = ["asn"]
+        case "windows-registry-key": templates = ["registry-key"]
+        case "mutex": templates = ["mutex"]
+        default: return nil
+        }
+        for template in templates {
+            if let object = object(template, prefix: prefix, values, uuid: uuid, o) { return object }
+        }
+        return nil
+    }
+
+    /// The MISP object of `template` whose to_ids attributes make exactly the comparisons `values`, or nil.
+    static func object(_ template: String, prefix: String, _ values: [String: String], uuid: String, _ o: JSONObject) -> JSONObject? {
         let hashNames = Dictionary(uniqueKeysWithValues: Observables.hashes.map { ($0.value.name, $0.key) })
-        let template: String
         var relations: [(relation: String, type: String, value: String)] = []
         for (path, value) in values.sorted(by: { $0.key < $1.key }) {
             let property = String(path.dropFirst(prefix.count + 1))
             let relation: (String, String)?
-            switch (prefix, property) {
+            switch (template, property) {
             case ("file", "name"): relation = ("filename", "filename")
             case ("file", "size"): relation = ("size-in-bytes", "size-in-bytes")
             case ("file", "parent_directory_ref.path"): relation = ("path", "text")
             case ("file", "mime_type"): relation = ("mimetype", "mime-type")
             case ("file", _) where property.hasPrefix("hashes."):
                 relation = hashNames[String(property.dropFirst(7))].map { ($0, $0) }
-            case ("email-message", "from_ref.value"): relation = ("from", "email-src")
-            case ("email-message", "to_refs[*].value"): relation = ("to", "email-dst")
-            case ("email-message", "cc_refs[*].value"): relation = ("cc", "email-dst")
-            case ("email-message", "subject"): relation = ("subject", "email-subject")
-            case ("email-message", "message_id"): relation = ("message-id", "email-message-id")
-            case ("network-traffic", "src_ref.value"): relation = ("ip-src", "ip-src")
-            case ("network-traffic", "dst_ref.value"): relation = ("ip-dst", "ip-dst")
-            case ("network-traffic", "src_port"): relation = ("src-port", "port")
-            case ("network-traffic", "dst_port"): relation = ("dst-port", "port")
-            case ("network-traffic", "protocols[*]"): relation = ("layer4-protocol", "text")
-            case ("network-traffic", "src_ref.type"), ("network-traffic", "dst_ref.type"): continue  // made again with the address
-            case ("domain-name", "value"): relation = ("domain", "domain")
-            case ("domain-name", "resolves_to_refs[*].value"): relation = ("ip", "ip-dst")
+            case ("email", "from_ref.value"): relation = ("from", "email-src")
+            case ("email", "to_refs[*].value"): relation = ("to", "email-dst")
+            case ("email", "cc_refs[*].value"): relation = ("cc", "email-dst")
+            case ("email", "subject"): relation = ("subject", "email-subject")
+            case ("email", "message_id"): relation = ("message-id", "email-message-id")
+            case ("network-connection", "src_ref.value"), ("ip-port", "src_ref.value"): relation = ("ip-src", "ip-src")
+            case ("network-connection", "dst_ref.value"): relation = ("ip-dst", "ip-dst")
+            case ("ip-port", "dst_ref.value"): relation = ("ip", "ip-dst")
+            case ("network-connection", "src_port"), ("ip-port", "src_port"): relation = ("src-port", "port")
+            case ("network-connection", "dst_port"), ("ip-port", "dst_port"): relation = ("dst-port", "port")
+            case ("network-connection", "protocols[*]"): relation = ("layer4-protocol", "text")
+            case (_, "src_ref.type"), (_, "dst_ref.type"): continue  // made again with the address
+            case ("domain-ip", "value"): relation = ("domain", "domain")
+            case ("domain-ip", "resolves_to_refs[*].value"): relation = ("ip", "ip-dst")
             case ("url", "value"): relation = ("url", "url")
-            case ("user-account", "user_id"): relation = ("username", "text")
-            case ("user-account", "credential"): relation = ("password", "text")
+            case ("credential", "user_id"): relation = ("username", "text")
+            case ("credential", "credential"): relation = ("password", "text")
+            case ("user-account", "account_login"): relation = ("username", "text")
+            case ("user-account", "user_id"): relation = ("user-id", "text")
+            case ("user-account", "display_name"): relation = ("display-name", "text")
+            case ("asn", "number"): relation = ("asn", "AS")
+            case ("asn", "name"): relation = ("description", "text")
+            case ("registry-key", "key"): relation = ("key", "regkey")
+            case ("registry-key", "values[*].name"): relation = ("name", "text")
+            case ("registry-key", "values[*].data"): relation = ("data", "text")
+            case ("registry-key", "values[*].data_type"): relation = ("data-type", "text")
+            case ("mutex", "name"): relation = ("name", "text")
             default: relation = nil
             }
             guard let relation, !value.hasPrefix("\u{0}") else { return nil }
-            relations.append((relation.0, relation.1, value))
-        }
-        switch prefix {
-        case "file": template = "file"
-        case "email-message": template = "email"
-        case "network-traffic": template = "network-connection"
-        case "domain-name": template = "domain-ip"
-        case "url": template = "url"
-        case "user-account": template = "credential"
-        default: return nil
+            relations.append((relation.0, relation.1, relation.1 == "AS" ? "AS" + value : value))
         }
         let attributes = relations.map { r in
             ObjectAttribute(uuid: Identifier.uuidV5(namespace: namespace, name: "attribute|\(uuid)|\(r.relation)|\(r.value)"),
@@ -295,7 +317,7 @@ public struct STIXToMISP: Sendable {
         var object = JSONObject()
         object["uuid"] = .string(uuid)
         object["name"] = .string(template)
-        object["meta-category"] = .string(template == "file" ? "file" : template == "credential" ? "misc" : "network")
+        object["meta-category"] = .string(["file": "file", "registry-key": "file", "credential": "misc", "mutex": "misc", "user-account": "misc"][template] ?? "network")
         object["distribution"] = .string("5")
         object["timestamp"] = .string(String(seconds(o["modified"]) ?? 0))
         if let description = o["description"]?.stringValue ?? o["name"]?.stringValue { object["comment"] = .string(description) }

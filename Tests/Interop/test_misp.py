@@ -17,7 +17,8 @@ from conftest import MERIDIAN, REPO, new_node
 FIXTURES = ["data/misp/events_collection_1.json", "data/misp/events_collection_2.json",
             "data/misp/attributes_collection_1.json", "data/misp/attributes_collection_2.json",
             "data/misp/objects_collection_1.json", "data/misp/objects_collection_2.json",
-            "Tests/Fixtures/misp/common-attribute-types.json", "Tests/Fixtures/misp/objects-galaxies-sightings.json"]
+            "Tests/Fixtures/misp/common-attribute-types.json", "Tests/Fixtures/misp/objects-galaxies-sightings.json",
+            "Tests/Fixtures/misp/more-object-templates.json"]
 
 # TLP ids: misp-stix writes TLP 1.0's, Meridian TLP 2.0's.
 V1 = {"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "clear", "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
@@ -135,7 +136,7 @@ def test_the_comparison_sees_a_difference():
     assert any("ids only" in p for p in differences(misp_stix(path), ours[1:]))
 
 
-@pytest.mark.parametrize("fixture", FIXTURES[-2:])
+@pytest.mark.parametrize("fixture", FIXTURES[-3:])
 def test_stix2_validator_finds_no_error_in_meridians_conversion(fixture, tmp_path):
     out = tmp_path / "bundle.json"
     out.write_text(json.dumps({"type": "bundle", "id": "bundle--6f000000-0000-4000-8000-000000000001",
@@ -266,7 +267,8 @@ def feed_node():
     subprocess.run([MERIDIAN, "user", "add", PARTNER[0], "--org", "cert-partner", "--data", data], input=PARTNER[1] + "\n",
                    text=True, check=True, capture_output=True)
     r = misp_import(data, os.path.join(REPO, "Tests/Fixtures/misp/objects-galaxies-sightings.json"),
-                    os.path.join(REPO, "Tests/Fixtures/misp/common-attribute-types.json"))
+                    os.path.join(REPO, "Tests/Fixtures/misp/common-attribute-types.json"),
+                    os.path.join(REPO, "Tests/Fixtures/misp/more-object-templates.json"))
     assert r.returncode == 0, r.stdout + r.stderr
     proc, base, _ = start_server(data)
     alice = ("alice", "a long enough password")
@@ -461,3 +463,22 @@ def test_a_sharing_group_is_honoured_by_releasability_or_refused(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_an_event_larger_than_the_limit_is_refused_whole(tmp_path):
+    attributes = [{"uuid": f"6e000000-0000-4000-8000-{i:012d}", "type": "ip-dst", "category": "Network activity",
+                   "value": f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", "to_ids": True, "timestamp": "1700000000"} for i in range(30_000)]
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"Event": {"uuid": "6e000000-0000-4000-8000-0000000000ff", "info": "Big", "timestamp": "1700000000",
+                                         "Attribute": attributes}}))
+    data = new_node()
+    r = subprocess.run([MERIDIAN, "misp", "import", str(big), "--collection", "shared", "--max-bytes", "1000000", "--data", data],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "limited to 1000000 bytes" in r.stderr and "nothing was imported" in r.stderr, r.stderr
+    assert exported(data) == []
+    # Within the limit, all of it: 2,000 attributes become 10,001 objects in one transaction.
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"Event": {"uuid": "6e000000-0000-4000-8000-0000000000ff", "info": "Big", "timestamp": "1700000000",
+                                           "Attribute": attributes[:2000]}}))
+    r = misp_import(data, str(small))
+    assert r.returncode == 0 and "10001 STIX objects: 10001 stored" in r.stdout, r.stdout + r.stderr

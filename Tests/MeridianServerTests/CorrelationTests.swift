@@ -213,6 +213,17 @@ import Testing
         }
     }
 
+    @Test func anIndicatorIsNotSightedByTheObservedDataOfItsOwnMISPAttribute() async throws {
+        let node = try await Self.node()
+        try await post(node, [Self.indicator(30, "[ipv4-addr:value = '198.51.100.60']")], to: "indicators", by: "a")
+        // observed-data--…030 has the indicator's uuid (one MISP attribute); …031 is another observation.
+        let own = Self.observation(30, ip: "198.51.100.60").map { $0.replacingOccurrences(of: "0d0d0d0d-0000-4000-8000-000000000030", with: "1d1d1d1d-0000-4000-8000-000000000030") }
+        try await post(node, own + Self.observation(31, ip: "198.51.100.60"), to: "observations", by: "b")
+        let made = try await sightings(node, as: "a")
+        #expect(made.count == 1)
+        #expect(made.first?["observed_data_refs"]?.arrayValue == [.string("observed-data--0d0d0d0d-0000-4000-8000-000000000031")])
+    }
+
     @Test func anOverCorrelatedObservationMakesNoSightings() async throws {
         let node = try await Self.node("max_matches_per_observation = 2")
         try await post(node, (10..<13).map { Self.indicator($0, "[ipv4-addr:value = '198.51.100.30']") }, to: "indicators", by: "a")

@@ -352,7 +352,10 @@ public actor Correlator {
             return []
         }
         var out: [Made] = []
-        for id in matched {
+        // An indicator and an observed-data of one uuid are one MISP attribute (misp-stix makes an attribute flagged
+        // to_ids into both): the observation is what the indicator was made from, not a sighting of it.
+        let observationUUID = observation.sdo["id"]?.stringValue?.split(separator: "--").last
+        for id in matched where id.split(separator: "--").last != observationUUID {
             guard let source = sources[id] else { continue }
             guard let s = try await sighting(of: id, source: source, observation: observation, members: members) else { continue }
             let inputs = [source.provenance, observation.input.provenance] + members.map(\.1.provenance)
