@@ -161,9 +161,9 @@ public struct Importer: Sendable {
             throw error
         }
         let outcomes = try await storing.value
-        for (objects, batchOutcomes) in zip(held, outcomes) {
-            try await record(objects, batchOutcomes, collection: collection, into: &summary)
-        }
+        // Committed as one: handed to the correlator as one, so the new indicators are matched against the stored
+        // observations once rather than once per batch.
+        try await record(Array(held.joined()), Array(outcomes.joined()), collection: collection, into: &summary)
         return summary
     }
 

@@ -266,10 +266,17 @@ public actor Correlator {
             var query = ObjectQuery(addedAfter: since, types: ["observed-data"], versions: .last)
             while true {
                 let page = try await store.page(id, query: query, limit: 500, withBytes: true) { _ in true }
+                let parsed = page.versions.indices.map { try? JSONParser().parse(page.bytes(at: $0)) }
+                // The observables of the whole page in one read, not one read per observed-data (a bulk import of
+                // indicators would otherwise cost a read per stored observation for every batch).
+                let refs = parsed.map { ($0?["object_refs"]?.arrayValue ?? []).compactMap(\.stringValue) }
+                var observables: [String: (JSONValue, Input)] = [:]
+                for member in try await storedObjects(Array(Set(refs.joined())), in: id) {
+                    if let memberID = member.0["id"]?.stringValue { observables[memberID] = member }
+                }
                 for (i, v) in page.versions.enumerated() {
-                    guard let sdo = try? JSONParser().parse(page.bytes(at: i)) else { continue }
-                    let refs = (sdo["object_refs"]?.arrayValue ?? []).compactMap(\.stringValue)
-                    let members = try await storedObjects(refs, in: id)
+                    guard let sdo = parsed[i] else { continue }
+                    let members = refs[i].compactMap { observables[$0] }
                     let observation = Observation(sdo: sdo, stored: true, members: members,
                                                   input: Input(collection: id, markings: v.markings, provenance: v.provenance))
                     made += try await correlate(observation, retroactively: true)
@@ -330,6 +337,9 @@ public actor Correlator {
         // Observables carrying a warning-list value are left out.
         let members = observation.members.filter { !settings.warningList.flags($0.0) }
         guard !members.isEmpty else { return [] }
+        // Most observations share no value with any indicator: they are let go before the matcher's view of them is
+        // built (a bulk import runs every stored observation past each batch's new indicators).
+        guard !(retroactively ? retroIndex : index).candidates(members.map(\.0)).isEmpty else { return [] }
         var objects = [observation.sdo]
         objects += members.map(\.0)
         var bundle = JSONObject()
