@@ -17,16 +17,13 @@ public struct MISPFeed: Sendable {
     public static func build(node: MeridianNode, collection: NodeConfiguration.Collection, for principal: Principal,
                              endpoint: String = "misp feed") async throws -> MISPFeed {
         var items: [STIXToMISP.Item] = []
-        var query = ObjectQuery()
         let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
-        while true {
-            let page = try await node.read(collection, query: query, limit: 1000, withBytes: true, for: principal, endpoint: endpoint)
+        try await node.forEachPage(of: collection, query: ObjectQuery(), withBytes: true, for: principal, endpoint: endpoint) { page in
             for (i, version) in page.versions.enumerated() {
                 guard let object = try? parser.parse(page.bytes(at: i)).objectValue else { continue }
-                items.append(STIXToMISP.Item(object: object, submitter: version.provenance.submittedBy ?? version.provenance.receivedFrom ?? node.configuration.node.owner, dateAdded: version.dateAdded))
+                let submitter = version.provenance.submittedBy ?? version.provenance.receivedFrom ?? node.configuration.node.owner
+                items.append(STIXToMISP.Item(object: object, submitter: submitter, dateAdded: version.dateAdded))
             }
-            guard page.more, let last = page.versions.last else { break }
-            query.addedAfter = last.dateAdded
         }
         let names = Dictionary(node.configuration.orgs.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let events = STIXToMISP(organisationName: { names[$0] ?? $0 }).events(items)

@@ -133,28 +133,25 @@ extension MeridianNode {
         for collection in readableCollections(for: principal) {
             // Every visible version in one query (most objects have one or two), the newest kept: cheaper than asking
             // for each id's last visible version on its own.
-            var query = ObjectQuery(ids: ids, versions: .all)
-            while true {
-                let page = try await read(collection, query: query, limit: 1000, withBytes: true, for: principal, endpoint: "ui object")
+            try await forEachPage(of: collection, query: ObjectQuery(ids: ids, versions: .all), withBytes: true, for: principal,
+                                  endpoint: "ui object") { page in
                 for (i, version) in page.versions.enumerated() where (newest[version.id]?.version ?? "") <= (version.version ?? "") {
                     let object = summary(of: VisibleVersion(collection: collection, version: version, bytes: page.bytes(at: i)))
                     let name = object["name"]?.stringValue ?? object["value"]?.stringValue ?? version.id
                     newest[version.id] = (version.version ?? "", name)
                 }
-                guard page.more, let last = page.versions.last else { break }
-                query.addedAfter = last.dateAdded
             }
         }
         return newest.mapValues(\.1)
     }
 
-    /// The versions at `locations` that `principal` may read, each read through the gate by its id and version.
     /// Where a version is stored: its collection and `date_added`, which name it alone.
     struct Placed: Hashable {
         let collection: String
         let dateAdded: Int64
     }
 
+    /// The versions at `locations` that `principal` may read, each read through the gate by where it is stored.
     func visible(_ locations: [VersionLocation], in collections: [NodeConfiguration.Collection], for principal: Principal,
                  endpoint: String, withBytes: Bool = true) async throws -> [VisibleVersion] {
         var out: [VisibleVersion] = []

@@ -88,14 +88,10 @@ struct Ingest: Sendable {
         guard !lookups.isEmpty, let config = node.collection(collection) else { return versions }
         let ids = Set(lookups.map { objects[$0].id })
         var added: [String: Int64] = [:]
-        var query = ObjectQuery(ids: ids, versions: .all)
         do {
-            while true {
-                let page = try await node.read(config, query: query, limit: 1000, withBytes: false, for: principal, endpoint: "status",
-                                               audited: false)
+            try await node.forEachPage(of: config, query: ObjectQuery(ids: ids, versions: .all), withBytes: false, for: principal,
+                                       endpoint: "status", audited: false) { page in
                 for v in page.versions where v.version == nil { added[v.id] = v.dateAdded }
-                guard page.more, let last = page.versions.last else { break }
-                query.addedAfter = last.dateAdded
             }
         } catch is MeridianNode.ReadRefused {
             // A write-only poster reads nothing: the request's timestamp stands.

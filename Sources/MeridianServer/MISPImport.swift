@@ -86,10 +86,8 @@ public enum MISPImport {
         let types: Set<String> = ["attack-pattern", "intrusion-set", "malware", "tool", "course-of-action", "threat-actor"]
         let parser = JSONParser(limits: JSONLimits(maxDepth: 256, maxStringBytes: 64 << 20))
         for collection in node.readableCollections(for: owner) {
-            var query = ObjectQuery(types: types)
-            while true {
-                let page = try await node.read(collection, query: query, limit: 1000, withBytes: true, for: owner, endpoint: "misp import",
-                                               audited: false)
+            try await node.forEachPage(of: collection, query: ObjectQuery(types: types), withBytes: true, for: owner,
+                                       endpoint: "misp import", audited: false) { page in
                 for i in page.versions.indices {
                     guard let object = try? parser.parse(page.bytes(at: i)).objectValue, let id = object["id"]?.stringValue,
                         object["revoked"]?.boolValue != true
@@ -101,8 +99,6 @@ public enum MISPImport {
                         options.knownObjects[externalID] = options.knownObjects[externalID] ?? id
                     }
                 }
-                guard page.more, let last = page.versions.last else { break }
-                query.addedAfter = last.dateAdded
             }
         }
         return options
@@ -113,10 +109,10 @@ public enum MISPImport {
     /// objects that carry them are stored; one already known is left as it is.
     public static func registerMarkings(_ objects: [[UInt8]], on node: MeridianNode, by principal: Principal?) async throws {
         let known = Set(try await node.releasabilityMarkings().map(\.id))
+        let prefix = Array(#"{"type":"marking-definition""#.utf8)
         for bytes in objects {
-            // Only marking-definitions, found without parsing every object.
-            guard bytes.count < 4096, let text = String(bytes: bytes, encoding: .utf8), text.hasPrefix(#"{"type":"marking-definition""#),
-                let id = (try? JSONParser().parse(bytes))?["id"]?.stringValue, !known.contains(id)
+            // Only marking-definitions (the converter writes `type` first), found without parsing every object.
+            guard bytes.starts(with: prefix), let id = (try? JSONParser().parse(bytes))?["id"]?.stringValue, !known.contains(id)
             else { continue }
             _ = try await node.registerMarking(bytes, by: principal)
         }

@@ -120,6 +120,22 @@ public struct MeridianNode: Sendable {
     /// Why a read was refused before any object was looked at.
     public struct ReadRefused: Error, Sendable {}
 
+    /// Every version of `collection` matching `query` that `principal` may receive, ascending by `date_added`, handed
+    /// to `body` a page of at most `pageSize` at a time: ``read(_:query:limit:withBytes:for:endpoint:audited:)``
+    /// asked again from where each page ended.
+    public func forEachPage(of collection: NodeConfiguration.Collection, query: ObjectQuery, pageSize: Int = 1000, withBytes: Bool,
+                            for principal: Principal, endpoint: String, audited: Bool = true,
+                            _ body: (ObjectPage) async throws -> Void) async throws {
+        var query = query
+        while true {
+            let page = try await read(collection, query: query, limit: pageSize, withBytes: withBytes, for: principal, endpoint: endpoint,
+                                      audited: audited)
+            try await body(page)
+            guard page.more, let last = page.versions.last else { return }
+            query.addedAfter = last.dateAdded
+        }
+    }
+
     /// Versions of `collection` matching `query` that `principal` may receive, ascending by `date_added`: at most
     /// `limit` of them, `more` only when a further visible version exists. Every version is decided by the sharing
     /// policy; what was received is recorded in the audit log (unless `audited` is false, for checks that return

@@ -26,15 +26,12 @@ extension WebUI {
     /// Every version of `type` in `collection` the user may read (the newest of each object), parsed.
     func objects(of type: String, in collection: NodeConfiguration.Collection, _ session: Session) async throws -> [JSONObject] {
         var out: [JSONObject] = []
-        var query = ObjectQuery(types: [type])
         let parser = JSONParser()
-        while true {
-            let page = try await node.read(collection, query: query, limit: 1000, withBytes: true, for: session.principal, endpoint: "ui matrix")
+        try await node.forEachPage(of: collection, query: ObjectQuery(types: [type]), withBytes: true, for: session.principal,
+                                   endpoint: "ui matrix") { page in
             for i in page.versions.indices {
                 if let object = (try? parser.parse(page.bytes(at: i)))?.objectValue { out.append(object) }
             }
-            guard page.more, let last = page.versions.last else { break }
-            query.addedAfter = last.dateAdded
         }
         return out
     }

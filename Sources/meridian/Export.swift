@@ -38,20 +38,17 @@ struct Export: AsyncParsableCommand {
             if let ids { parameters.append(("match[id]", ids)) }
             if let addedAfter { parameters.append(("added_after", addedAfter)) }
             if let version { parameters.append(("match[version]", version)) }
-            var filter = try Filter(parameters, endpoint: .objects, defaultLimit: 1000, maxLimit: 1000)
+            let filter = try Filter(parameters, endpoint: .objects, defaultLimit: 1000, maxLimit: 1000)
             let out = FileHandle.standardOutput
             // STIX forbids an empty `objects` list, so it is opened with the first object.
             out.write(Data(#"{"type":"bundle","id":"bundle--\#(UUID().uuidString.lowercased())""#.utf8))
             var first = true
-            while true {
-                let page = try await node.read(c, query: filter.query, limit: filter.limit, withBytes: true, for: principal, endpoint: "export")
+            try await node.forEachPage(of: c, query: filter.query, pageSize: filter.limit, withBytes: true, for: principal, endpoint: "export") { page in
                 if !page.versions.isEmpty {
                     out.write(Data((first ? #","objects":["# : ",").utf8))
                     out.write(Data(page.objects.readableBytesView))
                     first = false
                 }
-                guard page.more, let last = page.versions.last else { break }
-                filter.query.addedAfter = last.dateAdded
             }
             out.write(Data((first ? "}\n" : "]}\n").utf8))
             try await node.audit.flush()
