@@ -186,6 +186,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WebUITests",
+            dependencies: ["WebUI", "STIX"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "STIXTests",
             dependencies: ["STIX", "TestSupport"],
             swiftSettings: swiftSettings

@@ -60,26 +60,53 @@ extension MeridianNode {
     }
 
     /// The newest version of each object whose searched text holds every word of `text` and that `principal` may read
-    /// (that version itself, not another version of the object), newest first, at most `limit` objects. At most
-    /// `candidates` matching versions are considered, newest first.
-    public func search(_ text: SearchText, for principal: Principal, limit: Int = 50, candidates: Int = 500) async throws -> [VisibleVersion] {
+    /// (that version itself, not another version of the object), best first, at most `limit` objects. The candidates
+    /// are at most `named` matching versions whose name or external id holds the words, however old, and the
+    /// `candidates` most recent matching versions.
+    public func search(_ text: SearchText, for principal: Principal, limit: Int = 50, named: Int = 100, candidates: Int = 200) async throws
+        -> [VisibleVersion]
+    {
         let collections = readableCollections(for: principal)
-        let found = try await store.search(text, in: collections.map { $0.id.lowercased() }, limit: candidates)
-        let newest = Self.newestPerObject(try await visible(found, in: collections, for: principal, endpoint: "ui search"), limit: candidates)
+        let found = try await store.search(text, in: collections.map { $0.id.lowercased() }, named: named, limit: candidates)
+        let newest = Self.newestPerObject(try await visible(found, in: collections, for: principal, endpoint: "ui search"),
+                                          limit: named + candidates)
         // Ranked by what each result itself says (so nothing hidden weighs on the order): an object whose external id
         // or name is what was typed first, then those whose name holds every word, then the rest, newest first.
-        let ranked = newest.enumerated().map { (i, v) in (rank: Self.rank(.object(summary(of: v)), text), order: i, version: v) }
+        let ranking = Ranking(text)
+        let ranked = newest.enumerated().map { (i, v) in (rank: ranking.rank(summary(of: v)), order: i, version: v) }
         return Array(ranked.sorted { ($0.rank, $0.order) < ($1.rank, $1.order) }.prefix(limit).map(\.version))
     }
 
-    /// 0: the typed text is the object's external id or name; 1: its name holds every word; 2: anything else.
-    static func rank(_ object: JSONValue?, _ text: SearchText) -> Int {
-        let typed = text.words.joined(separator: " ").lowercased()
-        let name = object?["name"]?.stringValue?.lowercased() ?? ""
-        let ids = object?["external_references"]?.arrayValue?.compactMap { $0["external_id"]?.stringValue?.lowercased() } ?? []
-        if name == typed || ids.contains(typed) { return 0 }
-        if !name.isEmpty, text.words.allSatisfy({ name.contains($0.lowercased()) }) { return 1 }
-        return 2
+    /// How well a result answers what was typed, from the result's own name and external ids (the words lowercased
+    /// once per search, compared as UTF-8).
+    struct Ranking {
+        let typed: [UInt8]
+        let words: [[UInt8]]
+
+        init(_ text: SearchText) {
+            typed = Array(text.words.joined(separator: " ").lowercased().utf8)
+            words = text.words.map { Array($0.lowercased().utf8) }
+        }
+
+        /// 0: the typed text is the object's external id or name; 1: its name holds every word; 2: anything else.
+        func rank(_ object: JSONObject) -> Int {
+            let name = Array((object["name"]?.stringValue ?? "").lowercased().utf8)
+            if name == typed { return 0 }
+            for reference in object["external_references"]?.arrayValue ?? [] {
+                if let id = reference["external_id"]?.stringValue, Array(id.lowercased().utf8) == typed { return 0 }
+            }
+            if !name.isEmpty, words.allSatisfy({ Self.contains(name, $0) }) { return 1 }
+            return 2
+        }
+
+        static func contains(_ text: [UInt8], _ part: [UInt8]) -> Bool {
+            guard !part.isEmpty else { return true }
+            guard part.count <= text.count else { return false }
+            for start in 0...(text.count - part.count) where text[start] == part[0] {
+                if text[start..<start + part.count].elementsEqual(part) { return true }
+            }
+            return false
+        }
     }
 
     /// The newest version of each object that refers to `id` (a relationship or sighting end, an object of a report,
@@ -95,10 +122,10 @@ extension MeridianNode {
     public func referenceCounts(to ids: Set<String>, for principal: Principal) async throws -> [String: Int] {
         let collections = readableCollections(for: principal)
         let found = try await store.referring(toAny: ids, in: collections.map { $0.id.lowercased() })
-        let visible = Set(try await self.visible(found.map(\.location), in: collections, for: principal, endpoint: "ui matrix",
-                                                 withBytes: false).map { Placed(collection: $0.collection.id.lowercased(), dateAdded: $0.version.dateAdded) })
+        let visible = Set(try await self.visible(found.map(\.location.place), in: collections, for: principal, endpoint: "ui matrix",
+                                                 withBytes: false).map { StoredPlace(collection: $0.collection.id.lowercased(), dateAdded: $0.version.dateAdded) })
         var referrers: [String: Set<String>] = [:]
-        for (location, ref) in found where visible.contains(Placed(collection: location.collection, dateAdded: location.dateAdded)) {
+        for (location, ref) in found where visible.contains(location.place) {
             referrers[ref, default: []].insert(location.id)
         }
         return referrers.mapValues(\.count)
@@ -121,7 +148,7 @@ extension MeridianNode {
     /// may still read them.
     public func visible(_ versions: [StoredVersion], in collection: NodeConfiguration.Collection, for principal: Principal,
                         endpoint: String) async throws -> [VisibleVersion] {
-        try await visible(versions.map { VersionLocation(collection: collection.id.lowercased(), version: $0) }, in: [collection],
+        try await visible(versions.map { StoredPlace(collection: collection.id.lowercased(), dateAdded: $0.dateAdded) }, in: [collection],
                           for: principal, endpoint: endpoint)
     }
 
@@ -129,33 +156,35 @@ extension MeridianNode {
     /// collection it may read; an id it may not read is absent.
     public func latestNames(of ids: Set<String>, for principal: Principal) async throws -> [String: String] {
         guard !ids.isEmpty else { return [:] }
-        var newest: [String: (version: String, String)] = [:]
+        var newest: [String: (version: String, VisibleVersion)] = [:]
         for collection in readableCollections(for: principal) {
-            // Every visible version in one query (most objects have one or two), the newest kept: cheaper than asking
-            // for each id's last visible version on its own.
-            try await forEachPage(of: collection, query: ObjectQuery(ids: ids, versions: .all), withBytes: true, for: principal,
+            // Every visible version in one query (most objects have one or two), the newest kept, without their
+            // bodies: names come from summaries already made, and only the versions without one are read whole.
+            try await forEachPage(of: collection, query: ObjectQuery(ids: ids, versions: .all), withBytes: false, for: principal,
                                   endpoint: "ui object") { page in
-                for (i, version) in page.versions.enumerated() where (newest[version.id]?.version ?? "") <= (version.version ?? "") {
-                    let object = summary(of: VisibleVersion(collection: collection, version: version, bytes: page.bytes(at: i)))
-                    let name = object["name"]?.stringValue ?? object["value"]?.stringValue ?? version.id
-                    newest[version.id] = (version.version ?? "", name)
+                for version in page.versions where (newest[version.id]?.version ?? "") <= (version.version ?? "") {
+                    newest[version.id] = (version.version ?? "", VisibleVersion(collection: collection, version: version, bytes: []))
                 }
             }
         }
-        return newest.mapValues(\.1)
+        var names: [String: String] = [:], unnamed: [VisibleVersion] = []
+        func name(_ object: JSONObject, _ id: String) -> String { object["name"]?.stringValue ?? object["value"]?.stringValue ?? id }
+        for (id, (_, version)) in newest {
+            if let summary = summaries.cached(version) { names[id] = name(summary, id) } else { unnamed.append(version) }
+        }
+        for versions in Dictionary(grouping: unnamed, by: { $0.collection.id }).values {
+            for version in try await visible(versions.map(\.version), in: versions[0].collection, for: principal, endpoint: "ui object") {
+                names[version.version.id] = name(summary(of: version), version.version.id)
+            }
+        }
+        return names
     }
 
-    /// Where a version is stored: its collection and `date_added`, which name it alone.
-    struct Placed: Hashable {
-        let collection: String
-        let dateAdded: Int64
-    }
-
-    /// The versions at `locations` that `principal` may read, each read through the gate by where it is stored.
-    func visible(_ locations: [VersionLocation], in collections: [NodeConfiguration.Collection], for principal: Principal,
+    /// The versions at `places` that `principal` may read, each read through the gate by where it is stored.
+    func visible(_ places: [StoredPlace], in collections: [NodeConfiguration.Collection], for principal: Principal,
                  endpoint: String, withBytes: Bool = true) async throws -> [VisibleVersion] {
         var out: [VisibleVersion] = []
-        for (key, found) in Dictionary(grouping: locations, by: \.collection) {
+        for (key, found) in Dictionary(grouping: places, by: \.collection) {
             guard let collection = collections.first(where: { $0.id.lowercased() == key }) else { continue }
             let wanted = Array(Set(found.map(\.dateAdded))).sorted()
             // Read by where they are stored (the collection's date_added), each decided by the policy as any read; in
@@ -198,9 +227,14 @@ final class SummaryCache: Sendable {
         let dateAdded: Int64
     }
 
+    /// The summary of `version` if one was made already.
+    func cached(_ version: MeridianNode.VisibleVersion) -> JSONObject? {
+        entries.withLock { $0[VersionKey(collection: version.collection.id, dateAdded: version.version.dateAdded)] }
+    }
+
     func summary(of version: MeridianNode.VisibleVersion) -> JSONObject {
+        if let known = cached(version) { return known }
         let key = VersionKey(collection: version.collection.id, dateAdded: version.version.dateAdded)
-        if let known = entries.withLock({ $0[key] }) { return known }
         var summary = JSONObject()
         if case .object(let object)? = try? JSONParser().parse(version.bytes) {
             for member in object.members where Self.keys.contains(member.key) { summary[member.key] = member.value }

@@ -144,7 +144,7 @@ public final class AccountStore: Sendable {
 
     public func token(_ id: String) async throws -> Token? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?", arguments: [id]).map(Self.token)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(Self.tokenColumns) FROM token WHERE id = ?"), arguments: [id]).map(Self.token)
         }
     }
 }

@@ -33,11 +33,12 @@ public struct ObjectQuery: Sendable {
         self.markings = markings
     }
 
-    /// True when a filter lists more than one value (its SQL then has a shape of its own).
+    /// True when a filter lists more than one value (its SQL then has a shape of its own). Lists of ids and of
+    /// `date_added` values are bound as one JSON array instead, and do not count.
     var hasLists: Bool {
         let timestamps = if case .some(let t, _, _) = versions { t.count } else { 0 }
-        return (ids?.count ?? 0) > 1 || (types?.count ?? 0) > 1 || (specVersions?.count ?? 0) > 1 || timestamps > 1
-            || (markings?.count ?? 0) > 1 || (addedAt?.count ?? 0) > 1
+        return (types?.count ?? 0) > 1 || (specVersions?.count ?? 0) > 1 || timestamps > 1
+            || (markings?.count ?? 0) > 1
     }
 }
 

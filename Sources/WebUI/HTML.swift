@@ -4,20 +4,31 @@ import STIX
 /// HTML built in Swift for what a template cannot say simply (a STIX object's properties of any shape). Every text
 /// that comes from an object goes through ``escape(_:)``; links are made only to this node's pages or to `http(s)` URLs.
 enum HTML {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
+    /// `text` with `&`, `<`, `>`, `"` and `'` replaced by entities, and with `lineBreaks` each newline as `<br>`.
+    /// Byte by byte over UTF-8 (every character escaped is ASCII), and a text with nothing to escape is returned as is.
+    static func escape(_ text: String, lineBreaks: Bool = false) -> String {
+        var text = text
+        return text.withUTF8 { bytes in
+            func needsEscape(_ b: UInt8) -> Bool {
+                b == UInt8(ascii: "&") || b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "\"")
+                    || b == UInt8(ascii: "'") || (lineBreaks && b == UInt8(ascii: "\n"))
             }
+            guard bytes.contains(where: needsEscape) else { return String(decoding: bytes, as: UTF8.self) }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + bytes.count / 8 + 16)
+            for b in bytes {
+                switch b {
+                case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
+                case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
+                case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
+                case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
+                case UInt8(ascii: "'"): out.append(contentsOf: "&#39;".utf8)
+                case UInt8(ascii: "\n") where lineBreaks: out.append(contentsOf: "<br>".utf8)
+                default: out.append(b)
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        return out
     }
 
     /// A URL safe to put in an `href`: absolute `http` or `https` only (never `javascript:`, `data:` or relative).
@@ -37,12 +48,14 @@ enum HTML {
     /// A timestamp as an ISO date and time in UTC, readable: `2024-05-01 12:00:00 UTC` (fractions kept when given).
     static func time(_ text: String) -> String {
         guard Timestamp(text) != nil else { return escape(text) }
-        let readable = text.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
-        return "<time datetime=\"\(escape(text))\">\(escape(readable))</time>"
+        // A valid timestamp holds only digits, `-`, `:`, `.`, the `T` at offset 10 and a final `Z`: nothing to escape.
+        var readable = Array(text.utf8.dropLast())
+        readable[10] = UInt8(ascii: " ")
+        return "<time datetime=\"" + text + "\">" + String(decoding: readable, as: UTF8.self) + " UTC</time>"
     }
 
     static func tlpBadge(_ level: TLP) -> String {
-        "<span class=\"tlp tlp-\(level.rawValue.replacingOccurrences(of: "+", with: "-"))\">TLP:\(level.rawValue.uppercased())</span>"
+        "<span class=\"tlp tlp-\(String(level.rawValue.map { $0 == "+" ? "-" : $0 }))\">TLP:\(level.rawValue.uppercased())</span>"
     }
 
     /// The markings of an object as badges: TLP levels by colour, other marking-definitions by link.
@@ -65,7 +78,7 @@ enum HTML {
             if Self.timestampKeys.contains(key) || key.hasSuffix("_time") { return time(s) }
             if key == "url", let url = safeURL(s) { return "<a href=\"\(escape(url))\" rel=\"noopener noreferrer\">\(escape(s))</a>" }
             if key == "pattern" { return "<code>\(escape(s))</code>" }
-            return escape(s).replacingOccurrences(of: "\n", with: "<br>")
+            return escape(s, lineBreaks: true)
         case .array(let items):
             if key == "object_marking_refs" { return markings(items.compactMap(\.stringValue)) }
             return "<ul>" + items.map { "<li>" + Self.value($0, key: key, depth: depth + 1) + "</li>" }.joined() + "</ul>"
@@ -83,7 +96,7 @@ enum HTML {
 
     /// A property name as a label: `valid_from` -> `Valid from`.
     static func label(_ key: String) -> String {
-        let words = key.replacingOccurrences(of: "_", with: " ")
+        let words = String(key.map { $0 == "_" ? " " : $0 })
         return words.prefix(1).uppercased() + words.dropFirst()
     }
 }

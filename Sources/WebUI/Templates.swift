@@ -89,7 +89,7 @@ enum Templates {
         <section>
         <h2>Most recent</h2>
         <table><thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Markings</th><th scope="col">Added</th></tr></thead>
-        <tbody>{{#recent}}<tr><td><a href="/ui/objects/{{id}}">{{name}}</a></td><td>{{type}}</td><td>{{{markings}}}</td><td>{{{added}}}</td></tr>{{/recent}}</tbody></table>
+        <tbody>{{{recent}}}</tbody></table>
         </section>
         {{/hasRecent}}
         """
@@ -117,12 +117,12 @@ enum Templates {
         <input id="since" name="since" type="date" value="{{since}}">
         <button type="submit">Filter</button>
         </form>
-        {{^rows}}<p>No object matches.</p>{{/rows}}
+        {{^hasRows}}<p>No object matches.</p>{{/hasRows}}
         {{#hasRows}}
         <table>
         <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Markings</th><th scope="col">From</th><th scope="col">Added</th></tr></thead>
         <tbody>
-        {{#rows}}<tr><td><a href="/ui/objects/{{id}}">{{name}}</a></td><td>{{type}}</td><td>{{{markings}}}</td><td>{{from}}</td><td>{{{added}}}</td></tr>{{/rows}}
+        {{{rows}}}
         </tbody>
         </table>
         {{/hasRows}}
@@ -153,13 +153,13 @@ enum Templates {
         <section>
         <h2>Relationships</h2>
         <table><thead><tr><th scope="col">Direction</th><th scope="col">Relationship</th><th scope="col">Other end</th></tr></thead>
-        <tbody>{{#relationships}}<tr><td>{{direction}}</td><td><a href="/ui/objects/{{id}}">{{kind}}</a></td><td>{{{other}}}</td></tr>{{/relationships}}</tbody></table>
+        <tbody>{{{relationships}}}</tbody></table>
         </section>
         {{/hasRelationships}}
         {{#hasSightings}}
         <section>
         <h2>Sightings</h2>
-        <ul>{{#sightings}}<li><a href="/ui/objects/{{id}}">{{label}}</a></li>{{/sightings}}</ul>
+        <ul>{{{sightings}}}</ul>
         </section>
         {{/hasSightings}}
         <section id="discussion">
@@ -186,7 +186,7 @@ enum Templates {
         {{#hasMentions}}
         <section>
         <h2>Referred to by</h2>
-        <ul>{{#mentions}}<li><a href="/ui/objects/{{id}}">{{label}}</a> <span class="muted">{{type}}</span></li>{{/mentions}}</ul>
+        <ul>{{{mentions}}}</ul>
         </section>
         {{/hasMentions}}
         {{#hasExplanation}}
@@ -210,7 +210,7 @@ enum Templates {
         {{#hasResults}}
         <p>{{count}} objects found.</p>
         <table><thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Markings</th><th scope="col">Collection</th><th scope="col">Added</th></tr></thead>
-        <tbody>{{#results}}<tr><td><a href="/ui/objects/{{id}}">{{name}}</a></td><td>{{type}}</td><td>{{{markings}}}</td><td>{{collection}}</td><td>{{{added}}}</td></tr>{{/results}}</tbody></table>
+        <tbody>{{{results}}}</tbody></table>
         {{/hasResults}}
         """
 

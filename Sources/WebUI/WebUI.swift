@@ -108,7 +108,13 @@ public struct WebUI: NodeSurface {
     struct Session {
         let principal: Principal
         let token: String
-        var csrf: String { WebUI.csrfToken(for: token) }
+        let csrf: String
+
+        init(principal: Principal, token: String) {
+            self.principal = principal
+            self.token = token
+            csrf = WebUI.csrfToken(for: token)
+        }
     }
 
     static func csrfToken(for sessionToken: String) -> String {

@@ -119,7 +119,7 @@ import Testing
         #expect(try await node.delete(id: Self.indicator, from: collection, query: ObjectQuery(versions: .all), for: Self.a) == 1)
         #expect(try await node.search(Self.words("evil.example.com"), for: Self.a).isEmpty)
         // Gone from the index itself, not only hidden by the gate.
-        #expect(try await node.store.search(Self.words("evil.example.com"), in: [Self.collectionID], limit: 10).isEmpty)
+        #expect(try await node.store.search(Self.words("evil.example.com"), in: [Self.collectionID], named: 10, limit: 10).isEmpty)
         #expect(try await node.store.referring(to: Self.malware, in: [Self.collectionID], limit: 10).isEmpty)
     }
 
@@ -137,7 +137,7 @@ import Testing
         let indexer = Task { await node.runSearchIndexer(logger: Logger(label: "test")) }
         defer { indexer.cancel() }
         func indexed() async throws -> Int {
-            try await node.store.search(Self.words("Backlog"), in: [Self.collectionID], limit: backlog + 5).count
+            try await node.store.search(Self.words("Backlog"), in: [Self.collectionID], named: 0, limit: backlog + 5).count
         }
         while try await indexed() == 0 { try await Task.sleep(for: .milliseconds(10)) }
         let other = try SQLiteObjectStore(path: path, busyTimeout: 1)
@@ -174,6 +174,24 @@ import Testing
         #expect(try await names("T1059") == ["21", "23", "22"])
         #expect(try await names("loader") == ["23", "22", "21"])
         #expect(try await names("powershell") == ["22"])
+    }
+
+    @Test func anObjectNamedByTheWordsIsFoundHoweverManyNewerVersionsMentionThem() async throws {
+        let node = try await testNode(Self.config)
+        let named = #"{"type":"malware","spec_version":"2.1","id":"malware--0a0a0a0a-0000-4000-8000-000000000040","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Emotet","is_family":true,"object_marking_refs":["\#(Self.green)"]}"#
+        let mentions = (0..<30).map { n in
+            #"{"type":"indicator","spec_version":"2.1","id":"indicator--0a0a0a0a-0000-4000-8000-0000000001\#(String(format: "%02d", n))","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","description":"Delivers Emotet","pattern":"[ipv4-addr:value = '10.0.0.\#(n)']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["\#(Self.green)"]}"#
+        }
+        try await Self.store(node.store, [named] + mentions)
+        try await node.indexForSearch()
+        // Only the 10 most recent mentions are candidates, but the object whose name is the word is looked for apart.
+        let found = try await node.search(Self.words("emotet"), for: Self.b, limit: 5, named: 5, candidates: 10)
+        #expect(found.first?.version.id == "malware--0a0a0a0a-0000-4000-8000-000000000040")
+        #expect(found.count == 5)
+        // Without the search of titles, it would not be among the candidates at all.
+        let recent = try await node.store.search(Self.words("emotet"), in: [Self.collectionID], named: 0, limit: 10)
+        #expect(recent.count == 10)
+        #expect(try await node.search(Self.words("emotet"), for: Self.b, limit: 5, named: 0, candidates: 10).allSatisfy { $0.version.type == "indicator" })
     }
 
     @Test func valuesAreFoundWholeOrByTheEndOfADottedName() async throws {

@@ -28,6 +28,14 @@ import Testing
         #expect(id.uuidVersion == 4)
         #expect(Identifier("indicator-8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f") == nil)
         #expect(Identifier("indicator--not-a-uuid") == nil)
+        // The type is everything before the last `--`; the UUID the 36 characters after it, nothing more or less.
+        #expect(Identifier("x-a---8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")?.type == "x-a-")
+        #expect(Identifier("x-é--8E2E2D2B-17D4-4CBF-938F-98EE46B3CD3F")?.description == "x-é--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+        #expect(Identifier("--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f") == nil)
+        #expect(Identifier("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3") == nil)
+        #expect(Identifier("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3ff") == nil)
+        #expect(Identifier("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3é") == nil)
+        #expect(Identifier("indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f--") == nil)
     }
 
     /// Expected values computed with python-stix2 (`stix2.IPv4Address(value=...)`), an independent implementation.

@@ -13,11 +13,16 @@ public struct Identifier: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `type--xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; the UUID must be in RFC 4122 form.
     public init?(_ text: String) {
-        guard let range = text.range(of: "--", options: .backwards) else { return nil }
-        let type = String(text[..<range.lowerBound])
-        let uuid = String(text[range.upperBound...])
-        guard !type.isEmpty, Identifier.isUUID(uuid) else { return nil }
-        self.type = type
+        // A UUID is 36 ASCII characters without two hyphens in a row, so the last `--` is right before the last 36
+        // bytes (an index inside a character is rounded down, and the UUID check then fails).
+        let utf8 = text.utf8
+        guard utf8.count > 38 else { return nil }
+        let uuidStart = utf8.index(utf8.endIndex, offsetBy: -36)
+        let dashes = utf8.index(uuidStart, offsetBy: -2)
+        guard utf8[dashes] == UInt8(ascii: "-"), utf8[utf8.index(after: dashes)] == UInt8(ascii: "-") else { return nil }
+        let uuid = String(text[uuidStart...])
+        guard Identifier.isUUID(uuid) else { return nil }
+        self.type = String(text[..<dashes])
         self.uuid = uuid.lowercased()
     }
 

@@ -215,6 +215,38 @@ enum Migrations {
                 ALTER TABLE token ADD COLUMN kind TEXT NOT NULL DEFAULT 'api';
                 """)
         }
+        migrator.registerMigration("v11: search documents with a title (name and external ids) apart from the rest") { db in
+            // Search looks first for objects whose name or external id holds the words, however old, and then for the
+            // most recent versions holding them anywhere. Titles have an index of their own (search_title): a column
+            // filter on the whole index would walk every version holding a common word elsewhere before giving up. The index is made again from the stored versions by the
+            // background indexer (references with it, since both follow one cursor).
+            try db.execute(sql: """
+                DROP TRIGGER search_doc_added;
+                DROP TRIGGER search_doc_removed;
+                DROP TABLE search_index;
+                DROP TABLE search_doc;
+                DELETE FROM object_ref;
+                DELETE FROM search_cursor;
+                CREATE TABLE search_doc (
+                  rowid INTEGER PRIMARY KEY,
+                  collection TEXT NOT NULL,
+                  date_added INTEGER NOT NULL,
+                  title TEXT NOT NULL,
+                  text TEXT NOT NULL
+                );
+                CREATE UNIQUE INDEX search_doc_version ON search_doc (collection, date_added);
+                CREATE VIRTUAL TABLE search_index USING fts5(title, text, content = 'search_doc', content_rowid = 'rowid');
+                CREATE VIRTUAL TABLE search_title USING fts5(title, content = 'search_doc', content_rowid = 'rowid');
+                CREATE TRIGGER search_doc_added AFTER INSERT ON search_doc BEGIN
+                  INSERT INTO search_index (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+                  INSERT INTO search_title (rowid, title) VALUES (new.rowid, new.title);
+                END;
+                CREATE TRIGGER search_doc_removed AFTER DELETE ON search_doc BEGIN
+                  INSERT INTO search_index (search_index, rowid, title, text) VALUES ('delete', old.rowid, old.title, old.text);
+                  INSERT INTO search_title (search_title, rowid, title) VALUES ('delete', old.rowid, old.title);
+                END;
+                """)
+        }
         return migrator
     }
 

@@ -31,6 +31,11 @@ public final class SQLiteObjectStore: ObjectStore {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Checkpointer.fallbackPages)")
             // After a burst of writes, the emptied log file is cut back to this size.
             try db.execute(sql: "PRAGMA journal_size_limit = \(32 << 20)")
+            if db.configuration.readonly {
+                // Readers see the file through a shared mapping instead of copying each page they touch into their
+                // own cache with a read(2): the pages of a busy web page or TAXII page are read in place.
+                try db.execute(sql: "PRAGMA mmap_size = \(Self.readerMapBytes)")
+            }
         }
         config.busyMode = .timeout(busyTimeout)
         pool = try DatabasePool(path: path, configuration: config)
@@ -38,6 +43,9 @@ public final class SQLiteObjectStore: ObjectStore {
         try Migrations.migrator.migrate(pool)
         checkpointer = try Checkpointer(path: path)
     }
+
+    /// How much of the database file each reader maps (SQLite reads the rest with read(2)).
+    static let readerMapBytes = 1 << 30
 
     /// The current time in microseconds since 1970.
     @Sendable public static func now() -> Int64 {
@@ -580,12 +588,21 @@ public final class SQLiteObjectStore: ObjectStore {
             clauses.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ",")))")
             _ = arguments.append(contentsOf: StatementArguments(values.sorted()))
         }
-        if let ids = query.ids { list("id", ids) }
+        if let ids = query.ids {
+            if ids.count > 1 {
+                // One argument, a JSON array, however many ids: the statement is compiled once per connection.
+                clauses.append("id IN (SELECT value FROM json_each(?))")
+                _ = arguments.append(contentsOf: [JSONValue.array(ids.sorted().map(JSONValue.string)).serialized()])
+            } else {
+                list("id", ids)
+            }
+        }
         if let types = query.types { list("type", types) }
         if let specs = query.specVersions { list("spec_version", specs) }
         if let added = query.addedAt {
-            clauses.append("date_added IN (\(Array(repeating: "?", count: added.count).joined(separator: ",")))")
-            _ = arguments.append(contentsOf: StatementArguments(added.sorted()))
+            // One argument, a JSON array, whatever the list's length: the statement is compiled once per connection.
+            clauses.append("date_added IN (SELECT value FROM json_each(?))")
+            _ = arguments.append(contentsOf: ["[" + added.sorted().map(String.init).joined(separator: ",") + "]"])
         }
         if let markings = query.markings {
             // Stored lists are JSON arrays of ids: a quoted id matches that id, never another it is a prefix of.

@@ -2,7 +2,19 @@ import Foundation
 import GRDB
 import STIX
 
-/// A stored version found by full-text search or by a reference to an object: where it is, never what it holds.
+/// Where a version is stored: its collection and `date_added`, which name it alone. What full-text search finds;
+/// callers decide each one with the sharing policy before showing, ranking or counting it.
+public struct StoredPlace: Sendable, Hashable {
+    public let collection: String
+    public let dateAdded: Int64
+
+    public init(collection: String, dateAdded: Int64) {
+        self.collection = collection
+        self.dateAdded = dateAdded
+    }
+}
+
+/// A stored version found by a reference to an object: where it is and which object it is, never what it holds.
 /// Callers decide each one with the sharing policy before showing, ranking or counting it.
 public struct VersionLocation: Sendable, Hashable {
     public let collection: String
@@ -17,6 +29,8 @@ public struct VersionLocation: Sendable, Hashable {
         self.versionUS = versionUS
         self.dateAdded = dateAdded
     }
+
+    public var place: StoredPlace { StoredPlace(collection: collection, dateAdded: dateAdded) }
 
     /// Where a version a read returned is stored.
     public init(collection: String, version: StoredVersion) {
@@ -166,15 +180,16 @@ extension SQLiteObjectStore {
                     SELECT date_added FROM object_version WHERE collection = ? AND date_added > ? ORDER BY date_added LIMIT ?
                     """, arguments: [collection, from, limit - done]).map { (collection, $0[0]) }
                 let through = range.count == limit - done ? range.last!.1 : lastAdded
+                // One pass over each body: its title (name and external ids) and the rest of what is searched.
                 try db.execute(sql: """
-                    INSERT INTO search_doc (collection, date_added, text)
-                    SELECT collection, date_added, text FROM (
-                      SELECT v.collection, v.date_added,
-                        meridian_search_text((SELECT group_concat(value, ' ') FROM json_tree(CAST(v.body AS TEXT))
-                                              WHERE \(Self.searchedValues()))) AS text
-                      FROM object_version v
-                      WHERE v.collection = ?1 AND v.date_added > ?2 AND v.date_added <= ?3 AND json_valid(CAST(v.body AS TEXT)))
-                    WHERE text IS NOT NULL
+                    INSERT INTO search_doc (collection, date_added, title, text)
+                    SELECT v.collection, v.date_added,
+                      coalesce(meridian_search_text(group_concat(CASE WHEN \(Self.titleValues("t.")) THEN t.value END, ' ')), ''),
+                      coalesce(meridian_search_text(group_concat(CASE WHEN NOT (\(Self.titleValues("t."))) THEN t.value END, ' ')), '')
+                    FROM object_version v, json_tree(CAST(v.body AS TEXT)) t
+                    WHERE v.collection = ?1 AND v.date_added > ?2 AND v.date_added <= ?3 AND json_valid(CAST(v.body AS TEXT))
+                      AND \(Self.searchedValues("t."))
+                    GROUP BY v.date_added
                     """, arguments: [collection, from, through])
                 try db.execute(sql: """
                     INSERT INTO object_ref (collection, date_added, ref)
@@ -192,35 +207,45 @@ extension SQLiteObjectStore {
         }
     }
 
-    /// Versions in `collections` whose searched text (``searchedValues(_:)``) holds every word of `text`, the most
-    /// recently indexed first (the index's own order, so a common word among millions stops after `limit`).
-    public func search(_ text: SearchText, in collections: [String], limit: Int) async throws -> [VersionLocation] {
+    /// Versions in `collections` whose searched text (``searchedValues(_:)``) holds every word of `text`: first at most
+    /// `named` whose title (``titleValues(_:)``: name and external ids) holds them, then at most `limit` more whose
+    /// text or title does, each list the most recently indexed first (the index's own order, so a common word among
+    /// millions stops after the limit), without repeats.
+    public func search(_ text: SearchText, in collections: [String], named: Int, limit: Int) async throws -> [StoredPlace] {
         guard !collections.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: collections.count).joined(separator: ",")
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT v.collection, v.id, v.version_us, v.date_added
-                FROM search_index JOIN search_doc d ON d.rowid = search_index.rowid
-                JOIN object_version v ON v.collection = d.collection AND v.date_added = d.date_added
-                WHERE search_index MATCH ? AND d.collection IN (\(marks))
-                ORDER BY search_index.rowid DESC LIMIT ?
-                """, arguments: StatementArguments([text.matchExpression as any DatabaseValueConvertible] + collections + [limit])).map(Self.location)
+            var seen = Set<StoredPlace>(), out: [StoredPlace] = []
+            for (index, count) in [("search_title", named), ("search_index", limit)] {
+                let statement = try db.cachedStatement(sql: """
+                    SELECT d.collection, d.date_added FROM \(index) JOIN search_doc d ON d.rowid = \(index).rowid
+                    WHERE \(index) MATCH ? AND d.collection IN (\(marks))
+                    ORDER BY \(index).rowid DESC LIMIT ?
+                    """)
+                let arguments = StatementArguments([text.matchExpression as any DatabaseValueConvertible] + collections + [count])
+                let rows = try Row.fetchCursor(statement, arguments: arguments)
+                while let row = try rows.next() {
+                    let place = StoredPlace(collection: row[0], dateAdded: row[1])
+                    if seen.insert(place).inserted { out.append(place) }
+                }
+            }
+            return out
         }
     }
 
     /// Versions in `collections` that refer to `id` (``referenceValues(_:)``), newest first, at most `limit`. The index
     /// on the referenced id is named: with one collection SQLite would otherwise walk the collection's references in
     /// date order to avoid sorting, testing every one (40,000 for ATT&CK).
-    public func referring(to id: String, in collections: [String], limit: Int) async throws -> [VersionLocation] {
+    public func referring(to id: String, in collections: [String], limit: Int) async throws -> [StoredPlace] {
         guard !collections.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: collections.count).joined(separator: ",")
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT v.collection, v.id, v.version_us, v.date_added
-                FROM object_ref r INDEXED BY object_ref_target JOIN object_version v ON v.collection = r.collection AND v.date_added = r.date_added
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT r.collection, r.date_added FROM object_ref r INDEXED BY object_ref_target
                 WHERE r.ref = ? AND r.collection IN (\(marks))
                 ORDER BY r.date_added DESC LIMIT ?
-                """, arguments: StatementArguments([id as any DatabaseValueConvertible] + collections + [limit])).map(Self.location)
+                """), arguments: StatementArguments([id as any DatabaseValueConvertible] + collections + [limit]))
+                .map { StoredPlace(collection: $0[0], dateAdded: $0[1]) }
         }
     }
 
@@ -255,6 +280,11 @@ extension SQLiteObjectStore {
         'content', 'explanation', 'x_mitre_shortname')) OR \(t)path IN (\(members("aliases", "x_mitre_aliases", "labels", "hashes"))) \
         OR \(t)key = 'external_id' OR (\(t)path LIKE '$.objects.%' AND (\(t)key = 'value' OR \(t)path LIKE '%.hashes')))
         """
+    }
+
+    /// The strings of a version that are its title for search: its name and the external ids of its references.
+    static func titleValues(_ t: String = "") -> String {
+        "\(t)type = 'text' AND ((\(t)path = '$' AND \(t)key = 'name') OR \(t)key = 'external_id')"
     }
 
     /// The `json_tree` paths of top-level members `names` (as SQLite writes them: quoted when a name has characters
