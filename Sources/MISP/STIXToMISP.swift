@@ -144,9 +144,12 @@ public struct STIXToMISP: Sendable {
                 // misp-stix makes an attribute flagged to_ids into an indicator and an observed-data of one uuid.
                 guard !indicatorUUIDs.contains(uuid) else { continue }
                 let observables = (o["object_refs"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { byID[$0]?.object } }
-                guard let typed = Self.attribute(forObservables: observables, uuid: uuid) else { continue }
-                attributeFor[id] = attributes.count
-                attributes.append(attribute(uuid: uuid, type: typed.type, value: typed.value, toIDs: false, o))
+                if let typed = Self.attribute(forObservables: observables, uuid: uuid) {
+                    attributeFor[id] = attributes.count
+                    attributes.append(attribute(uuid: uuid, type: typed.type, value: typed.value, toIDs: false, o))
+                } else if let object = Self.object(forObservables: observables, uuid: uuid, o) {
+                    objects.append(.object(object))
+                }
             case "attack-pattern", "threat-actor", "intrusion-set", "malware", "tool", "course-of-action":
                 let (galaxyType, galaxyName) = Self.galaxy(for: type, o)
                 let cluster = Self.cluster(o, uuid: uuid, galaxyType: galaxyType)
@@ -242,27 +245,77 @@ public struct STIXToMISP: Sendable {
         guard let values = equalities(text), let prefix = values.keys.first.map({ String($0.prefix { $0 != ":" }) }),
             values.keys.allSatisfy({ $0.hasPrefix(prefix + ":") })
         else { return nil }
-        let templates: [String]
-        switch prefix {
-        case "file": templates = ["file"]
-        case "email-message": templates = ["email"]
-        case "network-traffic": templates = ["network-connection", "ip-port"]
-        case "domain-name": templates = ["domain-ip"]
-        case "url": templates = ["url"]
-        case "user-account": templates = ["credential", "user-account"]
-        case "autonomous-system": templates = ["asn"]
-        case "windows-registry-key": templates = ["registry-key"]
-        case "mutex": templates = ["mutex"]
-        default: return nil
-        }
-        for template in templates {
-            if let object = object(template, prefix: prefix, values, uuid: uuid, o) { return object }
+        for template in templates[prefix] ?? [] {
+            let object = object(template, prefix: prefix, values, uuid: uuid, o, toIDs: true) { forward in
+                equalities("[" + forward.comparisons.joined(separator: " AND ") + "]") == values
+            }
+            if let object { return object }
         }
         return nil
     }
 
-    /// The MISP object of `template` whose to_ids attributes make exactly the comparisons `values`, or nil.
-    static func object(_ template: String, prefix: String, _ values: [String: String], uuid: String, _ o: JSONObject) -> JSONObject? {
+    /// The MISP object templates an observation of each kind of cyber observable can come from.
+    static let templates: [String: [String]] = [
+        "file": ["file"], "email-message": ["email"], "network-traffic": ["network-connection", "ip-port"], "domain-name": ["domain-ip"],
+        "url": ["url"], "user-account": ["credential", "user-account"], "autonomous-system": ["asn"],
+        "windows-registry-key": ["registry-key"], "mutex": ["mutex"],
+    ]
+
+    /// The MISP object (file, email, network-connection, domain-ip, and the other templates of ``templates``) whose
+    /// observed-data holds exactly `observables` (misp-stix's forms), its attributes not flagged to_ids; nil when none.
+    static func object(forObservables observables: [JSONObject], uuid: String, _ o: JSONObject) -> JSONObject? {
+        // The observable the others hang from: a connection's addresses, a message's addresses, a file's directory.
+        let order = ["network-traffic", "email-message", "file", "domain-name", "user-account", "windows-registry-key", "autonomous-system",
+                     "url", "mutex"]
+        guard let main = order.lazy.compactMap({ type in observables.first { $0["type"]?.stringValue == type } }).first,
+            let prefix = main["type"]?.stringValue, let values = comparisons(of: main, among: observables)
+        else { return nil }
+        for template in templates[prefix] ?? [] {
+            let object = object(template, prefix: prefix, values, uuid: uuid, o, toIDs: false) { same($0.objects, observables) }
+            if let object { return object }
+        }
+        return nil
+    }
+
+    /// The comparisons an indicator of the observation `main` (with the observables it refers to among `observables`)
+    /// would make, by path; nil when a property holds several values (an object attribute holds one).
+    static func comparisons(of main: JSONObject, among observables: [JSONObject]) -> [String: String]? {
+        guard let type = main["type"]?.stringValue else { return nil }
+        let byID = Dictionary(observables.compactMap { o in o["id"]?.stringValue.map { ($0, o) } }, uniquingKeysWith: { a, _ in a })
+        var values: [String: String] = [:]
+        func text(_ v: JSONValue?) -> String? { v?.stringValue ?? v?.numberValue?.text }
+        for member in main.members where !["type", "id", "spec_version", "object_marking_refs", "granular_markings", "defanged"].contains(member.key) {
+            let path = type + ":" + member.key
+            switch member.value {
+            case .string(let ref) where member.key.hasSuffix("_ref"):
+                guard let end = byID[ref] else { return nil }
+                let property = end["type"]?.stringValue == "directory" ? "path" : "value"
+                guard let value = text(end[property]) else { return nil }
+                values[path + "." + property] = value
+            case .array(let refs) where member.key.hasSuffix("_refs"):
+                guard refs.count == 1, let ref = refs[0].stringValue, let value = text(byID[ref]?["value"]) else { return nil }
+                values[path + "[*].value"] = value
+            case .array(let items) where member.key == "protocols":
+                guard items.count == 1, let value = items[0].stringValue else { return nil }
+                values[path + "[*]"] = value
+            case .array(let items) where member.key == "values":
+                guard items.count == 1, let value = items[0].objectValue else { return nil }
+                for m in value.members { values[path + "[*]." + m.key] = text(m.value) }
+            case .object(let hashes) where member.key == "hashes":
+                for m in hashes.members { values[path + "." + m.key] = text(m.value) }
+            case .string, .number:
+                values[path] = text(member.value)
+            default:
+                continue
+            }
+        }
+        return values
+    }
+
+    /// The MISP object of `template` whose attributes (flagged to_ids or not) make exactly the comparisons
+    /// `values`, as `matches` checks on the observables and pattern misp-stix would make of it; or nil.
+    static func object(_ template: String, prefix: String, _ values: [String: String], uuid: String, _ o: JSONObject, toIDs: Bool,
+                       matches: (Observable) -> Bool) -> JSONObject? {
         let hashNames = Dictionary(uniqueKeysWithValues: Observables.hashes.map { ($0.value.name, $0.key) })
         var relations: [(relation: String, type: String, value: String)] = []
         for (path, value) in values.sorted(by: { $0.key < $1.key }) {
@@ -309,11 +362,9 @@ public struct STIXToMISP: Sendable {
         }
         let attributes = relations.map { r in
             ObjectAttribute(uuid: Identifier.uuidV5(namespace: namespace, name: "attribute|\(uuid)|\(r.relation)|\(r.value)"),
-                            type: r.type, relation: r.relation, value: r.value, toIDs: true, record: "", source: JSONObject())
+                            type: r.type, relation: r.relation, value: r.value, toIDs: toIDs, record: "", source: JSONObject())
         }
-        guard let forward = try? Observables.object(template: template, uuid: uuid, attributes),
-            equalities("[" + forward.comparisons.joined(separator: " AND ") + "]") == values
-        else { return nil }
+        guard let forward = try? Observables.object(template: template, uuid: uuid, attributes), matches(forward) else { return nil }
         var object = JSONObject()
         object["uuid"] = .string(uuid)
         object["name"] = .string(template)
@@ -328,7 +379,7 @@ public struct STIXToMISP: Sendable {
             c["type"] = .string(a.type)
             c["category"] = .string(MISPTypes.defaultCategory[a.type] ?? "Other")
             c["value"] = .string(a.value)
-            c["to_ids"] = .bool(true)
+            c["to_ids"] = .bool(toIDs)
             c["distribution"] = .string("5")
             c["timestamp"] = object["timestamp"]
             let tags = tlpTags(o)

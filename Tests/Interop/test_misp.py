@@ -327,6 +327,18 @@ def test_each_readers_feed_loads_in_pymisp_and_misp_stix_gives_back_the_indicato
     fed = {i.split("--", 1)[1] for i, o in back.items() if o["type"] in ("indicator",) or o.get("x_misp_type") == "stix2-pattern"}
     assert fed == shown
     assert ("6a000000-0000-4000-8000-000000000002" in shown) == (user == "alice")
+    # Observations of MISP objects not flagged to_ids come back as the same observations (a domain-ip, a
+    # network-connection), not only indicators.
+    def observed(uuid):
+        od = back.get("observed-data--" + uuid)
+        assert od, uuid
+        out = set()
+        for ref in od["object_refs"]:
+            sco = back[ref]
+            out |= {str(sco[k]) for k in ("value", "dst_port") if k in sco} | set(sco.get("protocols", []))
+        return out
+    assert observed("5b000000-0000-4000-8000-000000000002") == {"evil.example.com", "203.0.113.5"}
+    assert observed("5b000000-0000-4000-8000-000000000005") == {"198.51.100.1", "203.0.113.5", "443", "tcp"}
     # Galaxy clusters and sightings come back too.
     assert "attack-pattern--dc31fe1e-d722-49da-8f5f-92c7b5aff534" in back and "threat-actor--7cdff317-a673-4474-84ec-4f1754947823" in back
     assert "sighting--5b000000-0000-4000-8000-0000000000c1" in back

@@ -182,4 +182,38 @@ import TestSupport
         // Eight times the attributes: allow up to 20 times the time (quadratic work would take 64 times).
         #expect(t2 < t1 * 20, "\(t1) for 2,000 attributes, \(t2) for 16,000")
     }
+
+    @Test func objectsNotFlaggedToIDsComeBackAsTheSameObjectsInAFeed() throws {
+        let objects = try Self.convert(try TestData.json("Tests/Fixtures/misp/objects-galaxies-sightings.json"))
+        let items = objects.enumerated().map { STIXToMISP.Item(object: $1, submitter: "a", dateAdded: Int64($0)) }
+        let events = STIXToMISP(organisationName: { $0 }).events(items)
+        let made = events.flatMap { $0["Event"]?["Object"]?.arrayValue ?? [] }
+        func attributes(_ uuid: String) -> [String]? {
+            guard let object = made.first(where: { $0["uuid"]?.stringValue == uuid }) else { return nil }
+            return (object["Attribute"]?.arrayValue ?? []).map {
+                "\($0["object_relation"]!.stringValue!)=\($0["value"]!.stringValue!) to_ids \($0["to_ids"]!.serialized())"
+            }.sorted()
+        }
+        #expect(attributes("5b000000-0000-4000-8000-000000000002") == ["domain=evil.example.com to_ids false", "ip=203.0.113.5 to_ids false"])
+        #expect(attributes("5b000000-0000-4000-8000-000000000005") == [
+            "dst-port=443 to_ids false", "ip-dst=203.0.113.5 to_ids false", "ip-src=198.51.100.1 to_ids false", "layer4-protocol=tcp to_ids false",
+        ])
+        #expect(made.first { $0["uuid"]?.stringValue == "5b000000-0000-4000-8000-000000000002" }?["name"] == .string("domain-ip"))
+        // An observation that no template makes again (two addresses a domain resolves to) is left out, not guessed at.
+        var two = try #require(objects.first { $0["id"] == .string("domain-name--5b000000-0000-4000-8000-000000000021") })
+        two["resolves_to_refs"] = .array([.string("ipv4-addr--0a000000-0000-4000-8000-000000000001"), .string("ipv4-addr--0a000000-0000-4000-8000-000000000002")])
+        var observed = try #require(objects.first { $0["type"] == .string("observed-data") && $0["object_refs"]?.arrayValue?.contains(.string("domain-name--5b000000-0000-4000-8000-000000000021")) == true })
+        observed["object_refs"] = .array([.string("domain-name--5b000000-0000-4000-8000-000000000021"), .string("ipv4-addr--0a000000-0000-4000-8000-000000000001"),
+                                          .string("ipv4-addr--0a000000-0000-4000-8000-000000000002")])
+        let extra = [two, observed] + (1...2).map { n in
+            JSONObject(["type": .string("ipv4-addr"), "spec_version": .string("2.1"), "id": .string("ipv4-addr--0a000000-0000-4000-8000-00000000000\(n)"), "value": .string("192.0.2.\(n)")])
+        }
+        let observables = (observed["object_refs"]?.arrayValue ?? []).compactMap { ref in (extra + objects).first { $0["id"] == ref } }
+        #expect(observables.count == 3)
+        #expect(STIXToMISP.object(forObservables: observables, uuid: "5b000000-0000-4000-8000-000000000002", observed) == nil)
+        // With one of the two, it is a domain-ip object again.
+        two["resolves_to_refs"] = .array([.string("ipv4-addr--0a000000-0000-4000-8000-000000000001")])
+        let one = [two, extra[2]]
+        #expect(STIXToMISP.object(forObservables: one, uuid: "5b000000-0000-4000-8000-000000000002", observed)?["name"] == .string("domain-ip"))
+    }
 }
