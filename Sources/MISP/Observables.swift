@@ -210,8 +210,48 @@ enum Observables {
         case "user-account":
             return stringProperties("user-account", "username", uuid, attributes,
                           ["username": "account_login", "user-id": "user_id", "display-name": "display_name"])
+        case _ where accounts[template] != nil: return account(template, uuid, attributes)
         default: return nil
         }
+    }
+
+    /// Accounts on social networks and code forges, as misp-stix maps them: a `user-account` of `account_type` (the
+    /// template's first word), the relations below as its properties.
+    static let accounts: [String: (type: String, properties: [String: String])] = [
+        "twitter-account": ("twitter", ["name": "account_login", "id": "user_id", "displayed-name": "display_name"]),
+        "telegram-account": ("telegram", ["username": "account_login", "id": "user_id"]),
+        "facebook-account": ("facebook", ["account-name": "account_login", "account-id": "user_id"]),
+        "reddit-account": ("reddit", ["account-name": "account_login", "account-id": "user_id"]),
+        "parler-account": ("parler", ["account-name": "account_login", "account-id": "user_id"]),
+        "github-user": ("github", ["username": "account_login", "id": "user_id", "user-fullname": "display_name"]),
+        "gitlab-user": ("gitlab", ["username": "account_login", "id": "user_id", "name": "display_name"]),
+    ]
+
+    /// Relations misp-stix carries with the file's content (a picture, an attachment) when the attribute holds it: an
+    /// account holding such content is kept whole as `x-misp-object`; without content the name is a custom property.
+    static let accountContent: Set<String> = [
+        "attachment", "user-avatar", "profile-image", "profile-banner", "cover-photo", "profile-photo", "account-avatar",
+    ]
+
+    private static func account(_ template: String, _ uuid: String, _ attributes: [ObjectAttribute]) -> Observable? {
+        guard let (accountType, properties) = accounts[template], !attributes.isEmpty,
+            !attributes.contains(where: { accountContent.contains($0.relation) && $0.source["data"] != nil })
+        else { return nil }
+        var out = Observable()
+        var o = sco("user-account", uuid, ["account_type": .string(accountType)])
+        // An indicator's pattern names the kind of account first, as misp-stix's does.
+        if attributes.contains(where: \.toIDs) { out.comparisons.append(compare("user-account:account_type", accountType)) }
+        // A relation given more than once becomes a custom property holding every value.
+        let counts = Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
+        var rest: [ObjectAttribute] = []
+        for a in attributes {
+            guard let property = properties[a.relation], counts[a.relation] == 1 else { rest.append(a); continue }
+            o[property] = .string(a.value)
+            if a.toIDs { out.comparisons.append(compare("user-account:\(property)", a.value)) }
+        }
+        for a in rest { custom(a, on: &o, path: "user-account", &out) }
+        out.objects = [o]
+        return out
     }
 
     /// Checks an object attribute's value, naming the attribute when it does not fit.

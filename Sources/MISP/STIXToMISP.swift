@@ -257,7 +257,7 @@ public struct STIXToMISP: Sendable {
     /// The MISP object templates an observation of each kind of cyber observable can come from.
     static let templates: [String: [String]] = [
         "file": ["file"], "email-message": ["email"], "network-traffic": ["network-connection", "ip-port"], "domain-name": ["domain-ip"],
-        "url": ["url"], "user-account": ["credential", "user-account"], "autonomous-system": ["asn"],
+        "url": ["url"], "user-account": ["credential", "user-account"] + Observables.accounts.keys.sorted(), "autonomous-system": ["asn"],
         "windows-registry-key": ["registry-key"], "mutex": ["mutex"],
     ]
 
@@ -355,6 +355,9 @@ public struct STIXToMISP: Sendable {
             case ("registry-key", "values[*].data"): relation = ("data", "text")
             case ("registry-key", "values[*].data_type"): relation = ("data-type", "text")
             case ("mutex", "name"): relation = ("name", "text")
+            case (_, "account_type") where Observables.accounts[template]?.type == value: continue  // the template's own
+            case (_, _) where Observables.accounts[template] != nil:
+                relation = Observables.accounts[template]!.properties.first { $0.value == property }.map { ($0.key, "text") }
             default: relation = nil
             }
             guard let relation, !value.hasPrefix("\u{0}") else { return nil }
