@@ -107,6 +107,31 @@ enum MISPValue {
         return daysFromCivil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset
     }
 
+    /// A `datetime` attribute's value (ISO 8601, as `isoSeconds` reads it) as a STIX timestamp in UTC (its fraction
+    /// without trailing zeros), and as misp-stix writes it in a pattern: Python's text of the date PyMISP parsed
+    /// (`2024-01-01 12:30:00.250000+00:00`; no offset when none was given).
+    static func dateTime(_ s: String) throws(ValueRule) -> (stix: String, python: String) {
+        guard let seconds = isoSeconds(s) else {
+            throw ValueRule(text: "is not an ISO 8601 date and time (2024-01-01T12:30:00, with an optional fraction and offset)")
+        }
+        let b = Array(s.utf8)
+        var i = 19
+        var digits: [UInt8] = []
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < b.count, b[i] >= 48, b[i] <= 57 { digits.append(b[i]); i += 1 }
+        }
+        // Microseconds, as Python keeps them.
+        let micro = String(decoding: (digits + Array(repeating: 48, count: 6)).prefix(6), as: UTF8.self)
+        let offset = i < b.count ? (b[i] == UInt8(ascii: "Z") ? "+00:00" : String(decoding: b[i...], as: UTF8.self)) : ""
+        let python = String(decoding: b[0..<10], as: UTF8.self) + " " + String(decoding: b[11..<19], as: UTF8.self)
+            + (micro == "000000" ? "" : "." + micro) + offset
+        var stix = TAXIITimestamp.format(seconds * 1_000_000 + Int64(micro)!).dropLast()  // …SS.ffffff
+        while stix.last == "0" { stix = stix.dropLast() }
+        if stix.last == "." { stix = stix.dropLast() }
+        return (stix + "Z", python)
+    }
+
     /// When an attribute or object was observed: its first_seen and last_seen, else its timestamp.
     static func observedWindow(_ o: JSONObject, _ time: Int64, _ event: String?, _ record: String?) throws(MISPError) -> (first: Int64, last: Int64) {
         func read(_ field: String) throws(MISPError) -> Int64? {

@@ -210,9 +210,72 @@ enum Observables {
         case "user-account":
             return stringProperties("user-account", "username", uuid, attributes,
                           ["username": "account_login", "user-id": "user_id", "display-name": "display_name"])
+        case "x509": return try x509(uuid, attributes)
         case _ where accounts[template] != nil: return account(template, uuid, attributes)
         default: return nil
         }
+    }
+
+    /// x509 relations that are certificate properties, as misp-stix maps them.
+    static let x509Properties: [String: String] = [
+        "issuer": "issuer", "pubkey-info-algorithm": "subject_public_key_algorithm", "pubkey-info-modulus": "subject_public_key_modulus",
+        "serial-number": "serial_number", "signature_algorithm": "signature_algorithm", "subject": "subject", "version": "version",
+    ]
+    /// Subject alternative names, in the order misp-stix writes them.
+    static let x509Names: [(relation: String, label: String)] = [("dns_names", "DNS name"), ("email", "email"), ("ip", "IP"), ("rid", "RID"), ("uri", "URI")]
+
+    /// An `x509` object: an `x509-certificate` with its fingerprints as hashes, its properties, validity (a STIX
+    /// timestamp in the certificate, and in a pattern as misp-stix writes it there: Python's text of the date) and
+    /// subject alternative names; nil (kept whole) when it says whether it is self-signed, which misp-stix maps by
+    /// the flag's truth rather than its text.
+    private static func x509(_ uuid: String, _ attributes: [ObjectAttribute]) throws(ValueRule) -> Observable? {
+        guard !attributes.contains(where: { $0.relation == "self_signed" }) else { return nil }
+        let counts = Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
+        var out = Observable()
+        var o = sco("x509-certificate", uuid)
+        var hashes = JSONObject()
+        var names: [String: [String]] = [:]
+        var rest: [ObjectAttribute] = []
+        for a in attributes {
+            let single = counts[a.relation] == 1
+            switch a.relation {
+            case "x509-fingerprint-md5" where single, "x509-fingerprint-sha1" where single, "x509-fingerprint-sha256" where single:
+                let (name, path) = try checked(a) { () throws(ValueRule) in try hash(String(a.relation.dropFirst("x509-fingerprint-".count)), a.value) }
+                hashes[name] = .string(a.value)
+                if a.toIDs { out.comparisons.append(compare("x509-certificate:" + path.dropFirst("file:".count), a.value)) }
+            case "validity-not-before" where single, "validity-not-after" where single:
+                let (timestamp, python) = try checked(a) { () throws(ValueRule) in try MISPValue.dateTime(a.value) }
+                let property = a.relation == "validity-not-before" ? "validity_not_before" : "validity_not_after"
+                o[property] = .string(timestamp)
+                if a.toIDs { out.comparisons.append(compare("x509-certificate:" + property, python)) }
+            case "pubkey-info-exponent" where single && Int64(a.value).map({ String($0) == a.value }) == true:
+                o["subject_public_key_exponent"] = .number(JSONNumber(Int64(a.value)!))
+                if a.toIDs { out.comparisons.append(compare("x509-certificate:subject_public_key_exponent", a.value)) }
+            case _ where single && x509Properties[a.relation] != nil:
+                o[x509Properties[a.relation]!] = .string(a.value)
+                if a.toIDs { out.comparisons.append(compare("x509-certificate:" + x509Properties[a.relation]!, a.value)) }
+            case _ where x509Names.contains(where: { $0.relation == a.relation }):
+                names[a.relation, default: []].append(a.value)
+            default:
+                rest.append(a)
+            }
+        }
+        if !hashes.isEmpty { o["hashes"] = .object(hashes) }
+        let alternative = x509Names.flatMap { n in (names[n.relation] ?? []).map { "\(n.label):\($0)" } }.joined(separator: ",")
+        if !alternative.isEmpty {
+            o["x509_v3_extensions"] = .object(JSONObject(["subject_alternative_name": .string(alternative)]))
+            if attributes.contains(where: { $0.toIDs && names[$0.relation] != nil }) {
+                let flagged = x509Names.flatMap { n in
+                    attributes.filter { $0.relation == n.relation && $0.toIDs }.map { "\(n.label):\($0.value)" }
+                }.joined(separator: ",")
+                out.comparisons.append(compare("x509-certificate:x509_v3_extensions.subject_alternative_name", flagged))
+            }
+        }
+        // STIX 2.1 needs at least one property of its own on a certificate.
+        guard o.members.count > 3 else { return nil }
+        for a in rest { custom(a, on: &o, path: "x509-certificate", &out) }
+        out.objects = [o]
+        return out
     }
 
     /// Accounts on social networks and code forges, as misp-stix maps them: a `user-account` of `account_type` (the

@@ -258,7 +258,7 @@ public struct STIXToMISP: Sendable {
     static let templates: [String: [String]] = [
         "file": ["file"], "email-message": ["email"], "network-traffic": ["network-connection", "ip-port"], "domain-name": ["domain-ip"],
         "url": ["url"], "user-account": ["credential", "user-account"] + Observables.accounts.keys.sorted(), "autonomous-system": ["asn"],
-        "windows-registry-key": ["registry-key"], "mutex": ["mutex"],
+        "windows-registry-key": ["registry-key"], "mutex": ["mutex"], "x509-certificate": ["x509"],
     ]
 
     /// The MISP object (file, email, network-connection, domain-ip, and the other templates of ``templates``) whose
@@ -266,7 +266,7 @@ public struct STIXToMISP: Sendable {
     static func object(forObservables observables: [JSONObject], uuid: String, _ o: JSONObject) -> JSONObject? {
         // The observable the others hang from: a connection's addresses, a message's addresses, a file's directory.
         let order = ["network-traffic", "email-message", "file", "domain-name", "user-account", "windows-registry-key", "autonomous-system",
-                     "url", "mutex"]
+                     "url", "mutex", "x509-certificate"]
         guard let main = order.lazy.compactMap({ type in observables.first { $0["type"]?.stringValue == type } }).first,
             let prefix = main["type"]?.stringValue, let values = comparisons(of: main, among: observables)
         else { return nil }
@@ -355,6 +355,14 @@ public struct STIXToMISP: Sendable {
             case ("registry-key", "values[*].data"): relation = ("data", "text")
             case ("registry-key", "values[*].data_type"): relation = ("data-type", "text")
             case ("mutex", "name"): relation = ("name", "text")
+            case ("x509", "hashes.MD5"): relation = ("x509-fingerprint-md5", "x509-fingerprint-md5")
+            case ("x509", "hashes.SHA-1"): relation = ("x509-fingerprint-sha1", "x509-fingerprint-sha1")
+            case ("x509", "hashes.SHA-256"): relation = ("x509-fingerprint-sha256", "x509-fingerprint-sha256")
+            case ("x509", "validity_not_before"): relation = ("validity-not-before", "datetime")
+            case ("x509", "validity_not_after"): relation = ("validity-not-after", "datetime")
+            case ("x509", "subject_public_key_exponent"): relation = ("pubkey-info-exponent", "text")
+            case ("x509", _) where Observables.x509Properties.values.contains(property):
+                relation = Observables.x509Properties.first { $0.value == property }.map { ($0.key, "text") }
             case (_, "account_type") where Observables.accounts[template]?.type == value: continue  // the template's own
             case (_, _) where Observables.accounts[template] != nil:
                 relation = Observables.accounts[template]!.properties.first { $0.value == property }.map { ($0.key, "text") }

@@ -14,7 +14,7 @@ import TestSupport
                            "data/misp/attributes_collection_1.json", "data/misp/attributes_collection_2.json",
                            "data/misp/objects_collection_1.json", "data/misp/objects_collection_2.json",
                            "Tests/Fixtures/misp/common-attribute-types.json", "Tests/Fixtures/misp/objects-galaxies-sightings.json",
-                           "Tests/Fixtures/misp/more-object-templates.json", "Tests/Fixtures/misp/social-accounts.json"]
+                           "Tests/Fixtures/misp/more-object-templates.json", "Tests/Fixtures/misp/social-accounts.json", "Tests/Fixtures/misp/certificates.json"]
 
     static func event(_ attributes: String, extra: String = "", tags: String = "[]") throws -> JSONValue {
         try TestData.object("""
@@ -215,5 +215,29 @@ import TestSupport
         two["resolves_to_refs"] = .array([.string("ipv4-addr--0a000000-0000-4000-8000-000000000001")])
         let one = [two, extra[2]]
         #expect(STIXToMISP.object(forObservables: one, uuid: "5b000000-0000-4000-8000-000000000002", observed)?["name"] == .string("domain-ip"))
+    }
+
+    @Test func certificateValidityIsATimestampInSTIXAndPythonsTextInPatternsAsMispStixWritesIt() throws {
+        #expect(try MISPValue.dateTime("2023-01-01T00:00:00") == ("2023-01-01T00:00:00Z", "2023-01-01 00:00:00"))
+        #expect(try MISPValue.dateTime("2024-01-01T12:30:00.250000+00:00") == ("2024-01-01T12:30:00.25Z", "2024-01-01 12:30:00.250000+00:00"))
+        #expect(try MISPValue.dateTime("2024-01-01T14:30:00+02:00") == ("2024-01-01T12:30:00Z", "2024-01-01 14:30:00+02:00"))
+        #expect(try MISPValue.dateTime("2024-01-01T12:30:00Z").python == "2024-01-01 12:30:00+00:00")
+        func x509(_ relation: String, _ value: String) -> String {
+            #"{"uuid": "5c000000-0000-4000-8000-000000000002", "name": "x509", "meta-category": "network", "Attribute": [{"uuid": "5c000000-0000-4000-8000-000000000021", "type": "text", "object_relation": "subject", "value": "CN=a", "to_ids": true}, {"uuid": "5c000000-0000-4000-8000-000000000022", "type": "text", "object_relation": "\#(relation)", "value": "\#(value)", "to_ids": true}]}"#
+        }
+        let dated = try Self.convert(try Self.event("", extra: #", "Object": [\#(x509("validity-not-after", "2024-06-01T00:00:00"))]"#))
+        #expect(dated.first { $0["type"] == .string("x509-certificate") }?["validity_not_after"] == .string("2024-06-01T00:00:00Z"))
+        #expect(dated.first { $0["type"] == .string("indicator") }?["pattern"]
+            == .string("[x509-certificate:subject = 'CN=a' AND x509-certificate:validity_not_after = '2024-06-01 00:00:00']"))
+        // Whether it is self-signed misp-stix maps by the flag's truth, not its text: such a certificate is kept whole.
+        let flagged = try Self.convert(try Self.event("", extra: #", "Object": [\#(x509("self_signed", "1"))]"#))
+        #expect(flagged.contains { $0["type"] == .string("x-misp-object") } && !flagged.contains { $0["type"] == .string("x509-certificate") })
+        do {
+            _ = try Self.convert(try Self.event("", extra: #", "Object": [\#(x509("validity-not-before", "last tuesday"))]"#))
+            Issue.record("a validity that is no date was converted")
+        } catch {
+            let text = String(describing: error)
+            #expect(text.contains("5c000000-0000-4000-8000-000000000022") && text.contains("is not an ISO 8601 date and time"), "\(text)")
+        }
     }
 }
