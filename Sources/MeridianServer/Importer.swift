@@ -20,6 +20,8 @@ public struct Importer: Sendable {
         public var stored = 0
         public var duplicates = 0
         public var rejected: [(id: String, reason: String)] = []
+
+        public init() {}
     }
 
     let node: MeridianNode

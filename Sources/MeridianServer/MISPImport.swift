@@ -5,8 +5,9 @@ import STIX
 import Storage
 
 /// MISP data into a collection: event files, event lists, REST API responses and feed directories, converted to STIX
-/// (``MISPToSTIX``) and stored like an imported bundle, in one transaction: every event is converted before anything
-/// is stored, and one that cannot be converted stores nothing.
+/// (``MISPToSTIX``) and stored like an imported bundle: up to a limit, in one transaction, every event converted before
+/// anything is stored (``convert(_:maxBytes:options:)``); beyond it, file by file after a first pass has converted every
+/// file (``streamed(_:maxBytes:options:on:by:store:)``). Either way an event that cannot be converted stores nothing.
 public enum MISPImport {
     /// A failure to read or convert, naming the file (and within it the event, record and rule).
     public struct Failure: Error, CustomStringConvertible {
@@ -73,6 +74,57 @@ public enum MISPImport {
             }
         }
         return (try serialize(output, limit: 16 * maxBytes, source: paths.joined(separator: ", ")), events)
+    }
+
+    /// Imports more MISP JSON than one transaction holds, as `meridian import` does a large file: a first pass reads
+    /// and converts every file (each at most `maxBytes`), so that a file that cannot be read or converted stores
+    /// nothing, and registers the releasability markings the conversion makes; the second converts each file again
+    /// and stores it in a transaction of its own, so memory holds one file's objects at a time. `store` stores one
+    /// file's objects and is called in order; returns the number of events.
+    public static func streamed(
+        _ paths: [String], maxBytes: Int, options: MISPToSTIX.Options, on node: MeridianNode, by principal: Principal?,
+        store: (_ file: String, _ objects: [[UInt8]], _ position: Int, _ count: Int) async throws -> Void
+    ) async throws -> Int {
+        let files = try paths.flatMap { path throws(Failure) in try Self.files(path) }
+        func converted(_ file: String) throws(Failure) -> (objects: [[UInt8]], events: Int) {
+            let bytes: [UInt8]
+            do {
+                bytes = try DocumentInput(maxBytes: maxBytes).read(file)
+            } catch {
+                throw Failure(description: "\(error); each MISP JSON file read is limited to \(maxBytes) bytes (--max-bytes); nothing was imported")
+            }
+            var output = MISPToSTIX.Output()
+            do {
+                let events = try convert(bytes, options: options, into: &output)
+                return (try serialize(output, limit: 16 * maxBytes, source: file), events)
+            } catch {
+                throw Failure(description: "\(file): \(error.description); nothing was imported")
+            }
+        }
+        let markingPrefix = Array(#"{"type":"marking-definition""#.utf8)
+        var markings: [[UInt8]] = []
+        for file in files {
+            markings += try converted(file).objects.filter { $0.starts(with: markingPrefix) }
+        }
+        try await registerMarkings(markings, on: node, by: principal)
+        var events = 0
+        for (position, file) in files.enumerated() {
+            let (objects, count) = try converted(file)
+            events += count
+            try await store(file, objects, position, files.count)
+        }
+        return events
+    }
+
+    /// The total size of the files `paths` stand for, as stored (compressed files count their compressed size).
+    public static func size(of paths: [String]) throws(Failure) -> Int {
+        var total = 0
+        for path in paths {
+            for file in try files(path) {
+                total += ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
+            }
+        }
+        return total
     }
 
     /// The conversion's options for importing into `node`: galaxy clusters of ATT&CK (and DISARM) techniques, groups,

@@ -21,7 +21,7 @@ struct MISPCommand: AsyncParsableCommand {
 
         @Argument(help: "MISP JSON files (gzip allowed) or directories (a feed's, read through its manifest.json).")
         var paths: [String]
-        @Option(help: "The most MISP JSON read, in bytes (decompressed).")
+        @Option(help: "The most MISP JSON imported in one transaction, and read from any one file, in bytes (decompressed).")
         var maxBytes = 64 << 20
 
         func run() async throws {
@@ -44,8 +44,10 @@ struct MISPCommand: AsyncParsableCommand {
             abstract: "Import MISP events, lists, REST responses or a MISP feed directory into a collection.",
             discussion: """
                 Every event is converted to STIX (docs/MISP.md) before anything is stored; then all of it is stored in \
-                one transaction, with the same checks, summary and audit entry as `meridian import`. Importing the same \
-                events again stores nothing new (the ids are the MISP uuids).
+                one transaction, with the same checks, summary and audit entry as `meridian import`. Files larger in \
+                total than --max-bytes (or gzipped) are read twice: once to convert and check every file, then file by \
+                file, each stored in a transaction of its own. Importing the same events again stores nothing new (the \
+                ids are the MISP uuids).
                 Exit status: 0 imported, 1 some converted objects were rejected, 2 error (nothing was imported).
                 """)
 
@@ -53,7 +55,7 @@ struct MISPCommand: AsyncParsableCommand {
         @Argument(help: "MISP JSON files (gzip allowed) or directories (a feed's, read through its manifest.json).")
         var paths: [String]
         @Option(help: "The collection's id or alias.") var collection: String
-        @Option(help: "The most MISP JSON read, in bytes (decompressed).")
+        @Option(help: "The most MISP JSON imported in one transaction, and read from any one file, in bytes (decompressed).")
         var maxBytes = 64 << 20
         @Flag(help: "Leave out of a sharing group the organisations that are no org of the partnership, instead of refusing the event.")
         var stricter = false
@@ -65,16 +67,35 @@ struct MISPCommand: AsyncParsableCommand {
                     throw ValidationError("no collection with id or alias '\(collection)' in the configuration")
                 }
                 let options = try await MISPImport.options(for: node, stricter: stricter)
-                let (objects, events) = try MISPImport.convert(paths, maxBytes: maxBytes, options: options)
-                try await MISPImport.registerMarkings(objects, on: node, by: nil)
                 let label = paths.joined(separator: " ")
                 let bar = ProgressReport("misp import \(label)")
-                let summary = try await Importer(node: node).run(objects: objects, source: label, collection: collection) {
-                    bar.update(objects: $0.objects, done: $0.done, total: $0.total)
+                let importer = Importer(node: node)
+                let gzipped = try paths.flatMap { try MISPImport.files($0) }.contains { $0.hasSuffix(".gz") }
+                if try MISPImport.size(of: paths) <= maxBytes, !gzipped {
+                    // Small enough for one transaction: converted whole, then stored at once.
+                    let (objects, events) = try MISPImport.convert(paths, maxBytes: maxBytes, options: options)
+                    try await MISPImport.registerMarkings(objects, on: node, by: nil)
+                    let summary = try await importer.run(objects: objects, source: label, collection: collection) {
+                        bar.update(objects: $0.objects, done: $0.done, total: $0.total)
+                    }
+                    bar.finish()
+                    await node.correlator?.idle()
+                    try report(summary, "\(label): \(events) events, \(objects.count) STIX objects: ")
+                    return
+                }
+                // Larger: every file converted once to check it, then each converted again and stored on its own.
+                var total = Importer.Summary(), made = 0
+                let events = try await MISPImport.streamed(paths, maxBytes: maxBytes, options: options, on: node, by: nil) { file, objects, position, count in
+                    let summary = try await importer.run(objects: objects, source: file, collection: collection) { _ in }
+                    total.stored += summary.stored
+                    total.duplicates += summary.duplicates
+                    total.rejected += summary.rejected
+                    made += objects.count
+                    bar.update(objects: made, done: position + 1, total: count)
                 }
                 bar.finish()
                 await node.correlator?.idle()
-                try report(summary, "\(label): \(events) events, \(objects.count) STIX objects: ")
+                try report(total, "\(label): \(events) events, \(made) STIX objects: ")
             }
         }
     }

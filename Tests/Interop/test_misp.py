@@ -185,16 +185,24 @@ def exported(data):
     return json.loads(r.stdout).get("objects", [])
 
 
-def misp_import(data, *paths):
-    return subprocess.run([MERIDIAN, "misp", "import", *paths, "--collection", "shared", "--data", data], capture_output=True,
+def misp_import(data, *paths, extra=()):
+    return subprocess.run([MERIDIAN, "misp", "import", *paths, "--collection", "shared", "--data", data, *extra], capture_output=True,
                           text=True, timeout=300)
 
 
-def test_a_pymisp_feed_is_imported_completely_and_again_stores_nothing(tmp_path):
+def streamed(feed):
+    """--max-bytes that holds the feed's largest event file but not the whole feed: imported file by file."""
+    sizes = [os.path.getsize(os.path.join(feed, n)) for n in os.listdir(feed) if n.endswith(".json") and n != "manifest.json"]
+    assert sum(sizes) > max(sizes)
+    return ("--max-bytes", str(max(sizes)))
+
+
+@pytest.mark.parametrize("file_by_file", [False, True])
+def test_a_pymisp_feed_is_imported_completely_and_again_stores_nothing(tmp_path, file_by_file):
     feed = str(tmp_path / "feed")
     uuids = make_feed(feed)
     data = new_node()
-    first = misp_import(data, feed)
+    first = misp_import(data, feed, extra=streamed(feed) if file_by_file else ())
     assert first.returncode == 0, first.stdout + first.stderr
     assert "3 events" in first.stdout and " 0 rejected" in first.stdout
     objects = exported(data)
@@ -224,12 +232,15 @@ def test_a_pymisp_feed_is_imported_completely_and_again_stores_nothing(tmp_path)
     (lambda feed: rewrite(feed, lambda e: e["Attribute"][0].update(type="flux-capacitor")), "'flux-capacitor' is not a MISP attribute type"),
     (lambda feed: rewrite(feed, lambda e: e.update(distribution="0")), "distribution 0 (your organisation only)"),
 ])
-def test_bad_feeds_are_refused_naming_what_is_wrong_and_import_nothing(tmp_path, break_it, message):
+@pytest.mark.parametrize("file_by_file", [False, True])
+def test_bad_feeds_are_refused_naming_what_is_wrong_and_import_nothing(tmp_path, break_it, message, file_by_file):
     feed = str(tmp_path / "feed")
     make_feed(feed)
     break_it(feed)
+    limit = streamed(feed)
     data = new_node()
-    r = misp_import(data, feed)
+    # File by file, the first two events convert before the third fails: the first pass still stores nothing.
+    r = misp_import(data, feed, extra=limit if file_by_file else ())
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr and "nothing was imported" in r.stderr, r.stderr
     assert exported(data) == []
