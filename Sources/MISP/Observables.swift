@@ -211,6 +211,7 @@ enum Observables {
             return stringProperties("user-account", "username", uuid, attributes,
                           ["username": "account_login", "user-id": "user_id", "display-name": "display_name"])
         case "x509": return try x509(uuid, attributes)
+        case "process": return process(uuid, attributes)
         case _ where accounts[template] != nil: return account(template, uuid, attributes)
         default: return nil
         }
@@ -275,6 +276,52 @@ enum Observables {
         guard o.members.count > 3 else { return nil }
         for a in rest { custom(a, on: &o, path: "x509-certificate", &out) }
         out.objects = [o]
+        return out
+    }
+
+    /// A `process` object: its pid (a number when written as one), command line and directory, its parent's pid (a
+    /// process of its own) and its image (a file), each named by its attribute's uuid, and other relations as custom
+    /// properties (misp-stix's `x_misp_name` for its name). One that names more of its parent, a child, a creation
+    /// time or whether it is hidden is kept whole as `x-misp-object`.
+    private static func process(_ uuid: String, _ attributes: [ObjectAttribute]) -> Observable? {
+        let kept: Set<String> = ["parent-command-line", "parent-image", "parent-process-name", "parent-guid", "child-pid", "creation-time",
+                                 "hidden"]
+        guard !attributes.contains(where: { kept.contains($0.relation) }) else { return nil }
+        let counts = Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
+        func canonical(_ a: ObjectAttribute) -> Int64? { Int64(a.value).flatMap { String($0) == a.value && $0 >= 0 ? $0 : nil } }
+        var out = Observable()
+        var o = sco("process", uuid)
+        var parent: JSONObject?
+        if let p = attributes.first(where: { $0.relation == "parent-pid" }) {
+            guard counts["parent-pid"] == 1, let pid = canonical(p) else { return nil }
+            parent = sco("process", p.uuid, ["pid": .number(JSONNumber(pid))])
+            o["parent_ref"] = parent!["id"]
+            if p.toIDs { out.comparisons.append(compare("process:parent_ref.pid", p.value)) }
+        }
+        var image: JSONObject?
+        if let i = attributes.first(where: { $0.relation == "image" }) {
+            guard counts["image"] == 1 else { return nil }
+            image = sco("file", i.uuid, ["name": .string(i.value)])
+            o["image_ref"] = image!["id"]
+            if i.toIDs { out.comparisons.append(compare("process:image_ref.name", i.value)) }
+        }
+        var rest: [ObjectAttribute] = []
+        for a in attributes where a.relation != "parent-pid" && a.relation != "image" {
+            switch a.relation {
+            case "pid" where counts["pid"] == 1 && canonical(a) != nil:
+                o["pid"] = .number(JSONNumber(canonical(a)!))
+                if a.toIDs { out.comparisons.append(compare("process:pid", a.value)) }
+            case "command-line" where counts[a.relation] == 1, "current-directory" where counts[a.relation] == 1:
+                let property = a.relation == "command-line" ? "command_line" : "cwd"
+                o[property] = .string(a.value)
+                if a.toIDs { out.comparisons.append(compare("process:" + property, a.value)) }
+            default:
+                rest.append(a)
+            }
+        }
+        for a in rest { custom(a, on: &o, path: "process", &out) }
+        guard o.members.count > 3 else { return nil }
+        out.objects = [o] + (parent.map { [$0] } ?? []) + (image.map { [$0] } ?? [])
         return out
     }
 

@@ -131,9 +131,18 @@ public struct STIXToMISP: Sendable {
             case "indicator":
                 guard let pattern = o["pattern"]?.stringValue, o["pattern_type"]?.stringValue ?? "stix" == "stix" else { continue }
                 let typed = Self.attribute(forPattern: pattern, uuid: uuid)
-                if typed == nil, let object = Self.object(forPattern: pattern, uuid: uuid, o) {
-                    objects.append(.object(object))
-                    continue
+                if typed == nil {
+                    // An object with its observation (misp-stix's indicator and observed-data of one uuid) comes back
+                    // with every attribute; from the pattern alone, with those it compares.
+                    let observables = (byID["observed-data--" + uuid]?.object["object_refs"]?.arrayValue ?? []).compactMap {
+                        $0.stringValue.flatMap { byID[$0]?.object }
+                    }
+                    if let object = Self.object(forPattern: pattern, observables: observables, uuid: uuid, o)
+                        ?? Self.object(forPattern: pattern, uuid: uuid, o)
+                    {
+                        objects.append(.object(object))
+                        continue
+                    }
                 }
                 var a = attribute(uuid: uuid, type: typed?.type ?? "stix2-pattern", value: typed?.value ?? pattern, toIDs: true, o)
                 if let description = o["description"]?.stringValue ?? o["name"]?.stringValue { a["comment"] = .string(description) }
@@ -245,8 +254,11 @@ public struct STIXToMISP: Sendable {
         guard let values = equalities(text), let prefix = values.keys.first.map({ String($0.prefix { $0 != ":" }) }),
             values.keys.allSatisfy({ $0.hasPrefix(prefix + ":") })
         else { return nil }
+        // A process's parent and image are processes and files of their own, whose ids must be random uuids: made
+        // again only from their observation, which names them.
+        guard prefix != "process" || !values.keys.contains(where: { $0.contains("_ref") }) else { return nil }
         for template in templates[prefix] ?? [] {
-            let object = object(template, prefix: prefix, values, uuid: uuid, o, toIDs: true) { forward in
+            let object = object(template, prefix: prefix, values, uuid: uuid, o, flagged: { _ in true }) { forward in
                 equalities("[" + forward.comparisons.joined(separator: " AND ") + "]") == values
             }
             if let object { return object }
@@ -254,24 +266,53 @@ public struct STIXToMISP: Sendable {
         return nil
     }
 
+    /// The MISP object whose observed-data holds exactly `observables` and whose indicator has exactly `pattern`:
+    /// every attribute of the object, those the pattern compares flagged to_ids; nil when none.
+    static func object(forPattern text: String, observables: [JSONObject], uuid: String, _ o: JSONObject) -> JSONObject? {
+        guard let compared = equalities(text), let (prefix, values, uuids) = observation(observables) else { return nil }
+        for template in templates[prefix] ?? [] {
+            let object = object(template, prefix: prefix, values, uuid: uuid, o, uuids: uuids, flagged: { compared[$0] == values[$0] }) { forward in
+                equalities("[" + forward.comparisons.joined(separator: " AND ") + "]") == compared && same(forward.objects, observables)
+            }
+            if let object { return object }
+        }
+        return nil
+    }
+
+    /// The kind of the observable the others of `observables` hang from, and the comparisons an indicator of all of
+    /// them would make.
+    static func observation(_ observables: [JSONObject]) -> (prefix: String, values: [String: String], uuids: [String: String])? {
+        // The observable the others hang from: a connection's addresses, a message's addresses, a file's directory.
+        let order = ["network-traffic", "email-message", "process", "file", "domain-name", "user-account", "windows-registry-key",
+                     "autonomous-system", "url", "mutex", "x509-certificate"]
+        guard let main = order.lazy.compactMap({ type in observables.first { $0["type"]?.stringValue == type } }).first,
+            let prefix = main["type"]?.stringValue, let values = comparisons(of: main, among: observables)
+        else { return nil }
+        // The uuids of the observables the main one refers to, by the path that compares them.
+        var uuids: [String: String] = [:]
+        for member in main.members where member.key.hasSuffix("_ref") || member.key.hasSuffix("_refs") {
+            let refs = member.value.arrayValue?.compactMap(\.stringValue) ?? member.value.stringValue.map { [$0] } ?? []
+            guard refs.count == 1, let id = Identifier(refs[0]) else { continue }
+            for path in values.keys where path.hasPrefix(prefix + ":" + member.key + ".") || path.hasPrefix(prefix + ":" + member.key + "[*].") {
+                uuids[path] = id.uuid
+            }
+        }
+        return (prefix, values, uuids)
+    }
+
     /// The MISP object templates an observation of each kind of cyber observable can come from.
     static let templates: [String: [String]] = [
         "file": ["file"], "email-message": ["email"], "network-traffic": ["network-connection", "ip-port"], "domain-name": ["domain-ip"],
         "url": ["url"], "user-account": ["credential", "user-account"] + Observables.accounts.keys.sorted(), "autonomous-system": ["asn"],
-        "windows-registry-key": ["registry-key"], "mutex": ["mutex"], "x509-certificate": ["x509"],
+        "windows-registry-key": ["registry-key"], "mutex": ["mutex"], "x509-certificate": ["x509"], "process": ["process"],
     ]
 
     /// The MISP object (file, email, network-connection, domain-ip, and the other templates of ``templates``) whose
     /// observed-data holds exactly `observables` (misp-stix's forms), its attributes not flagged to_ids; nil when none.
     static func object(forObservables observables: [JSONObject], uuid: String, _ o: JSONObject) -> JSONObject? {
-        // The observable the others hang from: a connection's addresses, a message's addresses, a file's directory.
-        let order = ["network-traffic", "email-message", "file", "domain-name", "user-account", "windows-registry-key", "autonomous-system",
-                     "url", "mutex", "x509-certificate"]
-        guard let main = order.lazy.compactMap({ type in observables.first { $0["type"]?.stringValue == type } }).first,
-            let prefix = main["type"]?.stringValue, let values = comparisons(of: main, among: observables)
-        else { return nil }
+        guard let (prefix, values, uuids) = observation(observables) else { return nil }
         for template in templates[prefix] ?? [] {
-            let object = object(template, prefix: prefix, values, uuid: uuid, o, toIDs: false) { same($0.objects, observables) }
+            let object = object(template, prefix: prefix, values, uuid: uuid, o, uuids: uuids, flagged: { _ in false }) { same($0.objects, observables) }
             if let object { return object }
         }
         return nil
@@ -289,7 +330,7 @@ public struct STIXToMISP: Sendable {
             switch member.value {
             case .string(let ref) where member.key.hasSuffix("_ref"):
                 guard let end = byID[ref] else { return nil }
-                let property = end["type"]?.stringValue == "directory" ? "path" : "value"
+                let property = ["directory": "path", "process": "pid", "file": "name"][end["type"]?.stringValue ?? ""] ?? "value"
                 guard let value = text(end[property]) else { return nil }
                 values[path + "." + property] = value
             case .array(let refs) where member.key.hasSuffix("_refs"):
@@ -314,10 +355,10 @@ public struct STIXToMISP: Sendable {
 
     /// The MISP object of `template` whose attributes (flagged to_ids or not) make exactly the comparisons
     /// `values`, as `matches` checks on the observables and pattern misp-stix would make of it; or nil.
-    static func object(_ template: String, prefix: String, _ values: [String: String], uuid: String, _ o: JSONObject, toIDs: Bool,
-                       matches: (Observable) -> Bool) -> JSONObject? {
+    static func object(_ template: String, prefix: String, _ values: [String: String], uuid: String, _ o: JSONObject,
+                       uuids: [String: String] = [:], flagged: (_ path: String) -> Bool, matches: (Observable) -> Bool) -> JSONObject? {
         let hashNames = Dictionary(uniqueKeysWithValues: Observables.hashes.map { ($0.value.name, $0.key) })
-        var relations: [(relation: String, type: String, value: String)] = []
+        var relations: [(relation: String, type: String, value: String, toIDs: Bool, uuid: String?)] = []
         for (path, value) in values.sorted(by: { $0.key < $1.key }) {
             let property = String(path.dropFirst(prefix.count + 1))
             let relation: (String, String)?
@@ -355,6 +396,12 @@ public struct STIXToMISP: Sendable {
             case ("registry-key", "values[*].data"): relation = ("data", "text")
             case ("registry-key", "values[*].data_type"): relation = ("data-type", "text")
             case ("mutex", "name"): relation = ("name", "text")
+            case ("process", "pid"): relation = ("pid", "text")
+            case ("process", "command_line"): relation = ("command-line", "text")
+            case ("process", "cwd"): relation = ("current-directory", "text")
+            case ("process", "x_misp_name"): relation = ("name", "text")
+            case ("process", "parent_ref.pid"): relation = ("parent-pid", "text")
+            case ("process", "image_ref.name"): relation = ("image", "filename")
             case ("x509", "hashes.MD5"): relation = ("x509-fingerprint-md5", "x509-fingerprint-md5")
             case ("x509", "hashes.SHA-1"): relation = ("x509-fingerprint-sha1", "x509-fingerprint-sha1")
             case ("x509", "hashes.SHA-256"): relation = ("x509-fingerprint-sha256", "x509-fingerprint-sha256")
@@ -369,11 +416,13 @@ public struct STIXToMISP: Sendable {
             default: relation = nil
             }
             guard let relation, !value.hasPrefix("\u{0}") else { return nil }
-            relations.append((relation.0, relation.1, relation.1 == "AS" ? "AS" + value : value))
+            relations.append((relation.0, relation.1, relation.1 == "AS" ? "AS" + value : value, flagged(path), uuids[path]))
         }
         let attributes = relations.map { r in
-            ObjectAttribute(uuid: Identifier.uuidV5(namespace: namespace, name: "attribute|\(uuid)|\(r.relation)|\(r.value)"),
-                            type: r.type, relation: r.relation, value: r.value, toIDs: toIDs, record: "", source: JSONObject())
+            // The uuid of the observable an attribute became when there is one (a parent process, an address), so that
+            // it is made again under its own id; else one made from the object, relation and value.
+            ObjectAttribute(uuid: r.uuid ?? Identifier.uuidV5(namespace: namespace, name: "attribute|\(uuid)|\(r.relation)|\(r.value)"),
+                            type: r.type, relation: r.relation, value: r.value, toIDs: r.toIDs, record: "", source: JSONObject())
         }
         guard let forward = try? Observables.object(template: template, uuid: uuid, attributes), matches(forward) else { return nil }
         var object = JSONObject()
@@ -390,7 +439,7 @@ public struct STIXToMISP: Sendable {
             c["type"] = .string(a.type)
             c["category"] = .string(MISPTypes.defaultCategory[a.type] ?? "Other")
             c["value"] = .string(a.value)
-            c["to_ids"] = .bool(toIDs)
+            c["to_ids"] = .bool(a.toIDs)
             c["distribution"] = .string("5")
             c["timestamp"] = object["timestamp"]
             let tags = tlpTags(o)

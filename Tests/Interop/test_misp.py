@@ -18,7 +18,7 @@ FIXTURES = ["data/misp/events_collection_1.json", "data/misp/events_collection_2
             "data/misp/attributes_collection_1.json", "data/misp/attributes_collection_2.json",
             "data/misp/objects_collection_1.json", "data/misp/objects_collection_2.json",
             "Tests/Fixtures/misp/common-attribute-types.json", "Tests/Fixtures/misp/objects-galaxies-sightings.json",
-            "Tests/Fixtures/misp/more-object-templates.json", "Tests/Fixtures/misp/social-accounts.json", "Tests/Fixtures/misp/certificates.json"]
+            "Tests/Fixtures/misp/more-object-templates.json", "Tests/Fixtures/misp/social-accounts.json", "Tests/Fixtures/misp/certificates.json", "Tests/Fixtures/misp/processes.json"]
 
 # TLP ids: misp-stix writes TLP 1.0's, Meridian TLP 2.0's.
 V1 = {"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "clear", "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
@@ -36,7 +36,7 @@ COMPARED = ("name", "created", "modified", "valid_from", "first_observed", "last
             "external_references", "x_misp_value", "x_misp_type", "x_misp_name", "context", "description", "is_multipart",
             "identity_class", "account_login", "account_type", "display_name", "serial_number", "issuer", "subject", "version",
             "signature_algorithm", "subject_public_key_algorithm", "subject_public_key_exponent", "validity_not_before",
-            "validity_not_after", "x509_v3_extensions")
+            "validity_not_after", "x509_v3_extensions", "pid", "command_line", "cwd", "parent_ref", "image_ref")
 
 
 def tlp(o, table):
@@ -138,7 +138,7 @@ def test_the_comparison_sees_a_difference():
     assert any("ids only" in p for p in differences(misp_stix(path), ours[1:]))
 
 
-@pytest.mark.parametrize("fixture", FIXTURES[-5:])
+@pytest.mark.parametrize("fixture", FIXTURES[-6:])
 def test_stix2_validator_finds_no_error_in_meridians_conversion(fixture, tmp_path):
     out = tmp_path / "bundle.json"
     out.write_text(json.dumps({"type": "bundle", "id": "bundle--6f000000-0000-4000-8000-000000000001",
@@ -283,7 +283,8 @@ def feed_node():
                     os.path.join(REPO, "Tests/Fixtures/misp/common-attribute-types.json"),
                     os.path.join(REPO, "Tests/Fixtures/misp/more-object-templates.json"),
                     os.path.join(REPO, "Tests/Fixtures/misp/social-accounts.json"),
-                    os.path.join(REPO, "Tests/Fixtures/misp/certificates.json"))
+                    os.path.join(REPO, "Tests/Fixtures/misp/certificates.json"),
+                    os.path.join(REPO, "Tests/Fixtures/misp/processes.json"))
     assert r.returncode == 0, r.stdout + r.stderr
     proc, base, _ = start_server(data)
     alice = ("alice", "a long enough password")
@@ -354,6 +355,8 @@ def test_each_readers_feed_loads_in_pymisp_and_misp_stix_gives_back_the_indicato
         return out
     assert observed("5b000000-0000-4000-8000-000000000002") == {"evil.example.com", "203.0.113.5"}
     assert observed("5b000000-0000-4000-8000-000000000005") == {"198.51.100.1", "203.0.113.5", "443", "tcp"}
+    process = back.get("process--5b500000-0000-4000-8000-000000000002")
+    assert process and (process["pid"], process["command_line"]) == (7, "sh -c 'curl x'")
     gitlab = back.get("user-account--5b300000-0000-4000-8000-000000000006")
     assert gitlab and (gitlab["account_type"], gitlab["account_login"], gitlab["display_name"], gitlab["user_id"]) == \
         ("gitlab", "evil-dev2", "Evil Dev Two", "43")
