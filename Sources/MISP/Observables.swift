@@ -212,6 +212,7 @@ enum Observables {
                           ["username": "account_login", "user-id": "user_id", "display-name": "display_name"])
         case "x509": return try x509(uuid, attributes)
         case "process": return process(uuid, attributes)
+        case "network-socket": return try socket(uuid, attributes)
         case _ where accounts[template] != nil: return account(template, uuid, attributes)
         default: return nil
         }
@@ -276,6 +277,89 @@ enum Observables {
         guard o.members.count > 3 else { return nil }
         for a in rest { custom(a, on: &o, path: "x509-certificate", &out) }
         out.objects = [o]
+        return out
+    }
+
+    static let addressFamilies: Set<String> = ["AF_UNSPEC", "AF_INET", "AF_IPX", "AF_APPLETALK", "AF_NETBIOS", "AF_INET6", "AF_IRDA", "AF_BTH"]
+    static let socketTypes: Set<String> = ["SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_RDM", "SOCK_SEQPACKET"]
+
+    /// A `network-socket` object: a `network-traffic` between its addresses (else its host names), with its ports and
+    /// protocol (`tcp` when none is given) and, when its address family is one STIX knows, the `socket-ext` extension
+    /// (family, socket type, listening or blocking), as misp-stix makes it, patterns included (`protocols[0]`, and
+    /// `is_listening = true` as a boolean). A relation given twice that misp-stix takes once keeps the object whole.
+    private static func socket(_ uuid: String, _ attributes: [ObjectAttribute]) throws(ValueRule) -> Observable? {
+        let singles: Set<String> = ["address-family", "dst-port", "hostname-dst", "hostname-src", "ip-dst", "ip-src", "protocol", "socket-type",
+                                    "src-port"]
+        let counts = Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
+        guard !attributes.contains(where: { singles.contains($0.relation) && counts[$0.relation]! > 1 }) else { return nil }
+        func first(_ relation: String) -> ObjectAttribute? { attributes.first { $0.relation == relation } }
+        var out = Observable()
+        var traffic = sco("network-traffic", uuid)
+        var ends: [JSONObject] = []
+        var used = Set<String>()
+        for side in ["src", "dst"] {
+            let end: (ObjectAttribute, String)?
+            if let ip = first("ip-\(side)") {
+                end = (ip, try checked(ip) { () throws(ValueRule) in try addressType(ip.value) })
+            } else if let host = first("hostname-\(side)") {
+                end = (host, "domain-name")
+            } else {
+                end = nil
+            }
+            guard let (a, type) = end else { continue }
+            used.insert(a.uuid)
+            ends.append(sco(type, a.uuid, ["value": .string(a.value)]))
+            traffic["\(side)_ref"] = .string("\(type)--\(a.uuid)")
+            if a.toIDs { out.comparisons += [compare("network-traffic:\(side)_ref.type", type), compare("network-traffic:\(side)_ref.value", a.value)] }
+        }
+        for side in ["src", "dst"] {
+            guard let a = first("\(side)-port") else { continue }
+            let port = try checked(a) { () throws(ValueRule) in try Self.port(a.value) }
+            used.insert(a.uuid)
+            traffic["\(side)_port"] = .number(JSONNumber(port))
+            if a.toIDs { out.comparisons.append(compare("network-traffic:\(side)_port", a.value)) }
+        }
+        var protocols: [JSONValue] = [.string("tcp")]
+        if let a = first("protocol") {
+            used.insert(a.uuid)
+            protocols = [.string(a.value.lowercased())]
+            if a.toIDs { out.comparisons.append(compare("network-traffic:protocols[0]", a.value.lowercased())) }
+        }
+        traffic["protocols"] = .array(protocols)
+        let ext = "network-traffic:extensions.'socket-ext'"
+        var socket = JSONObject()
+        let known = first("address-family").map { addressFamilies.contains($0.value) } ?? false
+        for a in attributes {
+            switch a.relation {
+            case "address-family", "socket-type":
+                let property = a.relation == "address-family" ? "address_family" : "socket_type"
+                if a.toIDs { out.comparisons.append(compare("\(ext).\(property)", a.value)) }
+                if known, a.relation == "address-family" || socketTypes.contains(a.value) {
+                    socket[property] = .string(a.value)
+                    used.insert(a.uuid)
+                }
+            case "state" where a.value == "listening" || a.value == "blocking":
+                if a.toIDs { out.comparisons.append("\(ext).is_\(a.value) = true") }
+                if known {
+                    socket["is_\(a.value)"] = .bool(true)
+                    used.insert(a.uuid)
+                }
+            default:
+                continue
+            }
+        }
+        if known { traffic["extensions"] = .object(JSONObject(["socket-ext": .object(socket)])) }
+        for a in attributes where !used.contains(a.uuid) {
+            // Custom properties; those the pattern already names by the extension's path are not compared again.
+            if ["address-family", "socket-type"].contains(a.relation) || (a.relation == "state" && ["listening", "blocking"].contains(a.value)) {
+                var named = Observable()
+                custom(a, on: &traffic, path: "network-traffic", &named)
+            } else {
+                custom(a, on: &traffic, path: "network-traffic", &out)
+            }
+        }
+        guard !ends.isEmpty else { return nil }
+        out.objects = [traffic] + ends
         return out
     }
 

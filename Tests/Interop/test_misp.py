@@ -18,7 +18,7 @@ FIXTURES = ["data/misp/events_collection_1.json", "data/misp/events_collection_2
             "data/misp/attributes_collection_1.json", "data/misp/attributes_collection_2.json",
             "data/misp/objects_collection_1.json", "data/misp/objects_collection_2.json",
             "Tests/Fixtures/misp/common-attribute-types.json", "Tests/Fixtures/misp/objects-galaxies-sightings.json",
-            "Tests/Fixtures/misp/more-object-templates.json", "Tests/Fixtures/misp/social-accounts.json", "Tests/Fixtures/misp/certificates.json", "Tests/Fixtures/misp/processes.json"]
+            "Tests/Fixtures/misp/more-object-templates.json", "Tests/Fixtures/misp/social-accounts.json", "Tests/Fixtures/misp/certificates.json", "Tests/Fixtures/misp/processes.json", "Tests/Fixtures/misp/sockets.json"]
 
 # TLP ids: misp-stix writes TLP 1.0's, Meridian TLP 2.0's.
 V1 = {"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": "clear", "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": "green",
@@ -36,7 +36,7 @@ COMPARED = ("name", "created", "modified", "valid_from", "first_observed", "last
             "external_references", "x_misp_value", "x_misp_type", "x_misp_name", "context", "description", "is_multipart",
             "identity_class", "account_login", "account_type", "display_name", "serial_number", "issuer", "subject", "version",
             "signature_algorithm", "subject_public_key_algorithm", "subject_public_key_exponent", "validity_not_before",
-            "validity_not_after", "x509_v3_extensions", "pid", "command_line", "cwd", "parent_ref", "image_ref")
+            "validity_not_after", "x509_v3_extensions", "pid", "command_line", "cwd", "parent_ref", "image_ref", "extensions")
 
 
 def tlp(o, table):
@@ -138,7 +138,7 @@ def test_the_comparison_sees_a_difference():
     assert any("ids only" in p for p in differences(misp_stix(path), ours[1:]))
 
 
-@pytest.mark.parametrize("fixture", FIXTURES[-6:])
+@pytest.mark.parametrize("fixture", FIXTURES[-7:])
 def test_stix2_validator_finds_no_error_in_meridians_conversion(fixture, tmp_path):
     out = tmp_path / "bundle.json"
     out.write_text(json.dumps({"type": "bundle", "id": "bundle--6f000000-0000-4000-8000-000000000001",

@@ -14,7 +14,7 @@ import TestSupport
                            "data/misp/attributes_collection_1.json", "data/misp/attributes_collection_2.json",
                            "data/misp/objects_collection_1.json", "data/misp/objects_collection_2.json",
                            "Tests/Fixtures/misp/common-attribute-types.json", "Tests/Fixtures/misp/objects-galaxies-sightings.json",
-                           "Tests/Fixtures/misp/more-object-templates.json", "Tests/Fixtures/misp/social-accounts.json", "Tests/Fixtures/misp/certificates.json", "Tests/Fixtures/misp/processes.json"]
+                           "Tests/Fixtures/misp/more-object-templates.json", "Tests/Fixtures/misp/social-accounts.json", "Tests/Fixtures/misp/certificates.json", "Tests/Fixtures/misp/processes.json", "Tests/Fixtures/misp/sockets.json"]
 
     static func event(_ attributes: String, extra: String = "", tags: String = "[]") throws -> JSONValue {
         try TestData.object("""
