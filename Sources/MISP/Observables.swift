@@ -218,6 +218,18 @@ enum Observables {
         }
     }
 
+    /// How many attributes of each relation an object has (misp-stix maps a relation given once to a property of its
+    /// own, and one given more often to a custom list).
+    static func relationCounts(_ attributes: [ObjectAttribute]) -> [String: Int] {
+        Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
+    }
+
+    /// An integer written as Python writes it (no sign for positives, no leading zeros), which misp-stix makes a number;
+    /// nil for any other text, which it keeps as text.
+    static func canonicalInteger(_ value: String) -> Int64? {
+        Int64(value).flatMap { String($0) == value ? $0 : nil }
+    }
+
     /// x509 relations that are certificate properties, as misp-stix maps them.
     static let x509Properties: [String: String] = [
         "issuer": "issuer", "pubkey-info-algorithm": "subject_public_key_algorithm", "pubkey-info-modulus": "subject_public_key_modulus",
@@ -232,7 +244,7 @@ enum Observables {
     /// the flag's truth rather than its text.
     private static func x509(_ uuid: String, _ attributes: [ObjectAttribute]) throws(ValueRule) -> Observable? {
         guard !attributes.contains(where: { $0.relation == "self_signed" }) else { return nil }
-        let counts = Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
+        let counts = relationCounts(attributes)
         var out = Observable()
         var o = sco("x509-certificate", uuid)
         var hashes = JSONObject()
@@ -250,8 +262,8 @@ enum Observables {
                 let property = a.relation == "validity-not-before" ? "validity_not_before" : "validity_not_after"
                 o[property] = .string(timestamp)
                 if a.toIDs { out.comparisons.append(compare("x509-certificate:" + property, python)) }
-            case "pubkey-info-exponent" where single && Int64(a.value).map({ String($0) == a.value }) == true:
-                o["subject_public_key_exponent"] = .number(JSONNumber(Int64(a.value)!))
+            case "pubkey-info-exponent" where single && canonicalInteger(a.value) != nil:
+                o["subject_public_key_exponent"] = .number(JSONNumber(canonicalInteger(a.value)!))
                 if a.toIDs { out.comparisons.append(compare("x509-certificate:subject_public_key_exponent", a.value)) }
             case _ where single && x509Properties[a.relation] != nil:
                 o[x509Properties[a.relation]!] = .string(a.value)
@@ -290,7 +302,7 @@ enum Observables {
     private static func socket(_ uuid: String, _ attributes: [ObjectAttribute]) throws(ValueRule) -> Observable? {
         let singles: Set<String> = ["address-family", "dst-port", "hostname-dst", "hostname-src", "ip-dst", "ip-src", "protocol", "socket-type",
                                     "src-port"]
-        let counts = Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
+        let counts = relationCounts(attributes)
         guard !attributes.contains(where: { singles.contains($0.relation) && counts[$0.relation]! > 1 }) else { return nil }
         func first(_ relation: String) -> ObjectAttribute? { attributes.first { $0.relation == relation } }
         var out = Observable()
@@ -371,8 +383,8 @@ enum Observables {
         let kept: Set<String> = ["parent-command-line", "parent-image", "parent-process-name", "parent-guid", "child-pid", "creation-time",
                                  "hidden"]
         guard !attributes.contains(where: { kept.contains($0.relation) }) else { return nil }
-        let counts = Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
-        func canonical(_ a: ObjectAttribute) -> Int64? { Int64(a.value).flatMap { String($0) == a.value && $0 >= 0 ? $0 : nil } }
+        let counts = relationCounts(attributes)
+        func canonical(_ a: ObjectAttribute) -> Int64? { canonicalInteger(a.value).flatMap { $0 >= 0 ? $0 : nil } }
         var out = Observable()
         var o = sco("process", uuid)
         var parent: JSONObject?
@@ -436,7 +448,7 @@ enum Observables {
         // An indicator's pattern names the kind of account first, as misp-stix's does.
         if attributes.contains(where: \.toIDs) { out.comparisons.append(compare("user-account:account_type", accountType)) }
         // A relation given more than once becomes a custom property holding every value.
-        let counts = Dictionary(attributes.map { ($0.relation, 1) }, uniquingKeysWith: +)
+        let counts = relationCounts(attributes)
         var rest: [ObjectAttribute] = []
         for a in attributes {
             guard let property = properties[a.relation], counts[a.relation] == 1 else { rest.append(a); continue }

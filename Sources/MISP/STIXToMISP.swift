@@ -123,6 +123,10 @@ public struct STIXToMISP: Sendable {
         let indicatorUUIDs = Set(members.compactMap { m -> String? in
             m.object["type"]?.stringValue == "indicator" ? m.object["id"]?.stringValue.map { String($0.dropFirst("indicator--".count)) } : nil
         })
+        /// The observables an observed-data refers to, as far as the reader holds them.
+        func observed(_ o: JSONObject) -> [JSONObject] {
+            (o["object_refs"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { byID[$0]?.object } }
+        }
         for m in members.sorted(by: { $0.dateAdded < $1.dateAdded }) {
             let o = m.object
             guard let id = o["id"]?.stringValue, let type = o["type"]?.stringValue else { continue }
@@ -134,9 +138,7 @@ public struct STIXToMISP: Sendable {
                 if typed == nil {
                     // An object with its observation (misp-stix's indicator and observed-data of one uuid) comes back
                     // with every attribute; from the pattern alone, with those it compares.
-                    let observables = (byID["observed-data--" + uuid]?.object["object_refs"]?.arrayValue ?? []).compactMap {
-                        $0.stringValue.flatMap { byID[$0]?.object }
-                    }
+                    let observables = byID["observed-data--" + uuid].map { observed($0.object) } ?? []
                     if let object = Self.object(forPattern: pattern, observables: observables, uuid: uuid, o)
                         ?? Self.object(forPattern: pattern, uuid: uuid, o)
                     {
@@ -152,7 +154,7 @@ public struct STIXToMISP: Sendable {
             case "observed-data":
                 // misp-stix makes an attribute flagged to_ids into an indicator and an observed-data of one uuid.
                 guard !indicatorUUIDs.contains(uuid) else { continue }
-                let observables = (o["object_refs"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { byID[$0]?.object } }
+                let observables = observed(o)
                 if let typed = Self.attribute(forObservables: observables, uuid: uuid) {
                     attributeFor[id] = attributes.count
                     attributes.append(attribute(uuid: uuid, type: typed.type, value: typed.value, toIDs: false, o))

@@ -116,15 +116,9 @@ public enum MISPImport {
         return events
     }
 
-    /// The total size of the files `paths` stand for, as stored (compressed files count their compressed size).
-    public static func size(of paths: [String]) throws(Failure) -> Int {
-        var total = 0
-        for path in paths {
-            for file in try files(path) {
-                total += ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
-            }
-        }
-        return total
+    /// The total size of `files` as stored (compressed files count their compressed size).
+    public static func size(of files: [String]) -> Int {
+        files.reduce(0) { $0 + (((try? FileManager.default.attributesOfItem(atPath: $1))?[.size] as? Int) ?? 0) }
     }
 
     /// The conversion's options for importing into `node`: galaxy clusters of ATT&CK (and DISARM) techniques, groups,

@@ -70,10 +70,11 @@ struct MISPCommand: AsyncParsableCommand {
                 let label = paths.joined(separator: " ")
                 let bar = ProgressReport("misp import \(label)")
                 let importer = Importer(node: node)
-                let gzipped = try paths.flatMap { try MISPImport.files($0) }.contains { $0.hasSuffix(".gz") }
-                if try MISPImport.size(of: paths) <= maxBytes, !gzipped {
+                // The files the paths stand for, a feed's read from its manifest once.
+                let files = try paths.flatMap { try MISPImport.files($0) }
+                if MISPImport.size(of: files) <= maxBytes, !files.contains(where: { $0.hasSuffix(".gz") }) {
                     // Small enough for one transaction: converted whole, then stored at once.
-                    let (objects, events) = try MISPImport.convert(paths, maxBytes: maxBytes, options: options)
+                    let (objects, events) = try MISPImport.convert(files, maxBytes: maxBytes, options: options)
                     try await MISPImport.registerMarkings(objects, on: node, by: nil)
                     let summary = try await importer.run(objects: objects, source: label, collection: collection) {
                         bar.update(objects: $0.objects, done: $0.done, total: $0.total)
@@ -85,7 +86,7 @@ struct MISPCommand: AsyncParsableCommand {
                 }
                 // Larger: every file converted once to check it, then each converted again and stored on its own.
                 var total = Importer.Summary(), made = 0
-                let events = try await MISPImport.streamed(paths, maxBytes: maxBytes, options: options, on: node, by: nil) { file, objects, position, count in
+                let events = try await MISPImport.streamed(files, maxBytes: maxBytes, options: options, on: node, by: nil) { file, objects, position, count in
                     let summary = try await importer.run(objects: objects, source: file, collection: collection) { _ in }
                     total.stored += summary.stored
                     total.duplicates += summary.duplicates
