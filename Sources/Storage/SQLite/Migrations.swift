@@ -218,8 +218,9 @@ enum Migrations {
         migrator.registerMigration("v11: search documents with a title (name and external ids) apart from the rest") { db in
             // Search looks first for objects whose name or external id holds the words, however old, and then for the
             // most recent versions holding them anywhere. Titles have an index of their own (search_title): a column
-            // filter on the whole index would walk every version holding a common word elsewhere before giving up. The index is made again from the stored versions by the
-            // background indexer (references with it, since both follow one cursor).
+            // filter on the whole index would walk every version holding a common word elsewhere before giving up.
+            // The index is made again from the stored versions by the background indexer (references with it, since
+            // both follow one cursor).
             try db.execute(sql: """
                 DROP TRIGGER search_doc_added;
                 DROP TRIGGER search_doc_removed;
