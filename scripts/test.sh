@@ -7,6 +7,14 @@ cd "$(dirname "$0")/.."
 echo "== swift build"
 swift build --build-tests
 
+echo "== PostgreSQL for the tests (a throwaway cluster)"
+# The stores' contract tests run against SQLite and PostgreSQL both: a cluster of its own in a temporary folder, on
+# a free loopback port, removed when the tests end however they end.
+pgdir="$(mktemp -d /tmp/meridian-pg.XXXXXX)"
+trap 'scripts/postgres.sh stop "$pgdir"' EXIT
+MERIDIAN_TEST_POSTGRES_URL="$(scripts/postgres.sh start "$pgdir")"
+export MERIDIAN_TEST_POSTGRES_URL MERIDIAN_REQUIRE_POSTGRES=1
+
 echo "== swift test"
 swift test --skip-build
 

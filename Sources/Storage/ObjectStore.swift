@@ -1,3 +1,5 @@
+import STIX
+
 /// Where a node keeps its collections' object versions and status resources.
 ///
 /// Every implementation (SQLite now, PostgreSQL later) passes the same contract tests
@@ -34,11 +36,60 @@ public protocol ObjectStore: Sendable {
     func delete(id: String, from collection: String, query: ObjectQuery, isDeletable: @Sendable (StoredVersion) -> Bool,
                 audit: (@Sendable (Int) -> AuditEvent?)?) async throws -> Int
 
+    /// Tombstones of a collection after `seq`, oldest first, at most `limit`.
+    func tombstones(_ collection: String, after seq: Int64, limit: Int) async throws -> [Tombstone]
+
     /// Stores or replaces a status resource.
     func saveStatus(_ status: StatusRecord) async throws
 
     /// A status resource by id.
     func status(_ id: String) async throws -> StatusRecord?
+}
+
+/// An `ObjectStore` that also keeps what the node knows besides object versions: the marking-definitions it knows
+/// and their generation, the log of policy changes, and small values kept between runs. SQLite's and PostgreSQL's
+/// stores both are one; `ObjectStoreContractTests` holds them to the same behaviour.
+public protocol NodeStore: ObjectStore {
+    /// How many versions of each of `ids` `collection` stores that `submitter` submitted (ids with none are absent).
+    func versionCounts(_ collection: String, ids: [String], submittedBy submitter: String?) async throws -> [String: Int]
+
+    /// Every marking-definition known to the node, in the order they became known, and their generation.
+    func markingDefinitions() async throws -> (generation: Int64, records: [MarkingDefinitionRecord])
+
+    /// Registers a marking-definition as an admin's decision.
+    func registerMarkingDefinition(id: String, definition: [UInt8]) async throws
+
+    /// A number that changes whenever the known marking-definitions change, whichever process changes them.
+    func markingDefinitionsGeneration() async throws -> Int64
+
+    /// Changes that may have made stored versions visible to more readers, after `seq` and up to `through`: a
+    /// marking-definition learned, registered or removed (its id), or the configuration changed (nil).
+    func policyChanges(after seq: Int64, through: Int64) async throws -> [(seq: Int64, marking: String?)]
+
+    /// The latest policy change's sequence number (0 before any).
+    func latestPolicyChange() async throws -> Int64
+
+    /// Logs a change of the configuration, which may make any version visible to more readers.
+    func recordConfigurationPolicyChange() async throws
+
+    /// A value the node keeps between runs (such as the configuration last recorded in the audit log).
+    func state(_ key: String) async throws -> String?
+
+    func setState(_ key: String, _ value: String) async throws
+}
+
+/// A marking-definition known to the node, as stored or registered.
+public struct MarkingDefinitionRecord: Sendable {
+    public let id: String
+    /// `object` (stored in a collection) or `admin` (registered by an admin).
+    public let source: String
+    public let definition: [UInt8]
+
+    public init(id: String, source: String, definition: [UInt8]) {
+        self.id = id
+        self.source = source
+        self.definition = definition
+    }
 }
 
 /// The audit entry of a batch of objects once stored, made from the objects and what became of each (nil: none).
@@ -60,6 +111,24 @@ extension ObjectStore {
     /// Deletes every version of `id` matching `query`, without an audit entry.
     public func delete(id: String, from collection: String, query: ObjectQuery) async throws -> Int {
         try await delete(id: id, from: collection, query: query, isDeletable: { _ in true }, audit: nil)
+    }
+}
+
+/// A deleted version, as its tombstone keeps it (no content).
+public struct Tombstone: Sendable {
+    /// Increasing across the node: the cursor of deletions.
+    public let seq: Int64
+    public let id: String
+    public let version: String?
+    public let markings: MarkingRefs
+    public let provenance: Provenance
+
+    public init(seq: Int64, id: String, version: String?, markings: MarkingRefs, provenance: Provenance) {
+        self.seq = seq
+        self.id = id
+        self.version = version
+        self.markings = markings
+        self.provenance = provenance
     }
 }
 

@@ -8,10 +8,13 @@ import Testing
 
 /// The behaviour every ObjectStore must have. Each test runs against every implementation in `stores`.
 @Suite struct ObjectStoreContractTests {
-    /// A fresh store of each kind (PostgreSQL joins this list when it exists).
-    static func stores(clock: @escaping @Sendable () -> Int64 = SQLiteObjectStore.now) throws -> [any ObjectStore] {
+    /// A fresh store of each kind: SQLite, and PostgreSQL in a new database of the test cluster (`scripts/test.sh`
+    /// starts one and names it in MERIDIAN_TEST_POSTGRES_URL).
+    static func stores(clock: @escaping @Sendable () -> Int64 = SQLiteObjectStore.now) async throws -> [any NodeStore] {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-\(UUID().uuidString).sqlite").path
-        return [try SQLiteObjectStore(path: path, clock: clock)]
+        var stores: [any NodeStore] = [try SQLiteObjectStore(path: path, clock: clock)]
+        if let postgres = try await TestPostgres.store(clock: clock) { stores.append(postgres) }
+        return stores
     }
 
     static func object(_ id: String, type: String = "indicator", modified: String? = "2020-01-01T00:00:00.000Z",
@@ -26,7 +29,7 @@ import Testing
 
     @Test func dateAddedIsUniqueAndIncreasingWhenThousandsArriveAtOnce() async throws {
         // A frozen clock: every object arrives in the same microsecond.
-        for store in try Self.stores(clock: { 1_600_000_000_000_000 }) {
+        for store in try await Self.stores(clock: { 1_600_000_000_000_000 }) {
             try await store.ensureCollection("c")
             let objects = (0..<5000).map { _ in Self.object("indicator--\(UUID().uuidString.lowercased())") }
             let outcomes = try await store.add(objects, to: "c", provenance: Self.submitter)
@@ -40,7 +43,7 @@ import Testing
     }
 
     @Test func repostingTheSameVersionIsADuplicateNotAnError() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             let o = Self.object("indicator--1")
             #expect(try await store.add([o], to: "c", provenance: Self.submitter).first != .duplicate)
@@ -54,7 +57,7 @@ import Testing
 
     @Test func versionsOfOneObjectInOneWriteInAnyOrderGetTheRightFirstAndLast() async throws {
         let stamps = (1...5).map { "2020-01-0\($0)T00:00:00.000Z" }
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             _ = try await store.add([Self.object("indicator--1", modified: stamps[2])], to: "c", provenance: Self.submitter)
             // The newest, one between it and the stored one, the oldest, one between, the stored one again and the
@@ -71,7 +74,7 @@ import Testing
     }
 
     @Test func aPageHoldsTheBytesOfExactlyTheVersionsItReturnsJoinedByCommas() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             let objects = (1...5).map { Self.object("indicator--\($0)") }
             _ = try await store.add(objects, to: "c", provenance: Self.submitter)
@@ -88,7 +91,7 @@ import Testing
     }
 
     @Test func textAndBytesRoundTripExactly() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             // Non-ASCII text in every column, a NUL in the markings and the body: nothing is truncated or re-encoded.
             // (Identifiers cannot hold a NUL: the validator refuses them before they reach a store.)
@@ -107,7 +110,7 @@ import Testing
     }
 
     @Test func pagingByDateAddedNeverSkipsOrRepeatsAnObject() async throws {
-        for store in try Self.stores(clock: { 42 }) {
+        for store in try await Self.stores(clock: { 42 }) {
             try await store.ensureCollection("c")
             let ids = (0..<1234).map { "indicator--\($0)" }
             _ = try await store.add(ids.map { Self.object($0) }, to: "c", provenance: Self.submitter)
@@ -130,7 +133,7 @@ import Testing
     }
 
     @Test func versionsAreSelectedFirstLastAllOrByTimestamp() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             let stamps = ["2020-01-02T00:00:00.000Z", "2020-01-01T00:00:00.000Z", "2020-01-03T00:00:00.000Z"]
             _ = try await store.add(stamps.map { Self.object("indicator--1", modified: $0) }, to: "c", provenance: Self.submitter)
@@ -147,7 +150,7 @@ import Testing
     }
 
     @Test func filtersByIdTypeAndSpecVersion() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             _ = try await store.add([Self.object("indicator--1"), Self.object("malware--2", type: "malware"),
                                      Self.object("indicator--3")], to: "c", provenance: Self.submitter)
@@ -162,7 +165,7 @@ import Testing
     }
 
     @Test func invisibleVersionsNeitherCountTowardsTheLimitNorRevealThemselvesThroughMore() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             _ = try await store.add((0..<10).map { Self.object("indicator--\($0)", markings: $0 % 2 == 0 ? [] : ["secret"]) },
                                     to: "c", provenance: Self.submitter)
@@ -174,7 +177,7 @@ import Testing
     }
 
     @Test func deletingAVersionMakesTheRemainingOnesFirstAndLast() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             let stamps = ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z", "2020-01-03T00:00:00.000Z"]
             _ = try await store.add(stamps.map { Self.object("indicator--1", modified: $0) }, to: "c", provenance: Self.submitter)
@@ -189,7 +192,7 @@ import Testing
     }
 
     @Test func onlyTheVersionsTheCallerMayDeleteAreDeletedEachLeavingATombstone() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             let stamps = ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z", "2020-01-03T00:00:00.000Z"]
             _ = try await store.add([Self.object("indicator--1", modified: stamps[0])], to: "c", provenance: Self.submitter)
@@ -203,15 +206,13 @@ import Testing
             // What remains is both the first and the last version.
             let first = try await store.page("c", query: ObjectQuery(versions: .first), limit: 10, withBytes: false, isVisible: Self.everyone)
             #expect(first.versions.map(\.version) == [stamps[1]])
-            if let sqlite = store as? SQLiteObjectStore {
-                let tombstones = try await sqlite.tombstones("c", after: 0, limit: 10)
-                #expect(tombstones.map(\.version) == [stamps[0], stamps[2]])
-            }
+            let tombstones = try await store.tombstones("c", after: 0, limit: 10)
+            #expect(tombstones.map(\.version) == [stamps[0], stamps[2]])
         }
     }
 
     @Test func batchesAddedTogetherAreStoredInOneTransactionInvisibleUntilTheLast() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             let batches = (0..<3).map { b in (0..<4).map { Self.object("indicator--\(b)-\($0)") } } + [[Self.object("indicator--0-0")]]
             let handedOver = DispatchSemaphore(value: 0)
@@ -243,7 +244,7 @@ import Testing
 
     @Test func batchesAddedTogetherAreAllDiscardedWhenTheSupplierFails() async throws {
         struct Broken: Error {}
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             try await store.ensureCollection("c")
             let calls = Mutex(0)
             await #expect(throws: Broken.self) {
@@ -261,7 +262,7 @@ import Testing
     }
 
     @Test func aWriteToAnUnknownCollectionFailsAndStoresNothing() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             await #expect(throws: StorageError.self) {
                 _ = try await store.add([Self.object("indicator--1")], to: "nope", provenance: Self.submitter)
             }
@@ -269,11 +270,64 @@ import Testing
     }
 
     @Test func statusResourcesRoundTrip() async throws {
-        for store in try Self.stores() {
+        for store in try await Self.stores() {
             let status = StatusRecord(id: "s1", apiRoot: "root", owner: "cert-a", json: Array("{}".utf8), createdAt: 5)
             try await store.saveStatus(status)
             #expect(try await store.status("s1") == status)
             #expect(try await store.status("s2") == nil)
+        }
+    }
+
+    // MARK: What the node knows besides object versions
+
+    @Test func aStoredMarkingDefinitionBecomesKnownBumpsTheGenerationAndIsLoggedAsAPolicyChange() async throws {
+        for store in try await Self.stores() {
+            try await store.ensureCollection("c")
+            let before = try await store.markingDefinitionsGeneration()
+            let startedAt = try await store.latestPolicyChange()
+            let marking = "marking-definition--00000000-0000-4000-8000-000000000001"
+            let definition = Self.object(marking, type: "marking-definition", modified: nil)
+            _ = try await store.add([definition, Self.object("indicator--1", markings: [marking])], to: "c", provenance: Self.submitter)
+            let known = try await store.markingDefinitions()
+            #expect(known.records.map(\.id) == [marking])
+            #expect(known.records.first?.source == "object" && known.records.first?.definition == definition.bytes)
+            #expect(known.generation > before)
+            #expect(try await store.markingDefinitionsGeneration() == known.generation)
+            // Registered by an admin as well: a second record, another change.
+            try await store.registerMarkingDefinition(id: marking, definition: definition.bytes)
+            try await store.registerMarkingDefinition(id: marking, definition: definition.bytes)  // the same again: nothing
+            #expect(try await store.markingDefinitions().records.map(\.source) == ["object", "admin"])
+            try await store.recordConfigurationPolicyChange()
+            let latest = try await store.latestPolicyChange()
+            let changes = try await store.policyChanges(after: startedAt, through: latest)
+            #expect(changes.map(\.marking) == [marking, marking, nil])
+            #expect(try await store.policyChanges(after: startedAt, through: changes[0].seq).count == 1)
+            // Deleting the only stored copy forgets the stored record (the admin's stays), and is a change too.
+            #expect(try await store.delete(id: marking, from: "c", query: ObjectQuery(versions: .all)) == 1)
+            #expect(try await store.markingDefinitions().records.map(\.source) == ["admin"])
+            #expect(try await store.latestPolicyChange() > latest)
+        }
+    }
+
+    @Test func versionsAreCountedPerObjectAndSubmitter() async throws {
+        for store in try await Self.stores() {
+            try await store.ensureCollection("c")
+            let stamps = ["2020-01-01T00:00:00.000Z", "2020-01-02T00:00:00.000Z"]
+            _ = try await store.add(stamps.map { Self.object("indicator--1", modified: $0) } + [Self.object("indicator--2")], to: "c",
+                                    provenance: Self.submitter)
+            _ = try await store.add([Self.object("indicator--3")], to: "c", provenance: Provenance(submittedBy: nil, receivedFrom: "peer"))
+            let ids = ["indicator--1", "indicator--2", "indicator--3", "indicator--4", "indicator--1"]
+            #expect(try await store.versionCounts("c", ids: ids, submittedBy: "cert-a") == ["indicator--1": 2, "indicator--2": 1])
+            #expect(try await store.versionCounts("c", ids: ids, submittedBy: nil) == ["indicator--3": 1])
+        }
+    }
+
+    @Test func nodeStateIsKeptAndReplaced() async throws {
+        for store in try await Self.stores() {
+            #expect(try await store.state("cursor") == nil)
+            try await store.setState("cursor", "1")
+            try await store.setState("cursor", "2 — ü")
+            #expect(try await store.state("cursor") == "2 — ü")
         }
     }
 }

@@ -7,7 +7,7 @@ import STIX
 /// it touched (collection, object ids and versions, the admin change), never object content or secrets.
 public struct AuditEvent: Sendable {
     /// The entry's members after `seq` and `prev`, as JSON text: `"at":…,"org":…,"user":…,"action":…,"detail":{…}`.
-    let members: [UInt8]
+    package let members: [UInt8]
 
     /// An event whose detail is already a serialized JSON object (the fast path of reads).
     public init(at: Int64, org: String?, user: String?, action: String, detailJSON: [UInt8]) {
@@ -69,7 +69,7 @@ public final class AuditLog: Sendable {
         try db.execute(sql: "INSERT OR REPLACE INTO audit_head (one, seq, hash) VALUES (1, ?, ?)", arguments: [seq, Data(previous)])
     }
 
-    static func entryBytes(_ event: AuditEvent, seq: Int64, previous: [UInt8]) -> [UInt8] {
+    package static func entryBytes(_ event: AuditEvent, seq: Int64, previous: [UInt8]) -> [UInt8] {
         var entry: [UInt8] = []
         entry.reserveCapacity(event.members.count + 110)
         entry += Array(#"{"seq":\#(seq),"prev":"\#(hex(previous))","#.utf8)
@@ -78,7 +78,7 @@ public final class AuditLog: Sendable {
         return entry
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
@@ -106,36 +106,51 @@ public final class AuditLog: Sendable {
     /// Walks the chain from the first entry and names the first one that does not hold.
     public func verify() async throws -> Verification {
         try await pool.read { db in
-            let parser = JSONParser()
-            var expectedSeq: Int64 = 1
-            var previous = AuditLog.genesis
+            var check = ChainCheck()
             let rows = try Row.fetchCursor(db, sql: "SELECT seq, entry, hash FROM audit_entry ORDER BY seq")
-            func broken(_ seq: Int64, _ reason: String) -> Verification {
-                Verification(verified: expectedSeq - 1, headHash: AuditLog.hex(previous), broken: (seq, reason))
-            }
             while let row = try rows.next() {
-                let seq: Int64 = row[0]
-                let entry = Array(row[1] as Data)
-                let stored = Array(row[2] as Data)
-                guard seq == expectedSeq else {
-                    return broken(expectedSeq, "entry \(expectedSeq) is missing (the next stored entry is \(seq))")
-                }
-                guard Array(SHA256.hash(data: entry)) == stored else {
-                    return broken(seq, "entry \(seq) was altered: its content does not match its hash")
-                }
-                guard let value = try? parser.parse(entry), value["seq"]?.numberValue?.integer == seq else {
-                    return broken(seq, "entry \(seq) is out of place: its content names another sequence number")
-                }
-                guard value["prev"]?.stringValue == AuditLog.hex(previous) else {
-                    return broken(seq, "entry \(seq) does not follow entry \(seq - 1): the chain was cut, reordered or rewritten here")
-                }
-                previous = stored
-                expectedSeq += 1
+                if let broken = check.next(seq: row[0], entry: Array(row[1] as Data), hash: Array(row[2] as Data)) { return broken }
             }
-            let last = expectedSeq - 1
             let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
-            let headSeq: Int64 = head?[0] ?? 0
-            if headSeq != last || (head.map { Array($0[1] as Data) } ?? AuditLog.genesis) != previous {
+            return check.end(headSeq: head?[0] ?? 0, headHash: head.map { Array($0[1] as Data) } ?? AuditLog.genesis)
+        }
+    }
+
+    /// The chain checked entry by entry, in `seq` order, whatever database holds it.
+    package struct ChainCheck {
+        private let parser = JSONParser()
+        private var expectedSeq: Int64 = 1
+        private var previous = AuditLog.genesis
+
+        package init() {}
+
+        private func broken(_ seq: Int64, _ reason: String) -> Verification {
+            Verification(verified: expectedSeq - 1, headHash: AuditLog.hex(previous), broken: (seq, reason))
+        }
+
+        /// Checks the next stored entry; the verification to report when it breaks the chain, nil when it holds.
+        package mutating func next(seq: Int64, entry: [UInt8], hash stored: [UInt8]) -> Verification? {
+            guard seq == expectedSeq else {
+                return broken(expectedSeq, "entry \(expectedSeq) is missing (the next stored entry is \(seq))")
+            }
+            guard Array(SHA256.hash(data: entry)) == stored else {
+                return broken(seq, "entry \(seq) was altered: its content does not match its hash")
+            }
+            guard let value = try? parser.parse(entry), value["seq"]?.numberValue?.integer == seq else {
+                return broken(seq, "entry \(seq) is out of place: its content names another sequence number")
+            }
+            guard value["prev"]?.stringValue == AuditLog.hex(previous) else {
+                return broken(seq, "entry \(seq) does not follow entry \(seq - 1): the chain was cut, reordered or rewritten here")
+            }
+            previous = stored
+            expectedSeq += 1
+            return nil
+        }
+
+        /// The verification once every entry was checked, against the head row.
+        package func end(headSeq: Int64, headHash: [UInt8]) -> Verification {
+            let last = expectedSeq - 1
+            if headSeq != last || headHash != previous {
                 return broken(last + 1, headSeq > last
                     ? "entries \(last + 1) to \(headSeq) are missing from the end of the log"
                     : "the log's head (entry \(headSeq)) does not match its last entry (\(last))")

@@ -8,7 +8,7 @@ import STIX
 /// Each object version is one row holding its indexed fields and its original bytes. `date_added` is assigned here,
 /// in the write transaction, as max(now, last + 1) microseconds, so it is unique and strictly increasing within a
 /// collection however many objects arrive at once, and `added_after` paging never skips or repeats a version.
-public final class SQLiteObjectStore: ObjectStore {
+public final class SQLiteObjectStore: NodeStore {
     let pool: DatabasePool
     private let checkpointer: Checkpointer
     /// Where time comes from, in microseconds since 1970 (replaceable in tests).
@@ -447,15 +447,7 @@ public final class SQLiteObjectStore: ObjectStore {
         }
     }
 
-    /// A deleted version, as its tombstone keeps it (no content).
-    public struct Tombstone: Sendable {
-        /// Increasing across the node: the cursor of deletions.
-        public let seq: Int64
-        public let id: String
-        public let version: String?
-        public let markings: MarkingRefs
-        public let provenance: Provenance
-    }
+    public typealias Tombstone = Storage.Tombstone
 
     /// Tombstones of a collection after `seq`, oldest first, at most `limit`.
     public func tombstones(_ collection: String, after seq: Int64, limit: Int) async throws -> [Tombstone] {
@@ -492,13 +484,7 @@ public final class SQLiteObjectStore: ObjectStore {
 
     // MARK: - Marking definitions
 
-    /// A marking-definition known to the node, as stored or registered.
-    public struct MarkingDefinitionRecord: Sendable {
-        public let id: String
-        /// `object` (stored in a collection) or `admin` (registered by an admin).
-        public let source: String
-        public let definition: [UInt8]
-    }
+    public typealias MarkingDefinitionRecord = Storage.MarkingDefinitionRecord
 
     /// Every marking-definition known to the node, in the order they became known, and their generation.
     public func markingDefinitions() async throws -> (generation: Int64, records: [MarkingDefinitionRecord]) {
@@ -565,17 +551,17 @@ public final class SQLiteObjectStore: ObjectStore {
     // MARK: - Encoding
 
     /// A timestamp as microseconds since 1970 (finer digits are dropped: TAXII timestamps are microseconds).
-    static func microseconds(_ t: Timestamp) -> Int64 {
+    package static func microseconds(_ t: Timestamp) -> Int64 {
         let digits = t.fraction.prefix(6)
         let padded = digits + String(repeating: "0", count: 6 - digits.count)
         return t.seconds * 1_000_000 + (Int64(padded) ?? 0)
     }
 
-    static func encode(_ refs: [String]) -> String? {
+    package static func encode(_ refs: [String]) -> String? {
         refs.isEmpty ? nil : JSONValue.array(refs.map(JSONValue.string)).serialized()
     }
 
-    static func decode(_ text: String?) -> [String] {
+    package static func decode(_ text: String?) -> [String] {
         guard let text, let value = try? JSONParser().parse(text) else { return [] }
         return value.arrayValue?.compactMap(\.stringValue) ?? []
     }

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, one numbered migration per change, applied in order when a store opens (as SQLite's
+/// `Migrations`). Replicas starting together take an advisory lock first, so each migration runs once.
+///
+/// `object_version` is partitioned by collection: each collection is a table of its own (`object_version_N`, made
+/// by `meridian_add_collection`), so paging one collection never reads another's index pages, and a collection can be
+/// moved, vacuumed or dropped alone.
+enum PostgresMigrations {
+    /// The advisory lock key of migrations ("meridian" in ASCII, cut to 63 bits).
+    static let lockKey: Int64 = 0x6D65_7269_6469_616E & Int64.max
+
+    static let all: [(version: Int, name: String, sql: String)] = [
+        (1, "collections, object versions, statuses, tombstones, marking definitions, audit log, node state", """
+            CREATE TABLE collection (
+              id text PRIMARY KEY,
+              last_added bigint NOT NULL,
+              partition text NOT NULL UNIQUE
+            );
+            CREATE SEQUENCE collection_partition;
+            CREATE TABLE object_version (
+              collection text NOT NULL,
+              date_added bigint NOT NULL,
+              id text NOT NULL,
+              type text NOT NULL,
+              spec_version text NOT NULL,
+              version_us bigint NOT NULL,
+              version_text text,
+              revoked boolean NOT NULL,
+              markings text,
+              granular_markings text,
+              markings_malformed boolean NOT NULL,
+              submitted_by text,
+              received_from text,
+              is_first boolean NOT NULL,
+              is_last boolean NOT NULL,
+              body bytea NOT NULL,
+              audited boolean NOT NULL,
+              PRIMARY KEY (collection, date_added)
+            ) PARTITION BY LIST (collection);
+            CREATE UNIQUE INDEX object_version_identity ON object_version (collection, id, version_us);
+            CREATE INDEX object_version_type ON object_version (collection, type, date_added);
+            CREATE INDEX object_version_last ON object_version (collection, is_last, date_added);
+            CREATE INDEX object_version_unaudited ON object_version (audited) WHERE NOT audited;
+            -- A collection and its partition, made together (names and values are quoted by format()).
+            CREATE FUNCTION meridian_add_collection(collection_id text) RETURNS void LANGUAGE plpgsql AS $$
+            DECLARE
+              table_name text;
+            BEGIN
+              INSERT INTO collection (id, last_added, partition)
+                VALUES (collection_id, 0, 'object_version_' || nextval('collection_partition'))
+                ON CONFLICT (id) DO NOTHING
+                RETURNING partition INTO table_name;
+              IF table_name IS NOT NULL THEN
+                EXECUTE format('CREATE TABLE %I PARTITION OF object_version FOR VALUES IN (%L)', table_name, collection_id);
+              END IF;
+            END
+            $$;
+            CREATE TABLE status (
+              id text PRIMARY KEY,
+              api_root text NOT NULL,
+              owner text NOT NULL,
+              json bytea NOT NULL,
+              created_at bigint NOT NULL
+            );
+            CREATE TABLE tombstone (
+              seq bigserial PRIMARY KEY,
+              collection text NOT NULL,
+              deleted_at bigint NOT NULL,
+              id text NOT NULL,
+              version_text text,
+              markings text,
+              granular_markings text,
+              markings_malformed boolean NOT NULL,
+              submitted_by text,
+              received_from text
+            );
+            CREATE INDEX tombstone_collection ON tombstone (collection, seq);
+            CREATE TABLE marking_definition (
+              seq bigserial PRIMARY KEY,
+              id text NOT NULL,
+              source text NOT NULL,
+              definition bytea NOT NULL,
+              registered_at bigint NOT NULL
+            );
+            CREATE UNIQUE INDEX marking_definition_unique ON marking_definition (id, source, sha256(definition));
+            -- Every change to the known marking-definitions, from any replica, bumps the generation (read in the same
+            -- transaction as a page) and is logged as a policy change; configuration changes are logged with no marking.
+            CREATE TABLE marking_generation (
+              one integer PRIMARY KEY CHECK (one = 1),
+              value bigint NOT NULL
+            );
+            INSERT INTO marking_generation (one, value) VALUES (1, 0);
+            CREATE TABLE policy_change (
+              seq bigserial PRIMARY KEY,
+              marking text
+            );
+            CREATE FUNCTION meridian_marking_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              UPDATE marking_generation SET value = value + 1 WHERE one = 1;
+              INSERT INTO policy_change (marking) VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
+              RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER marking_definition_changed AFTER INSERT OR DELETE ON marking_definition
+              FOR EACH ROW EXECUTE FUNCTION meridian_marking_changed();
+            -- The audit log: one chain for every replica. Its head row is locked by each append, so entries are
+            -- chained in commit order.
+            CREATE TABLE audit_entry (
+              seq bigint PRIMARY KEY,
+              entry bytea NOT NULL,
+              hash bytea NOT NULL
+            );
+            CREATE TABLE audit_head (
+              one integer PRIMARY KEY CHECK (one = 1),
+              seq bigint NOT NULL,
+              hash bytea NOT NULL
+            );
+            INSERT INTO audit_head (one, seq, hash) VALUES (1, 0, decode(repeat('00', 32), 'hex'));
+            CREATE TABLE node_state (
+              key text PRIMARY KEY,
+              value text NOT NULL
+            );
+            """),
+    ]
+
+    /// The statements of a migration's text, split at semicolons outside `$$` function bodies and outside comments
+    /// (one statement per query: the extended protocol takes no more).
+    static func statements(_ sql: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        var inBody = false
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop { $0 == " " }
+            if trimmed.hasPrefix("--") { continue }
+            if line.contains("$$") && line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+            current += line + "\n"
+            if !inBody && trimmed.hasSuffix(";") {
+                out.append(current)
+                current = ""
+            }
+        }
+        if !current.allSatisfy(\.isWhitespace) { out.append(current) }
+        return out
+    }
+
+    /// Brings the database's schema up to date, in one transaction per migration, under the advisory lock.
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS meridian_schema (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+            var applied = Set<Int>()
+            for try await version in try await connection.query("SELECT version FROM meridian_schema", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+            if let newest = applied.max(), newest > (all.map(\.version).max() ?? 0) {
+                throw PostgresStoreError.setting("the database's schema is version \(newest), newer than this Meridian knows; "
+                    + "run a Meridian at least as new as the one that wrote it")
+            }
+            for migration in all where !applied.contains(migration.version) {
+                for statement in statements(migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("""
+                    INSERT INTO meridian_schema (version, name) VALUES (\(migration.version), \(migration.name))
+                    """, logger: logger)
+            }
+        }
+    }
+}
