@@ -68,7 +68,7 @@ extension MeridianNode {
 
     /// Revokes the token whose id is `idOrPrefix`, or the only one whose id starts with it (at least 4 characters);
     /// returns it. It fails at once, in every process serving the node.
-    public func revokeToken(_ idOrPrefix: String, by principal: Principal?) async throws -> AccountStore.Token {
+    public func revokeToken(_ idOrPrefix: String, by principal: Principal?) async throws -> Account.Token {
         let text = idOrPrefix.hasPrefix("mrd_") ? String(idOrPrefix.dropFirst(4).prefix(16)) : idOrPrefix
         guard text.count >= 4, text.allSatisfy(\.isHexDigit) else {
             throw AccountProblem(kind: .invalid, description: "token '\(idOrPrefix)': give the token's id (16 hex digits, as `token list` shows) or at least its first 4")

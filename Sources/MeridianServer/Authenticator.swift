@@ -11,7 +11,7 @@ import Storage
 /// token changes, in this process or another (`meridian user add`, a token issued): the accounts' generation is
 /// read before a remembered principal is used.
 public actor Authenticator {
-    let accounts: AccountStore
+    let accounts: any AccountStore
     /// The configuration in force (it can change while the node runs).
     let current: @Sendable () -> NodeConfiguration
     /// Where counts of failed sign-ins go (`auth.failed` entries), once a minute and when the node stops.
@@ -30,7 +30,7 @@ public actor Authenticator {
         let address: String
     }
 
-    public init(accounts: AccountStore, audit: AuditTrail? = nil, configuration: @escaping @Sendable () -> NodeConfiguration) {
+    public init(accounts: any AccountStore, audit: AuditTrail? = nil, configuration: @escaping @Sendable () -> NodeConfiguration) {
         self.accounts = accounts
         self.audit = audit
         self.current = configuration
@@ -130,7 +130,7 @@ public actor Authenticator {
         }
     }
 
-    private func principal(for user: AccountStore.User) throws -> Principal {
+    private func principal(for user: Account.User) throws -> Principal {
         // A disabled user, or one whose org has left the configuration, can no longer act; only the owner's users can
         // be admins.
         let configuration = current()
@@ -186,7 +186,7 @@ public struct APIToken: Sendable {
     }
 
     /// Creates a new random token for `user` and stores the hash of its secret; returns the token text, shown once.
-    public static func issue(for user: String, in accounts: AccountStore, expiresAt: Int64? = nil, isSession: Bool = false) async throws -> String {
+    public static func issue(for user: String, in accounts: any AccountStore, expiresAt: Int64? = nil, isSession: Bool = false) async throws -> String {
         var generator = SystemRandomNumberGenerator()
         let id = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }

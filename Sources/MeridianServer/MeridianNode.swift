@@ -19,7 +19,7 @@ public struct MeridianNode: Sendable {
     /// The configuration's orgs and groups as the policy sees them, built once per configuration (every request asks).
     public var partnership: Partnership { live.current.partnership }
     let store: SQLiteObjectStore
-    public let accounts: AccountStore
+    public let accounts: any AccountStore
     public let authenticator: Authenticator
     /// Rates and concurrency per account and address, sign-in throttling (`[limits]`).
     public let limiter: RequestLimiter
@@ -38,7 +38,7 @@ public struct MeridianNode: Sendable {
         let live = LiveConfiguration(configuration, path: configurationPath)
         self.live = live
         self.store = store
-        self.accounts = AccountStore(store)
+        self.accounts = SQLiteAccountStore(store)
         self.auditLog = AuditLog(store)
         self.audit = AuditTrail(log: auditLog, recordsReads: configuration.auditsReads)
         self.authenticator = Authenticator(accounts: accounts, audit: audit, configuration: { live.current.configuration })

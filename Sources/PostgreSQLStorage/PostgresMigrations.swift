@@ -124,6 +124,42 @@ enum PostgresMigrations {
               value text NOT NULL
             );
             """),
+        (2, "users and API tokens", """
+            CREATE TABLE account_user (
+              name text PRIMARY KEY,
+              org text NOT NULL,
+              password_hash text NOT NULL,
+              created_at bigint NOT NULL,
+              is_admin boolean NOT NULL,
+              disabled boolean NOT NULL DEFAULT false
+            );
+            CREATE TABLE token (
+              id text PRIMARY KEY,
+              user_name text NOT NULL REFERENCES account_user (name) ON DELETE CASCADE,
+              secret_hash bytea NOT NULL,
+              created_at bigint NOT NULL,
+              expires_at bigint,
+              kind text NOT NULL CHECK (kind IN ('api', 'session'))
+            );
+            CREATE INDEX token_user ON token (user_name, created_at, id);
+            -- Any change to users or tokens, from any replica, bumps the generation: a replica that remembers verified
+            -- credentials forgets them before it answers the next request.
+            CREATE TABLE accounts_generation (
+              one integer PRIMARY KEY CHECK (one = 1),
+              value bigint NOT NULL
+            );
+            INSERT INTO accounts_generation (one, value) VALUES (1, 0);
+            CREATE FUNCTION meridian_accounts_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              UPDATE accounts_generation SET value = value + 1 WHERE one = 1;
+              RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER account_user_changed AFTER INSERT OR UPDATE OR DELETE ON account_user
+              FOR EACH ROW EXECUTE FUNCTION meridian_accounts_changed();
+            CREATE TRIGGER token_changed AFTER INSERT OR UPDATE OR DELETE ON token
+              FOR EACH ROW EXECUTE FUNCTION meridian_accounts_changed();
+            """),
     ]
 
     /// The statements of a migration's text, split at semicolons outside `$$` function bodies and outside comments
