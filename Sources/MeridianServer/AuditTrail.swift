@@ -6,13 +6,13 @@ import Storage
 /// Feeds the audit log: writes and admin changes are recorded before the caller answers; reads are batched and
 /// flushed within 50 milliseconds (and at shutdown), so auditing costs a read one append to a queue.
 public actor AuditTrail {
-    let log: AuditLog
+    let log: any AuditLog
     let recordsReads: Bool
     private var pending: [AuditEvent] = []
     private var flushScheduled = false
     private let logger = Logger(label: "meridian.audit")
 
-    init(log: AuditLog, recordsReads: Bool) {
+    init(log: any AuditLog, recordsReads: Bool) {
         self.log = log
         self.recordsReads = recordsReads
     }

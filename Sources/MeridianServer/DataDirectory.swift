@@ -121,7 +121,7 @@ public struct DataDirectory: Sendable {
     /// Restores a backup into this directory, which must not hold a node yet: the database and meridian.toml are
     /// written (0600, the directory 0700), then the audit log is verified. Anything wrong leaves the directory as it
     /// was. Returns the backup's metadata and the audit log's verification.
-    public func restore(from file: String) async throws -> (metadata: [String: String], audit: AuditLog.Verification) {
+    public func restore(from file: String) async throws -> (metadata: [String: String], audit: AuditChain.Verification) {
         for existing in [configurationPath, databasePath] where FileManager.default.fileExists(atPath: existing) {
             throw NodeConfiguration.Problem(description: "\(existing) already exists: restore into a new data directory, then stop the node and swap the directories")
         }
@@ -166,11 +166,11 @@ public struct DataDirectory: Sendable {
     }
 
     /// The audit log alone, without opening the node (verifying it changes nothing).
-    public func auditLog() throws -> AuditLog {
+    public func auditLog() throws -> any AuditLog {
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw NodeConfiguration.Problem(description: "\(databasePath) does not exist")
         }
-        return AuditLog(try SQLiteObjectStore(path: databasePath))
+        return SQLiteAuditLog(try SQLiteObjectStore(path: databasePath))
     }
 
     /// The configuration `meridian init` writes: every key, with comments; each collection gets a fresh id, and the

@@ -24,7 +24,7 @@ public struct MeridianNode: Sendable {
     /// Rates and concurrency per account and address, sign-in throttling (`[limits]`).
     public let limiter: RequestLimiter
     public let audit: AuditTrail
-    let auditLog: AuditLog
+    let auditLog: any AuditLog
     let policyState: PolicyState
     let validator: Validator
     /// Correlation of observations with indicators, when the configuration names a sightings collection.
@@ -39,7 +39,7 @@ public struct MeridianNode: Sendable {
         self.live = live
         self.store = store
         self.accounts = SQLiteAccountStore(store)
-        self.auditLog = AuditLog(store)
+        self.auditLog = SQLiteAuditLog(store)
         self.audit = AuditTrail(log: auditLog, recordsReads: configuration.auditsReads)
         self.authenticator = Authenticator(accounts: accounts, audit: audit, configuration: { live.current.configuration })
         self.limiter = RequestLimiter(settings: { live.current.configuration.limits ?? NodeConfiguration.Limits() })

@@ -161,7 +161,7 @@ struct Audit: AsyncParsableCommand {
                 for c in checkpoints where !c.isSigned(by: keys) {
                     throw NodeConfiguration.Problem(description: "checkpoint \(c.seq) of \(c.at) is not signed by any key \(source) lists (key \(c.keyID))")
                 }
-                let (checked, problem) = AuditLog.verifyExport(Array(text), against: checkpoints)
+                let (checked, problem) = AuditChain.verifyExport(Array(text), against: checkpoints)
                 return (checked, problem, checkpoints.count)
             }
             if let problem {

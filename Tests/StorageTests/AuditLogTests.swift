@@ -12,7 +12,7 @@ import Testing
     func log() async throws -> (SQLiteObjectStore, AuditLog) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-audit-\(UUID().uuidString).sqlite").path
         let store = try SQLiteObjectStore(path: path)
-        let log = AuditLog(store)
+        let log = SQLiteAuditLog(store)
         for i in 1...Self.count {
             try await log.append([AuditEvent(at: 1_700_000_000_000_000 + i, org: "cert-\(i % 3)", user: "u", action: i % 2 == 0 ? "read" : "write",
                                              detail: JSONObject(["versions": .array([.array([.string("indicator--\(i)"), .null])])]))])

@@ -32,7 +32,7 @@ import Testing
 
     @Test func aBatchAndItsEntryCommitTogether() async throws {
         let store = try Self.store()
-        let log = AuditLog(store)
+        let log = SQLiteAuditLog(store)
         try await store.ensureCollection("c")
         _ = try await store.add((0..<3).map(Self.object), to: "c", provenance: Self.provenance, audit: Self.entry)
         #expect(try await log.count() == 1)
@@ -45,7 +45,7 @@ import Testing
 
     @Test func aBatchThatFailsLeavesNeitherVersionsNorEntry() async throws {
         let store = try Self.store()
-        let log = AuditLog(store)
+        let log = SQLiteAuditLog(store)
         try await store.ensureCollection("c")
         struct Stop: Error {}
         let batches = Mutex(0)
@@ -63,7 +63,7 @@ import Testing
 
     @Test func versionsStoredWithoutAnEntryAreNamedAndGetOneWhenWrittenAgain() async throws {
         let store = try Self.store()
-        let log = AuditLog(store)
+        let log = SQLiteAuditLog(store)
         try await store.ensureCollection("c")
         // As an earlier Meridian left them when stopped between a batch's commit and its entry.
         _ = try await store.add((0..<4).map(Self.object), to: "c", provenance: Self.provenance, audit: nil)
@@ -84,7 +84,7 @@ import Testing
 
     @Test func versionsListedByEntriesOfAnEarlierLogAreMarkedAudited() async throws {
         let store = try Self.store()
-        let log = AuditLog(store)
+        let log = SQLiteAuditLog(store)
         try await store.ensureCollection("c")
         _ = try await store.add((0..<3).map(Self.object), to: "c", provenance: Self.provenance, audit: nil)
         // An earlier Meridian wrote the entry after the commit: for the first two only.

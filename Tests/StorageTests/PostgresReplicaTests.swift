@@ -57,7 +57,7 @@ import Testing
         #expect(Set(seen.map(\.id)).count == total, "no version twice")
         #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.dateAdded < $1.dateAdded }, "date_added strictly increasing")
         // One audit chain, with the entries of both replicas.
-        let verification = try await replicas[1].verifyAudit()
+        let verification = try await PostgresAuditLog(replicas[1]).verify()
         #expect(verification.broken == nil)
         #expect(verification.verified == Int64(writers * batches))
     }
@@ -70,18 +70,18 @@ import Testing
             for (n, store) in [a, b, a, b].enumerated() {
                 group.addTask {
                     for i in 0..<25 {
-                        try await store.appendAudit([AuditEvent(at: Int64(i), org: "org-\(n)", user: nil, action: "read",
+                        try await PostgresAuditLog(store).append([AuditEvent(at: Int64(i), org: "org-\(n)", user: nil, action: "read",
                                                                 detail: JSONObject(["n": .string("\(n)-\(i)")]))])
                     }
                 }
             }
             try await group.waitForAll()
         }
-        let sound = try await a.verifyAudit()
+        let sound = try await PostgresAuditLog(a).verify()
         #expect(sound.broken == nil && sound.verified == 100)
         // An entry edited in the database no longer matches its hash.
         try await a.client.query(#"UPDATE audit_entry SET entry = convert_to(replace(convert_from(entry, 'UTF8'), '"read"', '"seen"'), 'UTF8') WHERE seq = 40"#)
-        let tampered = try await b.verifyAudit()
+        let tampered = try await PostgresAuditLog(b).verify()
         #expect(tampered.broken?.seq == 40)
         #expect(tampered.broken?.reason.contains("altered") == true)
     }

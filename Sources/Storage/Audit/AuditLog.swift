@@ -29,45 +29,16 @@ public struct AuditEvent: Sendable {
     }
 }
 
-/// The append-only, hash-chained audit log, in the node's database.
+/// The rules of the audit log's hash chain, whichever database holds it.
 ///
 /// Each entry is stored as the exact JSON bytes that were hashed: `{"seq":N,"prev":"<hex SHA-256 of entry N-1>",
 /// "at":...,"org":...,"user":...,"action":...,"detail":{...}}`, and its hash is SHA-256 of those bytes. A head
 /// row holds the last sequence number and hash, so removing entries from the end is detected too. Anyone holding the
 /// database can check the chain (`meridian audit verify`); anchoring the head hash elsewhere makes rewriting the
 /// whole chain detectable as well.
-public final class AuditLog: Sendable {
-    let pool: DatabasePool
-
-    public init(_ store: SQLiteObjectStore) {
-        pool = store.database
-    }
-
+public enum AuditChain {
     /// The hash the first entry commits to.
     public static let genesis = [UInt8](repeating: 0, count: 32)
-
-    /// Appends events in order, in one transaction.
-    public func append(_ events: [AuditEvent]) async throws {
-        guard !events.isEmpty else { return }
-        try await pool.write { db in try AuditLog.append(events, in: db) }
-    }
-
-    /// Appends events in order in the transaction `db` is in: a write and its entry commit together, or neither does.
-    static func append(_ events: [AuditEvent], in db: Database) throws {
-        guard !events.isEmpty else { return }
-        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
-        var seq: Int64 = head?[0] ?? 0
-        var previous: [UInt8] = head.map { Array($0[1] as Data) } ?? AuditLog.genesis
-        let insert = try db.cachedStatement(sql: "INSERT INTO audit_entry (seq, entry, hash) VALUES (?, ?, ?)")
-        for event in events {
-            seq += 1
-            let entry = AuditLog.entryBytes(event, seq: seq, previous: previous)
-            let hash = Array(SHA256.hash(data: entry))
-            try insert.execute(arguments: [seq, Data(entry), Data(hash)])
-            previous = hash
-        }
-        try db.execute(sql: "INSERT OR REPLACE INTO audit_head (one, seq, hash) VALUES (1, ?, ?)", arguments: [seq, Data(previous)])
-    }
 
     package static func entryBytes(_ event: AuditEvent, seq: Int64, previous: [UInt8]) -> [UInt8] {
         var entry: [UInt8] = []
@@ -103,29 +74,16 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Walks the chain from the first entry and names the first one that does not hold.
-    public func verify() async throws -> Verification {
-        try await pool.read { db in
-            var check = ChainCheck()
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, entry, hash FROM audit_entry ORDER BY seq")
-            while let row = try rows.next() {
-                if let broken = check.next(seq: row[0], entry: Array(row[1] as Data), hash: Array(row[2] as Data)) { return broken }
-            }
-            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
-            return check.end(headSeq: head?[0] ?? 0, headHash: head.map { Array($0[1] as Data) } ?? AuditLog.genesis)
-        }
-    }
-
     /// The chain checked entry by entry, in `seq` order, whatever database holds it.
     package struct ChainCheck {
         private let parser = JSONParser()
         private var expectedSeq: Int64 = 1
-        private var previous = AuditLog.genesis
+        private var previous = AuditChain.genesis
 
         package init() {}
 
         private func broken(_ seq: Int64, _ reason: String) -> Verification {
-            Verification(verified: expectedSeq - 1, headHash: AuditLog.hex(previous), broken: (seq, reason))
+            Verification(verified: expectedSeq - 1, headHash: AuditChain.hex(previous), broken: (seq, reason))
         }
 
         /// Checks the next stored entry; the verification to report when it breaks the chain, nil when it holds.
@@ -139,7 +97,7 @@ public final class AuditLog: Sendable {
             guard let value = try? parser.parse(entry), value["seq"]?.numberValue?.integer == seq else {
                 return broken(seq, "entry \(seq) is out of place: its content names another sequence number")
             }
-            guard value["prev"]?.stringValue == AuditLog.hex(previous) else {
+            guard value["prev"]?.stringValue == AuditChain.hex(previous) else {
                 return broken(seq, "entry \(seq) does not follow entry \(seq - 1): the chain was cut, reordered or rewritten here")
             }
             previous = stored
@@ -155,7 +113,81 @@ public final class AuditLog: Sendable {
                     ? "entries \(last + 1) to \(headSeq) are missing from the end of the log"
                     : "the log's head (entry \(headSeq)) does not match its last entry (\(last))")
             }
-            return Verification(verified: last, headHash: AuditLog.hex(previous), broken: nil)
+            return Verification(verified: last, headHash: AuditChain.hex(previous), broken: nil)
+        }
+    }
+}
+
+/// The append-only, hash-chained audit log, in the node's database (``AuditChain``). SQLite's and PostgreSQL's
+/// logs both are one (`AuditLogTests` and `PostgresReplicaTests`).
+public protocol AuditLog: Sendable {
+    /// Appends events in order, in one transaction.
+    func append(_ events: [AuditEvent]) async throws
+    /// Walks the chain from the first entry and names the first one that does not hold.
+    func verify() async throws -> AuditChain.Verification
+    /// Every entry in order as JSON Lines (the hashed entry with its `hash` added), handed to `write` in chunks.
+    func export(_ write: ([UInt8]) throws -> Void) async throws
+    /// How many object versions each of `orgs` read from `collections`, month by month (`YYYY-MM` of the entry's
+    /// time), from read entries up to `through` (microseconds): what was sent to peer nodes, for the transparency
+    /// report.
+    func versionsRead(by orgs: Set<String>, from collections: Set<String>, through: Int64) async throws -> [(month: String, org: String, count: Int)]
+    /// Stored versions that no write entry of the log lists (at most `limit` of them named), and how many there are.
+    func unauditedVersions(limit: Int) async throws -> (count: Int, examples: [(collection: String, id: String, version: String?)])
+    /// How many entries the log holds.
+    func count() async throws -> Int
+    /// The last entry's number and hex hash; nil for an empty log.
+    func head() async throws -> (seq: Int64, hash: String)?
+    /// The hex hash of entry `seq` as stored; nil when there is no such entry.
+    func hash(of seq: Int64) async throws -> String?
+}
+
+extension AuditLog {
+    public func unauditedVersions() async throws -> (count: Int, examples: [(collection: String, id: String, version: String?)]) {
+        try await unauditedVersions(limit: 20)
+    }
+}
+
+/// The audit log in the node's SQLite database.
+public final class SQLiteAuditLog: AuditLog {
+    let pool: DatabasePool
+
+    public init(_ store: SQLiteObjectStore) {
+        pool = store.database
+    }
+
+    /// Appends events in order, in one transaction.
+    public func append(_ events: [AuditEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await pool.write { db in try SQLiteAuditLog.append(events, in: db) }
+    }
+
+    /// Appends events in order in the transaction `db` is in: a write and its entry commit together, or neither does.
+    static func append(_ events: [AuditEvent], in db: Database) throws {
+        guard !events.isEmpty else { return }
+        let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
+        var seq: Int64 = head?[0] ?? 0
+        var previous: [UInt8] = head.map { Array($0[1] as Data) } ?? AuditChain.genesis
+        let insert = try db.cachedStatement(sql: "INSERT INTO audit_entry (seq, entry, hash) VALUES (?, ?, ?)")
+        for event in events {
+            seq += 1
+            let entry = AuditChain.entryBytes(event, seq: seq, previous: previous)
+            let hash = Array(SHA256.hash(data: entry))
+            try insert.execute(arguments: [seq, Data(entry), Data(hash)])
+            previous = hash
+        }
+        try db.execute(sql: "INSERT OR REPLACE INTO audit_head (one, seq, hash) VALUES (1, ?, ?)", arguments: [seq, Data(previous)])
+    }
+
+    /// Walks the chain from the first entry and names the first one that does not hold.
+    public func verify() async throws -> AuditChain.Verification {
+        try await pool.read { db in
+            var check = AuditChain.ChainCheck()
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, entry, hash FROM audit_entry ORDER BY seq")
+            while let row = try rows.next() {
+                if let broken = check.next(seq: row[0], entry: Array(row[1] as Data), hash: Array(row[2] as Data)) { return broken }
+            }
+            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1")
+            return check.end(headSeq: head?[0] ?? 0, headHash: head.map { Array($0[1] as Data) } ?? AuditChain.genesis)
         }
     }
 
@@ -169,7 +201,7 @@ public final class AuditLog: Sendable {
                                  arguments: [start]).map { row in
                     var line = Array(row[1] as Data)
                     if line.last == UInt8(ascii: "}") { line.removeLast() }
-                    line += Array(#","hash":"\#(AuditLog.hex(Array(row[2] as Data)))"}"#.utf8)
+                    line += Array(#","hash":"\#(AuditChain.hex(Array(row[2] as Data)))"}"#.utf8)
                     line.append(UInt8(ascii: "\n"))
                     return (row[0], line)
                 }
@@ -206,7 +238,7 @@ public final class AuditLog: Sendable {
     }
 
     /// Stored versions that no write entry of the log lists (at most `limit` of them named), and how many there are.
-    public func unauditedVersions(limit: Int = 20) async throws -> (count: Int, examples: [(collection: String, id: String, version: String?)]) {
+    public func unauditedVersions(limit: Int) async throws -> (count: Int, examples: [(collection: String, id: String, version: String?)]) {
         try await pool.read { db in
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM object_version WHERE audited = 0") ?? 0
             let examples = try Row.fetchAll(db, sql: """

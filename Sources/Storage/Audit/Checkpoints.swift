@@ -64,7 +64,7 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Whether the signature is `keys[keyID]`'s over this checkpoint.
     public func isSigned(by keys: [String: [UInt8]]) -> Bool {
-        guard let raw = keys[keyID], raw.count == 32, !Self.weakKeys.contains(AuditLog.hex(raw)),
+        guard let raw = keys[keyID], raw.count == 32, !Self.weakKeys.contains(AuditChain.hex(raw)),
               let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
               let signatureBytes = Data(base64Encoded: signature) else { return false }
         return key.isValidSignature(signatureBytes, for: Data(Self.signedText(node: node, seq: seq, head: head, at: at).utf8))
@@ -143,7 +143,7 @@ public final class CheckpointStore: Sendable {
 
     /// Signs a checkpoint of the log's head as `node` and keeps it; nil when the log is empty or has not moved since
     /// the last checkpoint.
-    public func checkpoint(_ log: AuditLog, node: String, now: Int64) async throws -> Checkpoint? {
+    public func checkpoint(_ log: any AuditLog, node: String, now: Int64) async throws -> Checkpoint? {
         guard let head = try await log.head(), head.seq > 0 else { return nil }
         if let last = try await checkpoints(origin: Self.ownOrigin, limit: 1).first, last.seq >= head.seq { return nil }
         let (key, signer) = try await signingKey(now: now)
@@ -183,29 +183,29 @@ public final class CheckpointStore: Sendable {
     }
 }
 
-extension AuditLog {
+extension SQLiteAuditLog {
     /// The last entry's number and hex hash; nil for an empty log.
     public func head() async throws -> (seq: Int64, hash: String)? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1").map { ($0[0], AuditLog.hex(Array($0[1] as Data))) }
+            try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_head WHERE one = 1").map { ($0[0], AuditChain.hex(Array($0[1] as Data))) }
         }
     }
 
     /// The hex hash of entry `seq` as stored; nil when there is no such entry.
     public func hash(of seq: Int64) async throws -> String? {
         try await pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT hash FROM audit_entry WHERE seq = ?", arguments: [seq]).map { AuditLog.hex(Array($0)) }
+            try Data.fetchOne(db, sql: "SELECT hash FROM audit_entry WHERE seq = ?", arguments: [seq]).map { AuditChain.hex(Array($0)) }
         }
     }
 }
 
-extension AuditLog {
+extension AuditChain {
     /// Checks an exported log (`meridian audit export`, JSON Lines) on its own: each line's hash is SHA-256 of its
     /// entry, each entry names the previous hash, and at each checkpoint's position the hash is the one signed.
     /// Returns how many lines were checked, and the first problem found.
     public static func verifyExport(_ text: [UInt8], against checkpoints: [Checkpoint]) -> (checked: Int, problem: String?) {
         let bySeq = Dictionary(checkpoints.map { ($0.seq, $0) }, uniquingKeysWith: { a, _ in a })
-        var previous = AuditLog.hex(AuditLog.genesis)
+        var previous = AuditChain.hex(AuditChain.genesis)
         var expected: Int64 = 1
         var covered: Set<Int64> = []
         let parser = JSONParser()
@@ -220,7 +220,7 @@ extension AuditLog {
             guard value["seq"]?.numberValue?.integer == expected else {
                 return (Int(expected - 1), "line \(expected) holds entry \(value["seq"]?.numberValue?.integer ?? -1), not \(expected)")
             }
-            guard AuditLog.hex(Array(SHA256.hash(data: entry))) == hash else {
+            guard AuditChain.hex(Array(SHA256.hash(data: entry))) == hash else {
                 return (Int(expected - 1), "entry \(expected) was altered: its content does not match its hash")
             }
             guard value["prev"]?.stringValue == previous else {

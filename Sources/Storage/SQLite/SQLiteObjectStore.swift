@@ -154,7 +154,7 @@ public final class SQLiteObjectStore: NodeStore {
             var events: [AuditEvent] = []
             if let event = audit(objects, outcomes) { events.append(event) }
             if !recovered.isEmpty, let event = audit(recovered, recovered.map { _ in .stored(dateAdded: 0) }) { events.append(event) }
-            try AuditLog.append(events, in: db)
+            try SQLiteAuditLog.append(events, in: db)
         }
         return outcomes
     }
@@ -441,7 +441,7 @@ public final class SQLiteObjectStore: NodeStore {
                     DELETE FROM marking_definition WHERE id = ?1 AND source = 'object'
                       AND NOT EXISTS (SELECT 1 FROM object_version WHERE id = ?1)
                     """, arguments: [id])
-                if let event = audit?(deleted) { try AuditLog.append([event], in: db) }
+                if let event = audit?(deleted) { try SQLiteAuditLog.append([event], in: db) }
             }
             return deleted
         }
