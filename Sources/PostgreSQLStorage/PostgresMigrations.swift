@@ -160,6 +160,25 @@ enum PostgresMigrations {
             CREATE TRIGGER token_changed AFTER INSERT OR UPDATE OR DELETE ON token
               FOR EACH ROW EXECUTE FUNCTION meridian_accounts_changed();
             """),
+        (3, "the node's signing keys and the audit checkpoints it holds", """
+            CREATE TABLE node_key (
+              id text PRIMARY KEY,
+              public_key bytea NOT NULL,
+              private_key bytea,
+              created text NOT NULL,
+              retired text
+            );
+            CREATE TABLE audit_checkpoint (
+              origin text NOT NULL,
+              node text NOT NULL,
+              seq bigint NOT NULL,
+              head text NOT NULL,
+              at text NOT NULL,
+              key_id text NOT NULL,
+              signature text NOT NULL,
+              PRIMARY KEY (origin, seq)
+            );
+            """),
     ]
 
     /// The statements of a migration's text, split at semicolons outside `$$` function bodies and outside comments

@@ -78,67 +78,74 @@ public struct NodeKey: Sendable, Equatable {
     public let created: String
     public let retired: String?
 
+    public init(id: String, publicKey: [UInt8], created: String, retired: String?) {
+        self.id = id
+        self.publicKey = publicKey
+        self.created = created
+        self.retired = retired
+    }
+
     /// The key id: the first 16 hex digits of SHA-256 of the raw public key.
     public static func id(of publicKey: [UInt8]) -> String {
         String(SHA256.hash(data: publicKey).map { String(format: "%02x", $0) }.joined().prefix(16))
     }
 }
 
-/// The node's keys and the checkpoints it holds (its own, origin `self`, and each peer's, under the peer's name), in
-/// the node's database (mode 0600, so backups carry them).
-public final class CheckpointStore: Sendable {
-    let pool: DatabasePool
+/// Where a node's keys and checkpoints are kept: the database's part of ``CheckpointStore``.
+public protocol CheckpointRecords: Sendable {
+    /// Every key, newest first.
+    func keys() async throws -> [NodeKey]
+    /// The key in use and its private half (raw), made in the same transaction when there is none.
+    func signingKey(now: Int64) async throws -> (key: NodeKey, privateKey: [UInt8])
+    /// Retires the key in use (erasing its private half) and makes `new` the key in use.
+    func rotate(to new: NodeKey, privateKey: [UInt8], retiredAt: String) async throws
+    /// Keeps a checkpoint under `origin`; true when it was new.
+    func save(_ c: Checkpoint, origin: String) async throws -> Bool
+    /// Checkpoints held for `origin`, newest first.
+    func checkpoints(origin: String, limit: Int) async throws -> [Checkpoint]
+    /// Every origin that has checkpoints.
+    func origins() async throws -> [String]
+}
 
-    public init(_ store: SQLiteObjectStore) {
-        pool = store.database
+/// The node's keys and the checkpoints it holds (its own, origin `self`, and each peer's, under the peer's name), in
+/// the node's database (SQLite's file is mode 0600, so backups carry them).
+public final class CheckpointStore: Sendable {
+    let records: any CheckpointRecords
+
+    public init(_ records: any CheckpointRecords) {
+        self.records = records
+    }
+
+    /// On the node's SQLite database.
+    public convenience init(_ store: SQLiteObjectStore) {
+        self.init(SQLiteCheckpointRecords(pool: store.database))
     }
 
     public static let ownOrigin = "self"
 
     /// Every key, newest first.
-    public func keys() async throws -> [NodeKey] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, public_key, created, retired FROM node_key ORDER BY created DESC, id").map {
-                NodeKey(id: $0[0], publicKey: Array($0[1] as Data), created: $0[2], retired: $0[3])
-            }
-        }
-    }
+    public func keys() async throws -> [NodeKey] { try await records.keys() }
 
     /// The key in use, made when there is none (a node initialised before keys existed gets one on first use).
     @discardableResult
     public func currentKey(now: Int64) async throws -> NodeKey {
-        try await signingKey(now: now).key
+        try await records.signingKey(now: now).key
     }
 
-    func signingKey(now: Int64) async throws -> (key: NodeKey, signer: Curve25519.Signing.PrivateKey) {
-        let (key, raw): (NodeKey, Data) = try await pool.write { db in
-            if let row = try Row.fetchOne(db, sql: """
-                SELECT id, public_key, private_key, created FROM node_key WHERE retired IS NULL AND private_key IS NOT NULL
-                ORDER BY created DESC LIMIT 1
-                """) {
-                return (NodeKey(id: row[0], publicKey: Array(row[1] as Data), created: row[3], retired: nil), row[2] as Data)
-            }
-            return try Self.create(db, now: now)
-        }
-        return (key, try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
+    /// A new key pair, named by its public key.
+    package static func newKey(now: Int64) -> (key: NodeKey, privateKey: [UInt8]) {
+        let signer = Curve25519.Signing.PrivateKey()
+        let publicKey = Array(signer.publicKey.rawRepresentation)
+        return (NodeKey(id: NodeKey.id(of: publicKey), publicKey: publicKey, created: TAXIITimestamp.format(now), retired: nil),
+                Array(signer.rawRepresentation))
     }
 
     /// Retires the key in use (erasing its private half) and makes a new one; returns the new key.
     @discardableResult
     public func rotate(now: Int64) async throws -> NodeKey {
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE node_key SET retired = ?, private_key = NULL WHERE retired IS NULL", arguments: [TAXIITimestamp.format(now)])
-            return try Self.create(db, now: now).key
-        }
-    }
-
-    static func create(_ db: Database, now: Int64) throws -> (key: NodeKey, raw: Data) {
-        let signer = Curve25519.Signing.PrivateKey()
-        let publicKey = Array(signer.publicKey.rawRepresentation)
-        let key = NodeKey(id: NodeKey.id(of: publicKey), publicKey: publicKey, created: TAXIITimestamp.format(now), retired: nil)
-        try db.execute(sql: "INSERT INTO node_key (id, public_key, private_key, created) VALUES (?, ?, ?, ?)",
-                       arguments: [key.id, Data(publicKey), signer.rawRepresentation, key.created])
-        return (key, signer.rawRepresentation)
+        let (key, privateKey) = Self.newKey(now: now)
+        try await records.rotate(to: key, privateKey: privateKey, retiredAt: TAXIITimestamp.format(now))
+        return key
     }
 
     /// Signs a checkpoint of the log's head as `node` and keeps it; nil when the log is empty or has not moved since
@@ -146,7 +153,8 @@ public final class CheckpointStore: Sendable {
     public func checkpoint(_ log: any AuditLog, node: String, now: Int64) async throws -> Checkpoint? {
         guard let head = try await log.head(), head.seq > 0 else { return nil }
         if let last = try await checkpoints(origin: Self.ownOrigin, limit: 1).first, last.seq >= head.seq { return nil }
-        let (key, signer) = try await signingKey(now: now)
+        let (key, raw) = try await records.signingKey(now: now)
+        let signer = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
         let at = TAXIITimestamp.format(now)
         let text = Checkpoint.signedText(node: node, seq: head.seq, head: head.hash, at: at)
         let signature = try signer.signature(for: Data(text.utf8)).base64EncodedString()
@@ -157,7 +165,56 @@ public final class CheckpointStore: Sendable {
 
     /// Keeps a checkpoint (a peer's, under its name); true when it was new.
     @discardableResult
-    public func save(_ c: Checkpoint, origin: String) async throws -> Bool {
+    public func save(_ c: Checkpoint, origin: String) async throws -> Bool { try await records.save(c, origin: origin) }
+
+    /// Checkpoints held for `origin`, newest first.
+    public func checkpoints(origin: String, limit: Int = 1000) async throws -> [Checkpoint] {
+        try await records.checkpoints(origin: origin, limit: limit)
+    }
+
+    /// Every origin that has checkpoints.
+    public func origins() async throws -> [String] { try await records.origins() }
+}
+
+/// Keys and checkpoints in the node's SQLite database.
+struct SQLiteCheckpointRecords: CheckpointRecords {
+    let pool: DatabasePool
+
+    func keys() async throws -> [NodeKey] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, public_key, created, retired FROM node_key ORDER BY created DESC, id").map {
+                NodeKey(id: $0[0], publicKey: Array($0[1] as Data), created: $0[2], retired: $0[3])
+            }
+        }
+    }
+
+    func signingKey(now: Int64) async throws -> (key: NodeKey, privateKey: [UInt8]) {
+        try await pool.write { db in
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT id, public_key, private_key, created FROM node_key WHERE retired IS NULL AND private_key IS NOT NULL
+                ORDER BY created DESC LIMIT 1
+                """) {
+                return (NodeKey(id: row[0], publicKey: Array(row[1] as Data), created: row[3], retired: nil), Array(row[2] as Data))
+            }
+            let (key, privateKey) = CheckpointStore.newKey(now: now)
+            try Self.insert(key, privateKey, db)
+            return (key, privateKey)
+        }
+    }
+
+    func rotate(to new: NodeKey, privateKey: [UInt8], retiredAt: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE node_key SET retired = ?, private_key = NULL WHERE retired IS NULL", arguments: [retiredAt])
+            try Self.insert(new, privateKey, db)
+        }
+    }
+
+    static func insert(_ key: NodeKey, _ privateKey: [UInt8], _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO node_key (id, public_key, private_key, created) VALUES (?, ?, ?, ?)",
+                       arguments: [key.id, Data(key.publicKey), Data(privateKey), key.created])
+    }
+
+    func save(_ c: Checkpoint, origin: String) async throws -> Bool {
         try await pool.write { db in
             try db.execute(sql: """
                 INSERT OR IGNORE INTO audit_checkpoint (origin, node, seq, head, at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -166,8 +223,7 @@ public final class CheckpointStore: Sendable {
         }
     }
 
-    /// Checkpoints held for `origin`, newest first.
-    public func checkpoints(origin: String, limit: Int = 1000) async throws -> [Checkpoint] {
+    func checkpoints(origin: String, limit: Int) async throws -> [Checkpoint] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT node, seq, head, at, key_id, signature FROM audit_checkpoint WHERE origin = ? ORDER BY seq DESC LIMIT ?
@@ -177,8 +233,7 @@ public final class CheckpointStore: Sendable {
         }
     }
 
-    /// Every origin that has checkpoints.
-    public func origins() async throws -> [String] {
+    func origins() async throws -> [String] {
         try await pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM audit_checkpoint ORDER BY origin") }
     }
 }
