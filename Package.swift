@@ -111,7 +111,8 @@ let package = Package(
         .target(
             name: "MeridianServer",
             dependencies: [
-                "STIX", "STIXValidation", "TAXII", "Storage", "Policy", "Federation", "DocumentInput", "TOML", "Transparency", "MISP",
+                "STIX", "STIXValidation", "TAXII", "Storage", "PostgreSQLStorage", "Policy", "Federation", "DocumentInput", "TOML",
+                "Transparency", "MISP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -189,7 +190,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["STIX"],
+            dependencies: ["STIX", "Storage", "PostgreSQLStorage"],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

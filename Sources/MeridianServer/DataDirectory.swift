@@ -1,4 +1,5 @@
 import Foundation
+import PostgreSQLStorage
 import Glibc
 import STIX
 import Storage
@@ -94,19 +95,52 @@ public struct DataDirectory: Sendable {
             throw NodeConfiguration.Problem(description: "\(configurationPath) does not exist; run `meridian init --data \(path)` first")
         }
         let configuration = try NodeConfiguration.load(configurationPath)
-        // A database created here (the configuration was written by hand) is readable by its owner only, as its
-        // journal files will be.
-        if !FileManager.default.fileExists(atPath: databasePath) {
-            _ = FileManager.default.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
+        return try await MeridianNode(configuration: configuration, store: openStore(configuration), configurationPath: configurationPath)
+    }
+
+    /// The node's store as `[storage]` says: the SQLite file of this directory (created readable by its owner only,
+    /// as its journal files will be), or a PostgreSQL database (docs/SCALING.md).
+    public func openStore(_ configuration: NodeConfiguration) async throws -> any NodeStore {
+        guard let storage = configuration.storage, storage.kind == .postgresql else {
+            if !FileManager.default.fileExists(atPath: databasePath) {
+                _ = FileManager.default.createFile(atPath: databasePath, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+            return try SQLiteObjectStore(path: databasePath)
         }
-        return try await MeridianNode(configuration: configuration, store: SQLiteObjectStore(path: databasePath),
-                                      configurationPath: configurationPath)
+        var location = try storage.location()
+        if let file = storage.password_file {
+            location.password = try password(file)
+        }
+        return try await PostgresObjectStore(location)
+    }
+
+    /// The database password kept in `file` (relative to this directory): its first line, read only when no one but
+    /// its owner may read it.
+    func password(_ file: String) throws -> String {
+        let full = file.hasPrefix("/") ? file : (path as NSString).appendingPathComponent(file)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: full),
+              let text = try? String(contentsOfFile: full, encoding: .utf8)
+        else { throw NodeConfiguration.Problem(description: "storage.password_file: \(full) cannot be read") }
+        if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw NodeConfiguration.Problem(description: "storage.password_file: \(full) has mode \(String(mode, radix: 8)); others may read it (chmod 600 \(full))")
+        }
+        let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard !line.isEmpty else { throw NodeConfiguration.Problem(description: "storage.password_file: \(full) is empty") }
+        return line
+    }
+
+    /// The configuration, when this directory holds a node.
+    func configurationIfAny() throws -> NodeConfiguration? {
+        exists ? try NodeConfiguration.load(configurationPath) : nil
     }
 
     /// Writes a consistent copy of the node to `file` while it may be serving: the database as of one moment, with
     /// meridian.toml inside it. Peers' password and token files and TLS keys are not in it (they are secrets kept
     /// apart: back them up with the machine's own means).
     public func backup(to file: String, version: String) async throws {
+        if let configuration = try configurationIfAny(), configuration.storage?.kind == .postgresql {
+            throw NodeConfiguration.Problem(description: "this node keeps its data in PostgreSQL: back the database up with pg_dump or the database's own backups (docs/SCALING.md), and keep meridian.toml with it")
+        }
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw NodeConfiguration.Problem(description: "\(databasePath) does not exist: nothing to back up")
         }
@@ -166,7 +200,10 @@ public struct DataDirectory: Sendable {
     }
 
     /// The audit log alone, without opening the node (verifying it changes nothing).
-    public func auditLog() throws -> any AuditLog {
+    public func auditLog() async throws -> any AuditLog {
+        if let configuration = try configurationIfAny(), configuration.storage?.kind == .postgresql {
+            return try await openStore(configuration).auditLog()
+        }
         guard FileManager.default.fileExists(atPath: databasePath) else {
             throw NodeConfiguration.Problem(description: "\(databasePath) does not exist")
         }

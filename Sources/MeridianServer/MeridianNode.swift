@@ -18,7 +18,7 @@ public struct MeridianNode: Sendable {
     public var configuration: NodeConfiguration { live.current.configuration }
     /// The configuration's orgs and groups as the policy sees them, built once per configuration (every request asks).
     public var partnership: Partnership { live.current.partnership }
-    let store: SQLiteObjectStore
+    let store: any NodeStore
     public let accounts: any AccountStore
     public let authenticator: Authenticator
     /// Rates and concurrency per account and address, sign-in throttling (`[limits]`).
@@ -34,12 +34,12 @@ public struct MeridianNode: Sendable {
 
     /// Opens a node on `store` with `configuration`; when `configurationPath` names the file it came from, a running
     /// node follows changes to it (``refreshConfiguration()``).
-    public init(configuration: NodeConfiguration, store: SQLiteObjectStore, configurationPath: String? = nil) async throws {
+    public init(configuration: NodeConfiguration, store: any NodeStore, configurationPath: String? = nil) async throws {
         let live = LiveConfiguration(configuration, path: configurationPath)
         self.live = live
         self.store = store
-        self.accounts = SQLiteAccountStore(store)
-        self.auditLog = SQLiteAuditLog(store)
+        self.accounts = store.accountStore()
+        self.auditLog = store.auditLog()
         self.audit = AuditTrail(log: auditLog, recordsReads: configuration.auditsReads)
         self.authenticator = Authenticator(accounts: accounts, audit: audit, configuration: { live.current.configuration })
         self.limiter = RequestLimiter(settings: { live.current.configuration.limits ?? NodeConfiguration.Limits() })
@@ -169,7 +169,7 @@ public struct MeridianNode: Sendable {
     /// Deletions in `collection` after the cursor `after` that `principal` may learn of: versions it could read
     /// before they were deleted. Returns them with the cursor to continue from and whether more follow.
     public func deletions(_ collection: NodeConfiguration.Collection, after: Int64, limit: Int, for principal: Principal) async throws
-        -> (tombstones: [SQLiteObjectStore.Tombstone], next: Int64, more: Bool)
+        -> (tombstones: [Tombstone], next: Int64, more: Bool)
     {
         let access = access(principal, to: collection)
         guard access.canRead else { throw ReadRefused() }

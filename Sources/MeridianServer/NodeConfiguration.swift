@@ -1,4 +1,5 @@
 import Foundation
+import PostgreSQLStorage
 import TOML
 import Transparency
 import Policy
@@ -183,7 +184,24 @@ public struct NodeConfiguration: Sendable, Decodable {
         public var title: String?
     }
 
+    /// Where the node keeps its data (docs/SCALING.md): SQLite in the data directory unless this says otherwise.
+    public struct StorageBackend: Sendable, Decodable {
+        /// `sqlite` (the default) or `postgresql`.
+        public var backend: String?
+        /// For PostgreSQL: `postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=…]`, without the password.
+        public var url: String?
+        /// For PostgreSQL: a file holding the password (relative to the data directory), readable by the node's user
+        /// alone.
+        public var password_file: String?
+        /// For PostgreSQL: the most connections this process opens (default 16).
+        public var pool_size: Int?
+        /// For PostgreSQL: TLS to the database, `disable`, `prefer`, `require` or `verify-full` (default the URL's
+        /// sslmode, else `prefer`).
+        public var tls: String?
+    }
+
     public var node: Node
+    public var storage: StorageBackend?
     public var server: Server?
     public var limits: Limits?
     public var transparency: Transparency?
@@ -296,6 +314,7 @@ public struct NodeConfiguration: Sendable, Decodable {
             }
         }
         guard orgIDs.contains(node.owner) else { throw fail("node.owner '\(node.owner)' is not one of the orgs") }
+        if let storage { try storage.check(fail) }
         for (key, value) in [("idle_timeout_seconds", server?.idle_timeout_seconds), ("body_timeout_seconds", server?.body_timeout_seconds)] {
             if let value, value < 1 || value > 3600 { throw fail("server.\(key) must be between 1 and 3600", at: "server.\(key)") }
         }
@@ -396,4 +415,47 @@ public struct NodeConfiguration: Sendable, Decodable {
         }
     }
 
+}
+
+extension NodeConfiguration.StorageBackend {
+    public enum Kind: String, Sendable { case sqlite, postgresql }
+
+    public var kind: Kind { backend.flatMap(Kind.init(rawValue:)) ?? .sqlite }
+
+    /// The database's location, its password not yet read (``DataDirectory`` reads `password_file`).
+    public func location() throws(NodeConfiguration.Problem) -> PostgresLocation {
+        guard let url else { throw NodeConfiguration.Problem(description: "storage.url is required when storage.backend = \"postgresql\"") }
+        var location: PostgresLocation
+        do {
+            location = try PostgresLocation(url: url)
+        } catch {
+            throw NodeConfiguration.Problem(description: "storage.url: \(error.description)")
+        }
+        if let pool_size { location.poolSize = pool_size }
+        if let tls, let mode = PostgresLocation.TLSMode(rawValue: tls) { location.tls = mode }
+        return location
+    }
+
+    func check(_ fail: (String, String?) -> NodeConfiguration.Problem) throws(NodeConfiguration.Problem) {
+        guard let kind = backend.map({ Kind(rawValue: $0) }) ?? .sqlite else {
+            throw fail("storage.backend must be sqlite or postgresql, not '\(backend ?? "")'", "storage.backend")
+        }
+        guard kind == .postgresql else {
+            if url != nil || password_file != nil || pool_size != nil || tls != nil {
+                throw fail("storage: url, password_file, pool_size and tls are for backend = \"postgresql\"", "storage.backend")
+            }
+            return
+        }
+        guard url != nil else { throw fail("storage.url is required when storage.backend = \"postgresql\"", "storage.backend") }
+        let location: PostgresLocation
+        do { location = try self.location() } catch { throw fail(error.description, "storage.url") }
+        // meridian.toml may be readable by others: no secret belongs in it.
+        if location.password != nil {
+            throw fail("storage.url holds a password; put it in a file named by storage.password_file (mode 0600) instead", "storage.url")
+        }
+        if let pool_size, !(1...1000).contains(pool_size) { throw fail("storage.pool_size must be between 1 and 1000", "storage.pool_size") }
+        if let tls, PostgresLocation.TLSMode(rawValue: tls) == nil {
+            throw fail("storage.tls must be one of " + PostgresLocation.TLSMode.allCases.map(\.rawValue).joined(separator: ", "), "storage.tls")
+        }
+    }
 }

@@ -10,15 +10,15 @@ import Storage
 /// same transaction), and the read gate decides it again with a reloaded registry when they differ; other decisions
 /// first ask the database for its generation (``fresh()``).
 actor PolicyState {
-    let store: SQLiteObjectStore
+    let store: any NodeStore
     private var partnership: Partnership
     private var nonRestrictive: [String]
     private var policy: SharingPolicy
     private var generation: Int64 = -1
     /// The stored marking-definitions the registry was built from.
-    private var records: [SQLiteObjectStore.MarkingDefinitionRecord] = []
+    private var records: [MarkingDefinitionRecord] = []
 
-    init(store: SQLiteObjectStore, configuration: NodeConfiguration, partnership: Partnership) async throws {
+    init(store: any NodeStore, configuration: NodeConfiguration, partnership: Partnership) async throws {
         self.store = store
         self.partnership = partnership
         self.nonRestrictive = configuration.nonRestrictiveMarkings
@@ -58,10 +58,10 @@ actor PolicyState {
 
     /// Stored definitions first (two that disagree cancel out), then an admin's registrations, then the
     /// configuration's non-restrictive ids: the later sources are the owner's own decisions and prevail.
-    static func registry(_ records: [SQLiteObjectStore.MarkingDefinitionRecord], nonRestrictive: [String]) -> MarkingRegistry {
+    static func registry(_ records: [MarkingDefinitionRecord], nonRestrictive: [String]) -> MarkingRegistry {
         var registry = MarkingRegistry()
         let parser = JSONParser()
-        func kind(_ record: SQLiteObjectStore.MarkingDefinitionRecord) -> MarkingKind {
+        func kind(_ record: MarkingDefinitionRecord) -> MarkingKind {
             guard let value = try? parser.parse(record.definition), value["id"]?.stringValue == record.id else {
                 return .unrecognized("its stored definition cannot be read")
             }

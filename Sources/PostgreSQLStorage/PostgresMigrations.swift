@@ -179,6 +179,43 @@ enum PostgresMigrations {
               PRIMARY KEY (origin, seq)
             );
             """),
+        (4, "search documents and references between objects", """
+            -- Made from stored versions behind each collection's cursor (SearchDocument, the same strings SQLite's
+            -- indexer takes); `words` holds the title and the text, `title` the name and external ids alone.
+            CREATE TABLE search_doc (
+              seq bigserial PRIMARY KEY,
+              collection text NOT NULL,
+              date_added bigint NOT NULL,
+              title tsvector NOT NULL,
+              words tsvector NOT NULL,
+              UNIQUE (collection, date_added)
+            );
+            CREATE INDEX search_doc_title ON search_doc USING gin (title);
+            CREATE INDEX search_doc_words ON search_doc USING gin (words);
+            CREATE TABLE object_ref (
+              collection text NOT NULL,
+              date_added bigint NOT NULL,
+              ref text NOT NULL
+            );
+            CREATE INDEX object_ref_target ON object_ref (ref, collection, date_added);
+            CREATE INDEX object_ref_version ON object_ref (collection, date_added);
+            CREATE TABLE search_cursor (
+              collection text PRIMARY KEY,
+              date_added bigint NOT NULL
+            );
+            -- A deleted version leaves neither its document nor its references behind.
+            CREATE FUNCTION meridian_version_unindexed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              DELETE FROM search_doc WHERE collection = OLD.collection AND date_added = OLD.date_added;
+              DELETE FROM object_ref WHERE collection = OLD.collection AND date_added = OLD.date_added;
+              RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER object_version_unindexed AFTER DELETE ON object_version
+              FOR EACH ROW EXECUTE FUNCTION meridian_version_unindexed();
+            -- Every word of a search required: the words' queries joined by &&.
+            CREATE AGGREGATE meridian_tsquery_all(tsquery) (SFUNC = tsquery_and, STYPE = tsquery);
+            """),
     ]
 
     /// The statements of a migration's text, split at semicolons outside `$$` function bodies and outside comments

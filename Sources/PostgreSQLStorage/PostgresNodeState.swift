@@ -73,3 +73,9 @@ extension PostgresObjectStore {
             """, logger: logger)
     }
 }
+
+extension PostgresObjectStore {
+    public func accountStore() -> any AccountStore { PostgresAccountStore(self) }
+    public func auditLog() -> any AuditLog { PostgresAuditLog(self) }
+    public func checkpointRecords() -> any CheckpointRecords { PostgresCheckpointRecords(self) }
+}

@@ -207,3 +207,9 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 }
+
+extension SQLiteObjectStore {
+    public func accountStore() -> any AccountStore { SQLiteAccountStore(self) }
+    public func auditLog() -> any AuditLog { SQLiteAuditLog(self) }
+    public func checkpointRecords() -> any CheckpointRecords { SQLiteCheckpointRecords(pool: pool) }
+}

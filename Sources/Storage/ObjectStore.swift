@@ -49,7 +49,7 @@ public protocol ObjectStore: Sendable {
 /// An `ObjectStore` that also keeps what the node knows besides object versions: the marking-definitions it knows
 /// and their generation, the log of policy changes, and small values kept between runs. SQLite's and PostgreSQL's
 /// stores both are one; `ObjectStoreContractTests` holds them to the same behaviour.
-public protocol NodeStore: ObjectStore {
+public protocol NodeStore: ObjectStore, SearchIndex {
     /// How many versions of each of `ids` `collection` stores that `submitter` submitted (ids with none are absent).
     func versionCounts(_ collection: String, ids: [String], submittedBy submitter: String?) async throws -> [String: Int]
 
@@ -76,6 +76,37 @@ public protocol NodeStore: ObjectStore {
     func state(_ key: String) async throws -> String?
 
     func setState(_ key: String, _ value: String) async throws
+
+    /// The node's users and tokens, in the same database.
+    func accountStore() -> any AccountStore
+    /// The node's audit log, in the same database (writes append to it in their own transactions).
+    func auditLog() -> any AuditLog
+    /// The node's signing keys and the audit checkpoints it holds, in the same database.
+    func checkpointRecords() -> any CheckpointRecords
+}
+
+/// Where full-text search and references look: locations only (``StoredPlace``, ``VersionLocation``), which callers
+/// read again through the sharing policy before they show, rank or count anything.
+public protocol SearchIndex: Sendable {
+    /// Makes the search documents and references of up to `limit` stored versions not yet indexed, oldest first;
+    /// returns how many versions it looked at (0: every stored version is indexed).
+    @discardableResult func indexForSearch(limit: Int) async throws -> Int
+
+    /// Versions in `collections` whose searched text holds every word of `text`: first at most `named` whose title
+    /// (name and external ids) holds them, then at most `limit` more whose text or title does, each list the most
+    /// recently indexed first, without repeats.
+    func search(_ text: SearchText, in collections: [String], named: Int, limit: Int) async throws -> [StoredPlace]
+
+    /// Versions in `collections` that refer to `id`, newest first, at most `limit`.
+    func referring(to id: String, in collections: [String], limit: Int) async throws -> [StoredPlace]
+
+    /// Every version in `collections` that refers to one of `ids`, with the id it refers to (one row per reference).
+    func referring(toAny ids: Set<String>, in collections: [String]) async throws -> [(location: VersionLocation, ref: String)]
+}
+
+extension SearchIndex {
+    @discardableResult
+    public func indexForSearch() async throws -> Int { try await indexForSearch(limit: 500) }
 }
 
 /// A marking-definition known to the node, as stored or registered.

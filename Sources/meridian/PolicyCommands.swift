@@ -119,7 +119,7 @@ struct Audit: AsyncParsableCommand {
                 return
             }
             let (result, unaudited) = try await failing("audit verify") {
-                let log = try data.directory.auditLog()
+                let log = try await data.directory.auditLog()
                 return (try await log.verify(), complete ? try await log.unauditedVersions() : nil)
             }
             if let broken = result.broken {

@@ -3,7 +3,6 @@ every TLP level and releasability markings, each org's view through objects, man
 `policy explain`, the admin API, and the audit log (`audit verify` names a tampered entry)."""
 import json
 import os
-import sqlite3
 import subprocess
 import tempfile
 import uuid
@@ -11,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import MERIDIAN, TAXII, start_server
+from conftest import MERIDIAN, TAXII, database_url, execute_sql, start_server, storage_section
 
 PASSWORD = "a long enough password"
 ROOT = "exchange"
@@ -103,7 +102,7 @@ class Node:
         self.data = tempfile.mkdtemp(prefix="meridian-sharing-")
         os.makedirs(self.data, exist_ok=True)
         with open(os.path.join(self.data, "meridian.toml"), "w") as f:
-            f.write(CONFIG)
+            f.write(CONFIG + storage_section(self.data))
         for org in ORGS:
             assert run(self.data, "user", "add", org + "-user", "--org", org, stdin=PASSWORD + "\n").returncode == 0
         assert run(self.data, "user", "add", "admin", "--org", "own", "--admin", stdin=PASSWORD + "\n").returncode == 0
@@ -312,11 +311,12 @@ def test_reads_and_writes_are_in_the_audit_log_and_tampering_is_detected(node):
     received = {tuple(v) for l in reads for v in l["detail"]["versions"]}
     assert (node.objects["red"]["id"], "2024-01-01T00:00:00.000Z") not in received
     assert (node.objects["red-rel-jpn"]["id"], "2024-01-01T00:00:00.000Z") in received
-    db = sqlite3.connect(os.path.join(node.data, "meridian.sqlite"))
-    db.execute("UPDATE audit_entry SET entry = CAST(replace(CAST(entry AS TEXT), '\"cert\"', '\"own\"') AS BLOB) WHERE seq = ?",
-               (reads[0]["seq"],))
-    db.commit()
-    db.close()
+    if database_url(node.data):
+        execute_sql(node.data, "UPDATE audit_entry SET entry = convert_to(replace(convert_from(entry, 'UTF8'), '\"cert\"', '\"own\"'), "
+                               f"'UTF8') WHERE seq = {reads[0]['seq']}")
+    else:
+        execute_sql(node.data, "UPDATE audit_entry SET entry = CAST(replace(CAST(entry AS TEXT), '\"cert\"', '\"own\"') AS BLOB) "
+                               f"WHERE seq = {reads[0]['seq']}")
     broken = run(node.data, "audit", "verify")
     assert broken.returncode == 1 and f"entry {reads[0]['seq']}" in broken.stderr
     node.proc, node.base, _ = start_server(node.data)  # the fixture's teardown stops it again

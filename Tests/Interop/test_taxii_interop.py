@@ -17,7 +17,7 @@ import pytest
 import requests
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
-from conftest import MERIDIAN, TAXII, start_server
+from conftest import MERIDIAN, TAXII, start_server, storage_section
 
 SHARED = "11111111-1111-4111-8111-111111111111"
 READ_ONLY = "22222222-2222-4222-8222-222222222222"
@@ -89,7 +89,7 @@ PASSWORD = "correct horse battery staple"
 def node():
     data = tempfile.mkdtemp(prefix="meridian-interop-")
     with open(os.path.join(data, "meridian.toml"), "w") as f:
-        f.write(CONFIG)
+        f.write(CONFIG + storage_section(data))
     for user, org in [("alice", "cert-a"), ("bob", "cert-b"), ("scraper", "cert-a")]:
         subprocess.run([MERIDIAN, "user", "add", user, "--org", org, "--data", data], input=PASSWORD + "\n",
                        text=True, check=True, capture_output=True)

@@ -234,7 +234,7 @@ import Testing
               case .array(.table(let peer))? = top["peers"], case .array(.table(let pull))? = peer["pull"]
         else { Issue.record("unexpected shape \(NodeConfiguration.shape)"); return }
         #expect(Set(top.keys) == ["node", "server", "limits", "orgs", "groups", "api_roots", "collections", "audit", "correlation", "peers",
-                                 "transparency"])
+                                 "transparency", "storage"])
         #expect(Set(org.keys) == ["id", "name", "country", "identity", "kind"])
         #expect(pull == ["remote": .string, "local": .string])
         #expect(org["id"] == .string)

@@ -45,7 +45,7 @@ import Testing
         return IncomingObject(object: try JSONParser().parse(bytes).objectValue!, bytes: bytes)!
     }
 
-    static func store(_ store: SQLiteObjectStore, _ texts: [String]) async throws {
+    static func store(_ store: any NodeStore, _ texts: [String]) async throws {
         let provenance = Provenance(submittedBy: "a", receivedFrom: nil)
         _ = try await store.add(try texts.map(object), to: collectionID, provenance: provenance,
                                 audit: MeridianNode.writeEntry(collection: collectionID, by: nil, provenance: provenance))

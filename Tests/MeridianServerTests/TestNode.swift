@@ -1,9 +1,10 @@
 import Foundation
 @testable import MeridianServer
 import Storage
+import TestSupport
 
-/// A node opened from a configuration's TOML text over a fresh database in the temporary directory.
+/// A node opened from a configuration's TOML text over a fresh store of the run's backend (``TestStores``): a SQLite
+/// file in the temporary directory, or a new PostgreSQL database.
 func testNode(_ configuration: String) async throws -> MeridianNode {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-test-\(UUID().uuidString).sqlite").path
-    return try await MeridianNode(configuration: try NodeConfiguration.parse(configuration), store: SQLiteObjectStore(path: path))
+    try await MeridianNode(configuration: try NodeConfiguration.parse(configuration), store: TestStores.nodeStore())
 }

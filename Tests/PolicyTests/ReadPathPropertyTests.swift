@@ -136,8 +136,7 @@ import Testing
     }
 
     static func node(for world: World) async throws -> MeridianNode {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-prop-\(UUID().uuidString).sqlite").path
-        let node = try await MeridianNode(configuration: try NodeConfiguration.parse(world.configuration), store: SQLiteObjectStore(path: path))
+        let node = try await MeridianNode(configuration: try NodeConfiguration.parse(world.configuration), store: TestStores.nodeStore())
         let collection = "5a5a5a5a-0000-4000-8000-00000000c011"
         var definitions: [IncomingObject] = [
             incoming(#"{"type":"marking-definition","spec_version":"2.1","id":"\#(World.statement)","created":"2020-01-01T00:00:00.000Z","definition_type":"statement","definition":{"statement":"s"}}"#)

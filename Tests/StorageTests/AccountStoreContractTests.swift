@@ -1,6 +1,7 @@
 import Foundation
 import PostgreSQLStorage
 import Storage
+import TestSupport
 import Testing
 
 /// The behaviour every AccountStore must have, on SQLite and on PostgreSQL alike.

@@ -2,6 +2,7 @@ import Foundation
 import PostgreSQLStorage
 import STIX
 import Storage
+import TestSupport
 import Testing
 
 /// The audit log on SQLite and on PostgreSQL: the same events make the same chain, byte for byte, and every reading

@@ -3,6 +3,7 @@ import Foundation
 import PostgreSQLStorage
 import STIX
 import Storage
+import TestSupport
 import Testing
 
 /// The node's signing keys and audit checkpoints, on SQLite and on PostgreSQL alike.

@@ -4,6 +4,7 @@ import PostgresNIO
 import STIX
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 /// Several stores on one PostgreSQL database (each with its own connections, as each replica of a node has) behave

@@ -42,7 +42,7 @@ public actor Correlator {
         let provenance: Provenance
     }
 
-    let store: SQLiteObjectStore
+    let store: any NodeStore
     /// The configuration in force: its collection rules and orgs mark the sightings ([correlation] itself is read once).
     let live: @Sendable () -> NodeConfiguration
     var configuration: NodeConfiguration { live() }
@@ -63,7 +63,7 @@ public actor Correlator {
     public private(set) var sightingsMade = 0
     public private(set) var overCorrelated = 0
 
-    init?(store: SQLiteObjectStore, configuration: NodeConfiguration, live: @escaping @Sendable () -> NodeConfiguration,
+    init?(store: any NodeStore, configuration: NodeConfiguration, live: @escaping @Sendable () -> NodeConfiguration,
           policyState: PolicyState, audit: AuditTrail, warninglists: [MISPWarninglist] = []) {
         guard let c = configuration.correlation, c.enabled ?? true,
             let sightings = (configuration.collections ?? []).first(where: {

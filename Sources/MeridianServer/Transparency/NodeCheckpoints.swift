@@ -4,7 +4,7 @@ import Storage
 import Transparency
 
 extension MeridianNode {
-    var checkpointStore: CheckpointStore { CheckpointStore(store) }
+    var checkpointStore: CheckpointStore { CheckpointStore(store.checkpointRecords()) }
 
     static func now() -> Int64 { SQLiteObjectStore.now() }
 

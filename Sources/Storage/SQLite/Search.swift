@@ -23,7 +23,7 @@ public struct VersionLocation: Sendable, Hashable {
     public let versionUS: Int64
     public let dateAdded: Int64
 
-    init(collection: String, id: String, versionUS: Int64, dateAdded: Int64) {
+    package init(collection: String, id: String, versionUS: Int64, dateAdded: Int64) {
         self.collection = collection
         self.id = id
         self.versionUS = versionUS
@@ -167,7 +167,7 @@ extension SQLiteObjectStore {
     /// collection by collection, in one short write transaction; returns how many versions it looked at (0: every
     /// stored version is indexed). `date_added` is assigned in commit order, so a cursor per collection misses none.
     @discardableResult
-    public func indexForSearch(limit: Int = 500) async throws -> Int {
+    public func indexForSearch(limit: Int) async throws -> Int {
         try await pool.write { db in
             var done = 0
             let pending = try Row.fetchAll(db, sql: """
