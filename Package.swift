@@ -244,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "MeridianServerTests",
             dependencies: [
-                "MeridianServer", "MISP", "Policy", "Storage", "STIX", "STIXValidation", "TAXII", "TestSupport",
+                "MeridianServer", "MISP", "Policy", "PostgreSQLStorage", "Storage", "STIX", "STIXValidation", "TAXII", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),

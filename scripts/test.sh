@@ -32,4 +32,5 @@ MERIDIAN_BIN="$(swift build --show-bin-path)/meridian" .venv-test/bin/pytest -q 
 echo "== interoperability tests on PostgreSQL (taxii2-client, the sharing policy's table, MISP feeds and PyMISP)"
 # The same binary, each node's data in a new database of the test cluster ([storage] backend = "postgresql").
 MERIDIAN_TEST_BACKEND=postgresql MERIDIAN_BIN="$(swift build --show-bin-path)/meridian" \
-    .venv-test/bin/pytest -q Tests/Interop/test_taxii_interop.py Tests/Interop/test_sharing.py Tests/Interop/test_misp.py
+    .venv-test/bin/pytest -q Tests/Interop/test_taxii_interop.py Tests/Interop/test_sharing.py Tests/Interop/test_misp.py \
+    Tests/Interop/test_postgres.py

@@ -441,8 +441,9 @@ extension NodeConfiguration.StorageBackend {
             throw fail("storage.backend must be sqlite or postgresql, not '\(backend ?? "")'", "storage.backend")
         }
         guard kind == .postgresql else {
-            if url != nil || password_file != nil || pool_size != nil || tls != nil {
-                throw fail("storage: url, password_file, pool_size and tls are for backend = \"postgresql\"", "storage.backend")
+            let stray = [("url", url != nil), ("password_file", password_file != nil), ("pool_size", pool_size != nil), ("tls", tls != nil)]
+            if let key = stray.first(where: \.1)?.0 {
+                throw fail("storage: url, password_file, pool_size and tls are for backend = \"postgresql\"", "storage.\(key)")
             }
             return
         }

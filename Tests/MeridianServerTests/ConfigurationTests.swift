@@ -1,6 +1,7 @@
 import Foundation
 @testable import MeridianServer
 import Policy
+import PostgreSQLStorage
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -56,6 +57,47 @@ import Testing
         let c = try NodeConfiguration.parse(Self.valid)
         #expect(c.partnership.groups(of: "b") == ["g"])
         #expect(c.maxPageSize == 1000)
+    }
+
+    @Test(arguments: [
+        ("backend = \"mysql\"", "storage.backend must be sqlite or postgresql, not 'mysql'"),
+        ("backend = \"postgresql\"", "storage.url is required when storage.backend = \"postgresql\""),
+        ("backend = \"postgresql\"\nurl = \"postgresql://m:secret@db/node\"",
+         "storage.url holds a password; put it in a file named by storage.password_file (mode 0600) instead"),
+        ("backend = \"postgresql\"\nurl = \"mysql://m@db/node\"", "the database URL must look like postgresql://"),
+        ("backend = \"postgresql\"\nurl = \"postgresql://m@db/node?sslmode=sometimes\"", "sslmode must be one of disable, prefer"),
+        ("backend = \"postgresql\"\nurl = \"postgresql://m@db/node\"\npool_size = 0", "storage.pool_size must be between 1 and 1000"),
+        ("backend = \"postgresql\"\nurl = \"postgresql://m@db/node\"\ntls = \"always\"", "storage.tls must be one of disable, prefer, require, verify-full"),
+        ("url = \"postgresql://m@db/node\"", "storage: url, password_file, pool_size and tls are for backend = \"postgresql\""),
+    ])
+    func storageSettingsAreCheckedAndNeverHoldAPassword(settings: String, message: String) throws {
+        let text = Self.valid + "\n[storage]\n" + settings + "\n"
+        let found = try #require(problem(text))
+        #expect(found.contains(message), "\(found)")
+        #expect(!found.contains("secret"), "a password never reaches a message")
+        // At a line of the [storage] table.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let table = lines.firstIndex(of: "[storage]")! + 1
+        let line = Int(found.dropFirst("configuration:".count).prefix { $0.isNumber }) ?? 0
+        #expect(line > table && line <= lines.count, "the line of the key: \(found)")
+    }
+
+    @Test func aPostgreSQLStorageTableIsReadWithItsDefaultsAndOverrides() throws {
+        let configuration = try NodeConfiguration.parse(Self.valid + """
+
+            [storage]
+            backend = "postgresql"
+            url = "postgresql://meridian@db.example:6432/node?sslmode=require"
+            password_file = "db-password"
+            pool_size = 4
+            tls = "verify-full"
+            """)
+        let storage = try #require(configuration.storage)
+        #expect(storage.kind == .postgresql)
+        let location = try storage.location()
+        #expect(location.host == "db.example" && location.port == 6432 && location.database == "node" && location.user == "meridian")
+        #expect(location.poolSize == 4 && location.tls == .verifyFull && location.password == nil)
+        #expect(try NodeConfiguration.parse(Self.valid).storage == nil)
     }
 
     @Test func problemsNameTheKeyAndTheRule() {
