@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for the tests: `scripts/postgres.sh start DIR` makes one in DIR (initdb as the
 # postgres user when run as root, as initdb refuses root), starts it on a free loopback port and prints its URL;
-# `scripts/postgres.sh stop DIR` stops it and removes DIR.
+# `scripts/postgres.sh stop DIR` stops it and removes DIR. `pause DIR` and `resume DIR` stop the server and start it
+# again on the same port with the same data (for tests of a database that goes away under load).
 set -euo pipefail
-command="${1:?usage: postgres.sh start|stop DIR}"
+command="${1:?usage: postgres.sh start|stop|pause|resume DIR}"
 dir="${2:?usage: postgres.sh start|stop DIR}"
 bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -x "$bin/initdb" ] || { echo "postgres.sh: PostgreSQL's initdb is not installed (apt-get install postgresql)" >&2; exit 2; }
@@ -22,17 +23,25 @@ start)
     "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -U meridian --pwfile="$dir/password" --auth-host=scram-sha-256 \
         --auth-local=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
+    echo "$port" >"$dir/port"
+    "$0" resume "$dir"
+    echo "postgresql://meridian:$password@127.0.0.1:$port/postgres?sslmode=disable"
+    ;;
+resume)
+    port="$(cat "$dir/port")"
     "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=300" start >/dev/null \
         || { cat "$dir/server.log" >&2; exit 1; }
-    echo "postgresql://meridian:$password@127.0.0.1:$port/postgres?sslmode=disable"
+    ;;
+pause)
+    "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
 stop)
     if [ -d "$dir/data" ]; then "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true; fi
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: postgres.sh start|stop DIR" >&2
+    echo "usage: postgres.sh start|stop|pause|resume DIR" >&2
     exit 2
     ;;
 esac

@@ -115,6 +115,13 @@ public struct TAXIIRoutes: Sendable {
             }
         } catch let error as TAXIIError {
             return Self.errorResponse(error)
+        } catch let error as StorageUnavailable {
+            // The database is restarting or out of reach: nothing of the request was stored, and the pool reconnects
+            // by itself when it is back.
+            context.logger.error("request refused: \(error.description)")
+            return Self.errorResponse(TAXIIError(status: 503, title: "Database unavailable",
+                                                 description: "the node cannot reach its database now; nothing of this request was stored; try again later",
+                                                 retryAfter: 5))
         } catch where StorageError.isDiskFull(error) {
             // Nothing of the write was stored (its transaction rolled back); reads go on, and writes work again as
             // soon as space is freed.

@@ -22,7 +22,7 @@ public final class PostgresAccountStore: AccountStore {
     func users(_ query: PostgresQuery) async throws -> [Account.User] {
         var users: [Account.User] = []
         for try await (name, org, hash, admin, disabled, created)
-            in try await client.query(query, logger: logger).decode((String, String, String, Bool, Bool, Int64).self)
+            in try await store.run(query, logger: logger).decode((String, String, String, Bool, Bool, Int64).self)
         {
             users.append(Account.User(name: name, org: org, passwordHash: hash, isAdmin: admin, isDisabled: disabled, createdAt: created))
         }
@@ -32,7 +32,7 @@ public final class PostgresAccountStore: AccountStore {
     func tokens(_ query: PostgresQuery) async throws -> [Account.Token] {
         var tokens: [Account.Token] = []
         for try await (id, user, hash, created, expires, kind)
-            in try await client.query(query, logger: logger).decode((String, String, ByteBuffer, Int64, Int64?, String).self)
+            in try await store.run(query, logger: logger).decode((String, String, ByteBuffer, Int64, Int64?, String).self)
         {
             tokens.append(Account.Token(id: id, user: user, secretHash: Array(buffer: hash), createdAt: created, expiresAt: expires,
                                         isSession: kind == "session"))
@@ -43,12 +43,12 @@ public final class PostgresAccountStore: AccountStore {
     /// Whether `query` (with a RETURNING clause) changed any row.
     func changesAny(_ query: PostgresQuery) async throws -> Bool {
         var any = false
-        for try await _ in try await client.query(query, logger: logger) { any = true }
+        for try await _ in try await store.run(query, logger: logger) { any = true }
         return any
     }
 
     public func saveUser(name: String, org: String, passwordHash: String, isAdmin: Bool) async throws {
-        try await client.query("""
+        try await store.run("""
             INSERT INTO account_user (name, org, password_hash, created_at, is_admin) VALUES (\(name), \(org), \(passwordHash), \(clock()), \(isAdmin))
             ON CONFLICT (name) DO UPDATE SET org = EXCLUDED.org, password_hash = EXCLUDED.password_hash, is_admin = EXCLUDED.is_admin
             """, logger: logger)
@@ -73,7 +73,7 @@ public final class PostgresAccountStore: AccountStore {
 
     public func saveToken(id: String, user: String, secretHash: [UInt8], expiresAt: Int64?, isSession: Bool) async throws {
         let now = clock()
-        try await store.write { connection in
+        try await store.write { [self] connection in
             var known = false
             for try await _ in try await connection.query("SELECT 1 FROM account_user WHERE name = \(user) FOR SHARE", logger: logger) {
                 known = true
@@ -110,7 +110,7 @@ public final class PostgresAccountStore: AccountStore {
 
     public func generation() async throws -> Int64 {
         var value: Int64 = 0
-        for try await v in try await client.query("SELECT value FROM accounts_generation WHERE one = 1", logger: logger).decode(Int64.self) {
+        for try await v in try await store.run("SELECT value FROM accounts_generation WHERE one = 1", logger: logger).decode(Int64.self) {
             value = v
         }
         return value

@@ -19,11 +19,11 @@ public final class PostgresAuditLog: AuditLog {
 
     public func append(_ events: [AuditEvent]) async throws {
         guard !events.isEmpty else { return }
-        try await store.write { connection in try await Self.append(events, connection, logger: logger) }
+        try await store.write { [self] connection in try await Self.append(events, connection, logger: logger) }
     }
 
     public func verify() async throws -> AuditChain.Verification {
-        try await store.read { connection in try await Self.verify(connection, logger: logger) }
+        try await store.read { [self] connection in try await Self.verify(connection, logger: logger) }
     }
 
     public func export(_ write: ([UInt8]) throws -> Void) async throws {
@@ -31,7 +31,7 @@ public final class PostgresAuditLog: AuditLog {
         while true {
             var out: [UInt8] = []
             var last: Int64?
-            let rows = try await store.client.query("""
+            let rows = try await store.run("""
                 SELECT seq, entry, hash FROM audit_entry WHERE seq > \(after) ORDER BY seq LIMIT 2000
                 """, logger: logger)
             for try await (seq, entry, hash) in rows.decode((Int64, ByteBuffer, ByteBuffer).self) {
@@ -54,7 +54,7 @@ public final class PostgresAuditLog: AuditLog {
         guard !orgs.isEmpty, !collections.isEmpty else { return [] }
         // PostgreSQL's JSON refuses to read text holding the escape of NUL (which an entry may hold, say in a user
         // name tried at sign-in): it is read as U+FFFD, one six-character escape for another, so the JSON stays valid.
-        let rows = try await store.client.query(#"""
+        let rows = try await store.run(#"""
             SELECT substr(e->>'at', 1, 7) AS month, e->>'org' AS org, SUM(json_array_length(e->'detail'->'versions'))::int8
             FROM (SELECT replace(convert_from(entry, 'UTF8'), '\u0000', '\ufffd')::json AS e FROM audit_entry) AS entries
             WHERE e->>'action' = 'read' AND e->>'at' <= \#(TAXIITimestamp.format(through))
@@ -67,7 +67,7 @@ public final class PostgresAuditLog: AuditLog {
     }
 
     public func unauditedVersions(limit: Int) async throws -> (count: Int, examples: [(collection: String, id: String, version: String?)]) {
-        try await store.read { connection in
+        try await store.read { [self] connection in
             var count = 0
             for try await n in try await connection.query("SELECT COUNT(*) FROM object_version WHERE NOT audited", logger: logger)
                 .decode(Int64.self) { count = Int(n) }
@@ -82,20 +82,20 @@ public final class PostgresAuditLog: AuditLog {
 
     public func count() async throws -> Int {
         var count = 0
-        for try await n in try await store.client.query("SELECT COUNT(*) FROM audit_entry", logger: logger).decode(Int64.self) { count = Int(n) }
+        for try await n in try await store.run("SELECT COUNT(*) FROM audit_entry", logger: logger).decode(Int64.self) { count = Int(n) }
         return count
     }
 
     public func head() async throws -> (seq: Int64, hash: String)? {
         var head: (seq: Int64, hash: String)?
-        for try await (seq, hash) in try await store.client.query("SELECT seq, hash FROM audit_head WHERE one = 1", logger: logger)
+        for try await (seq, hash) in try await store.run("SELECT seq, hash FROM audit_head WHERE one = 1", logger: logger)
             .decode((Int64, ByteBuffer).self) where seq > 0 { head = (seq, AuditChain.hex(Array(buffer: hash))) }
         return head
     }
 
     public func hash(of seq: Int64) async throws -> String? {
         var found: String?
-        for try await hash in try await store.client.query("SELECT hash FROM audit_entry WHERE seq = \(seq)", logger: logger)
+        for try await hash in try await store.run("SELECT hash FROM audit_entry WHERE seq = \(seq)", logger: logger)
             .decode(ByteBuffer.self) { found = AuditChain.hex(Array(buffer: hash)) }
         return found
     }

@@ -17,7 +17,7 @@ public struct PostgresCheckpointRecords: CheckpointRecords {
 
     public func keys() async throws -> [NodeKey] {
         var keys: [NodeKey] = []
-        let rows = try await store.client.query("SELECT id, public_key, created, retired FROM node_key ORDER BY created DESC, id", logger: logger)
+        let rows = try await store.run("SELECT id, public_key, created, retired FROM node_key ORDER BY created DESC, id", logger: logger)
         for try await (id, publicKey, created, retired) in rows.decode((String, ByteBuffer, String, String?).self) {
             keys.append(NodeKey(id: id, publicKey: Array(buffer: publicKey), created: created, retired: retired))
         }
@@ -25,7 +25,7 @@ public struct PostgresCheckpointRecords: CheckpointRecords {
     }
 
     public func signingKey(now: Int64) async throws -> (key: NodeKey, privateKey: [UInt8]) {
-        try await store.write { connection in
+        try await store.write { [self] connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keyLock))", logger: logger)
             let rows = try await connection.query("""
                 SELECT id, public_key, private_key, created FROM node_key WHERE retired IS NULL AND private_key IS NOT NULL
@@ -41,7 +41,7 @@ public struct PostgresCheckpointRecords: CheckpointRecords {
     }
 
     public func rotate(to new: NodeKey, privateKey: [UInt8], retiredAt: String) async throws {
-        try await store.write { connection in
+        try await store.write { [self] connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.keyLock))", logger: logger)
             try await connection.query("UPDATE node_key SET retired = \(retiredAt), private_key = NULL WHERE retired IS NULL", logger: logger)
             try await insert(new, privateKey, connection)
@@ -57,7 +57,7 @@ public struct PostgresCheckpointRecords: CheckpointRecords {
 
     public func save(_ c: Checkpoint, origin: String) async throws -> Bool {
         var inserted = false
-        for try await _ in try await store.client.query("""
+        for try await _ in try await store.run("""
             INSERT INTO audit_checkpoint (origin, node, seq, head, at, key_id, signature)
             VALUES (\(origin), \(c.node), \(c.seq), \(c.head), \(c.at), \(c.keyID), \(c.signature))
             ON CONFLICT DO NOTHING RETURNING seq
@@ -67,7 +67,7 @@ public struct PostgresCheckpointRecords: CheckpointRecords {
 
     public func checkpoints(origin: String, limit: Int) async throws -> [Checkpoint] {
         var out: [Checkpoint] = []
-        let rows = try await store.client.query("""
+        let rows = try await store.run("""
             SELECT node, seq, head, at, key_id, signature FROM audit_checkpoint WHERE origin = \(origin) ORDER BY seq DESC LIMIT \(Int64(limit))
             """, logger: logger)
         for try await (node, seq, head, at, keyID, signature) in rows.decode((String, Int64, String, String, String, String).self) {
@@ -78,7 +78,7 @@ public struct PostgresCheckpointRecords: CheckpointRecords {
 
     public func origins() async throws -> [String] {
         var out: [String] = []
-        for try await origin in try await store.client.query("SELECT DISTINCT origin FROM audit_checkpoint ORDER BY origin", logger: logger)
+        for try await origin in try await store.run("SELECT DISTINCT origin FROM audit_checkpoint ORDER BY origin", logger: logger)
             .decode(String.self) { out.append(origin) }
         return out
     }

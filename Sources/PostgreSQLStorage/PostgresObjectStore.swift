@@ -5,6 +5,8 @@ import NIOCore
 import PostgresNIO
 import STIX
 import Storage
+import Synchronization
+import _ConnectionPoolModule
 
 /// Why a PostgreSQL store could not open. The message names the setting to fix and never repeats a password.
 public struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
@@ -100,12 +102,74 @@ public final class PostgresObjectStore: NodeStore {
         }
     }
 
-    // MARK: - Transactions
+    // MARK: - Connections and transactions
+
+    /// How long an operation waits for a connection before it fails as ``StorageUnavailable`` (the pool itself would
+    /// keep a request waiting while it retries for a minute). A connection once held has no deadline: a long import
+    /// is not cut short.
+    static let leaseTimeout: Duration = .seconds(5)
+
+    /// Runs `body` on a connection of the pool, leased within ``leaseTimeout``. A connection that fails as the
+    /// database goes away fails the operation as ``StorageUnavailable`` too; the pool opens new ones by itself when the
+    /// database is back.
+    func connection<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        let leased = LeaseFlag()
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await self.client.withConnection { connection in
+                        leased.isSet.store(true, ordering: .releasing)
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    // Cancelled once the operation is done: no deadline left to keep.
+                    guard (try? await Task.sleep(for: Self.leaseTimeout)) != nil else { return nil }
+                    guard leased.isSet.load(ordering: .acquiring) else { throw StorageUnavailable("no connection to the database within 5 s") }
+                    return nil
+                }
+                var result: T?
+                while let next = try await group.next() {
+                    if let value = next {
+                        result = value
+                        group.cancelAll()
+                    }
+                }
+                return result!
+            }
+        } catch let error where Self.isUnavailable(error) {
+            throw StorageUnavailable("the database cannot be reached")
+        }
+    }
+
+    /// Whether `error` says the database cannot be reached (rather than refusing a statement).
+    static func isUnavailable(_ error: any Error) -> Bool {
+        if error is StorageUnavailable || error is ConnectionPoolError { return true }
+        if let error = error as? PostgresTransactionError {
+            return [error.beginError, error.closureError, error.commitError, error.rollbackError].contains { $0.map(isUnavailable) ?? false }
+        }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return true
+        default:
+            // Class 08 (connection exception), 57P01-57P03 (the server shutting down or starting), 53300 (too many
+            // connections).
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state)
+        }
+    }
+
+    /// Runs `query` on a connection of the pool (leased within ``leaseTimeout``) and returns its rows, read whole.
+    @discardableResult
+    func run(_ query: PostgresQuery, logger: Logger) async throws -> CollectedRows {
+        CollectedRows(rows: try await connection { connection in try await connection.query(query, logger: logger).collect() })
+    }
 
     /// Runs `body` in a read-write transaction on one connection: committed when it returns, rolled back when it
     /// throws.
-    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+    func write<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        try await connection { [logger] connection in
             try await connection.query("BEGIN", logger: logger)
             do {
                 let result = try await body(connection)
@@ -119,8 +183,8 @@ public final class PostgresObjectStore: NodeStore {
     }
 
     /// Runs `body` in a read-only transaction that sees one snapshot of the database throughout.
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+    func read<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        try await connection { [logger] connection in
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
                 let result = try await body(connection)
@@ -136,7 +200,7 @@ public final class PostgresObjectStore: NodeStore {
     // MARK: - Collections and writes
 
     public func ensureCollection(_ id: String) async throws {
-        try await write { connection in
+        try await write { [self] connection in
             try await connection.query("SELECT meridian_add_collection(\(id))", logger: logger)
         }
     }
@@ -145,7 +209,7 @@ public final class PostgresObjectStore: NodeStore {
         -> [AddOutcome]
     {
         let now = clock()
-        return try await write { connection in
+        return try await write { [self] connection in
             try await insert(objects, into: collection, provenance: provenance, now: now, audit: audit, connection)
         }
     }
@@ -154,7 +218,7 @@ public final class PostgresObjectStore: NodeStore {
         to collection: String, provenance: Provenance, audit: AuditEntryMaker?,
         next: @escaping @Sendable () throws -> [IncomingObject]?
     ) async throws -> [[AddOutcome]] {
-        try await write { connection in
+        try await write { [self] connection in
             var outcomes: [[AddOutcome]] = []
             // `next` may block until its batch is ready: it waits on a thread of its own, not one of the tasks'.
             while let batch = try await Self.blocking(next) {
@@ -330,13 +394,13 @@ public final class PostgresObjectStore: NodeStore {
         scoped.ids = [id]
         scoped.types = nil
         scoped.addedAfter = nil
+        let selection = PostgresPaging.statement(collection: collection, query: scoped, tail: " ORDER BY date_added")
         let now = clock()
-        return try await write { connection in
+        return try await withoutActuallyEscaping(isDeletable) { isDeletable in try await write { [self] connection in
             // The collection's lock, as writes take it: a deletion and a write of the same collection do not interleave.
             let locked = try await connection.query("SELECT 1 FROM collection WHERE id = \(collection) FOR UPDATE", logger: logger)
             for try await _ in locked {}
             var doomed: [Int64] = []
-            let selection = PostgresPaging.statement(collection: collection, query: scoped, tail: " ORDER BY date_added")
             for try await row in try await connection.query(selection, logger: logger) {
                 let r = try PostgresPaging.Row(row, withBody: false)
                 if isDeletable(r.version) { doomed.append(r.dateAdded) }
@@ -365,11 +429,11 @@ public final class PostgresObjectStore: NodeStore {
                 """, logger: logger)
             if let event = audit?(doomed.count) { try await PostgresAuditLog.append([event], connection, logger: logger) }
             return doomed.count
-        }
+        } }
     }
 
     public func tombstones(_ collection: String, after seq: Int64, limit: Int) async throws -> [Tombstone] {
-        let rows = try await client.query("""
+        let rows = try await run("""
             SELECT seq, id, version_text, markings, granular_markings, markings_malformed, submitted_by, received_from
             FROM tombstone WHERE collection = \(collection) AND seq > \(seq) ORDER BY seq LIMIT \(limit)
             """, logger: logger)
@@ -387,7 +451,7 @@ public final class PostgresObjectStore: NodeStore {
     }
 
     public func saveStatus(_ status: StatusRecord) async throws {
-        try await client.query("""
+        try await run("""
             INSERT INTO status (id, api_root, owner, json, created_at)
             VALUES (\(status.id), \(status.apiRoot), \(status.owner), \(ByteBuffer(bytes: status.json)), \(status.createdAt))
             ON CONFLICT (id) DO UPDATE SET api_root = EXCLUDED.api_root, owner = EXCLUDED.owner, json = EXCLUDED.json,
@@ -396,7 +460,7 @@ public final class PostgresObjectStore: NodeStore {
     }
 
     public func status(_ id: String) async throws -> StatusRecord? {
-        let rows = try await client.query("SELECT id, api_root, owner, json, created_at FROM status WHERE id = \(id)", logger: logger)
+        let rows = try await run("SELECT id, api_root, owner, json, created_at FROM status WHERE id = \(id)", logger: logger)
         var found: StatusRecord?
         for try await (id, root, owner, json, created) in rows.decode((String, String, String, ByteBuffer, Int64).self) {
             found = StatusRecord(id: id, apiRoot: root, owner: owner, json: Array(buffer: json), createdAt: created)
@@ -412,10 +476,33 @@ public final class PostgresObjectStore: NodeStore {
     ) async throws -> ObjectPage {
         precondition(limit > 0)
         return try await withoutActuallyEscaping(isVisible) { isVisible in
-            try await read { connection in
+            try await read { [self] connection in
                 try await PostgresPaging(connection: connection, logger: logger, collection: collection, withBytes: withBytes,
                                          isVisible: isVisible).page(query, limit: limit)
             }
         }
+    }
+}
+
+/// Whether an operation got its connection, set by the operation and read by its deadline.
+private final class LeaseFlag: Sendable {
+    let isSet = Atomic(false)
+}
+
+/// The rows of a statement, read whole before its connection went back to the pool.
+struct CollectedRows: AsyncSequence, Sendable {
+    typealias Element = PostgresRow
+    let rows: [PostgresRow]
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: IndexingIterator<[PostgresRow]>
+        mutating func next() async throws -> PostgresRow? { base.next() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: rows.makeIterator()) }
+
+    /// Each row decoded as `types`.
+    func decode<each Column: PostgresDecodable>(_ types: (repeat each Column).Type) throws -> [(repeat each Column)] {
+        try rows.map { try $0.decode((repeat each Column).self) }
     }
 }

@@ -10,7 +10,7 @@ extension PostgresObjectStore {
     static let indexerLock: Int64 = 0x7365_6172_6368  // "search"
 
     public func indexForSearch(limit: Int) async throws -> Int {
-        try await write { connection in
+        try await write { [self] connection in
             var locked = false
             for try await got in try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.indexerLock))", logger: logger)
                 .decode(Bool.self) { locked = got }
@@ -74,7 +74,7 @@ extension PostgresObjectStore {
         guard !collections.isEmpty else { return [] }
         // Every word a phrase, or its whole-value token (ValueTokens), all required.
         let words = text.words.map { ValueTokens.token(for: $0) ?? SearchDocument.tokenized($0) }
-        return try await read { connection in
+        return try await read { [self] connection in
             var seen = Set<StoredPlace>(), out: [StoredPlace] = []
             for (column, count) in [("title", named), ("words", limit)] where count > 0 {
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: """
@@ -102,7 +102,7 @@ extension PostgresObjectStore {
     public func referring(to id: String, in collections: [String], limit: Int) async throws -> [StoredPlace] {
         guard !collections.isEmpty else { return [] }
         var out: [StoredPlace] = []
-        for try await (collection, dateAdded) in try await client.query("""
+        for try await (collection, dateAdded) in try await run("""
             SELECT collection, date_added FROM object_ref WHERE ref = \(id) AND collection = ANY(\(collections))
             ORDER BY date_added DESC LIMIT \(Int64(limit))
             """, logger: logger).decode((String, Int64).self) { out.append(StoredPlace(collection: collection, dateAdded: dateAdded)) }
@@ -112,7 +112,7 @@ extension PostgresObjectStore {
     public func referring(toAny ids: Set<String>, in collections: [String]) async throws -> [(location: VersionLocation, ref: String)] {
         guard !collections.isEmpty, !ids.isEmpty else { return [] }
         var out: [(location: VersionLocation, ref: String)] = []
-        for try await (collection, id, versionUS, dateAdded, ref) in try await client.query("""
+        for try await (collection, id, versionUS, dateAdded, ref) in try await run("""
             SELECT v.collection, v.id, v.version_us, v.date_added, r.ref
             FROM object_ref r JOIN object_version v ON v.collection = r.collection AND v.date_added = r.date_added
             WHERE r.ref = ANY(\(ids.sorted())) AND r.collection = ANY(\(collections))

@@ -182,6 +182,13 @@ public struct StatusRecord: Sendable, Equatable {
     }
 }
 
+/// The database cannot be reached now (it is restarting, or the network to it is down): nothing of the operation was
+/// stored, and the same operation may succeed later. Servers answer 503.
+public struct StorageUnavailable: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// Why a storage operation failed. The message never includes object content.
 public struct StorageError: Error, Sendable, CustomStringConvertible {
     public let description: String

@@ -135,3 +135,52 @@ def test_two_replicas_on_one_database_are_one_node():
     writes = subprocess.run(["psql", url, "-At", "-c", "SELECT count(*) FROM audit_entry WHERE convert_from(entry, 'UTF8') LIKE '%\"action\":\"write\"%'"],
                             text=True, capture_output=True, check=True).stdout.strip()
     assert int(writes) == 6, "one write entry per post, from both replicas, in one chain"
+
+
+def test_a_database_that_goes_away_answers_503_and_service_resumes_by_itself_when_it_returns():
+    """On a cluster of its own (stopped and started again here), not the shared test cluster."""
+    import time
+    from conftest import REPO
+    script = os.path.join(REPO, "scripts", "postgres.sh")
+    cluster = tempfile.mkdtemp(prefix="meridian-pg-outage-")
+    url = subprocess.run([script, "start", cluster], text=True, capture_output=True, check=True).stdout.strip()
+    saved = os.environ["MERIDIAN_TEST_POSTGRES_URL"]
+    os.environ["MERIDIAN_TEST_POSTGRES_URL"] = url
+    try:
+        data = new_node("meridian-pg-outage-")
+    finally:
+        os.environ["MERIDIAN_TEST_POSTGRES_URL"] = saved
+    proc, base, _ = start_server(data)
+    session = requests.Session()
+    session.auth = ("alice", PASSWORD)
+    headers = {"Accept": TAXII, "Content-Type": TAXII}
+    objects = f"{base}/partnership/collections/shared/objects/"
+    try:
+        r = session.post(objects, headers=headers, data=json.dumps({"objects": [indicator(1)]}), timeout=30)
+        assert r.status_code == 202, r.text
+        subprocess.run([script, "pause", cluster], check=True)
+        started = time.monotonic()
+        r = session.get(objects, headers={"Accept": TAXII}, timeout=60)
+        waited = time.monotonic() - started
+        assert r.status_code == 503, r.text
+        assert r.headers["Content-Type"].startswith("application/taxii+json") and "Retry-After" in r.headers
+        assert r.json()["title"] == "Database unavailable" and "password" not in r.text.lower()
+        assert waited < 15, f"answered after {waited:.1f} s"
+        r = session.post(objects, headers=headers, data=json.dumps({"objects": [indicator(2)]}), timeout=60)
+        assert r.status_code == 503, r.text
+        subprocess.run([script, "resume", cluster], check=True)
+        # Back by itself: no restart of the node.
+        deadline = time.monotonic() + 30
+        while True:
+            r = session.get(objects, headers={"Accept": TAXII}, timeout=30)
+            if r.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert r.status_code == 200, r.text
+        assert [o["id"] for o in r.json()["objects"]] == [indicator(1)["id"]], "the refused write stored nothing"
+        r = session.post(objects, headers=headers, data=json.dumps({"objects": [indicator(3)]}), timeout=30)
+        assert r.status_code == 202 and r.json()["success_count"] == 1, r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        subprocess.run([script, "stop", cluster], check=True)
