@@ -216,6 +216,13 @@ enum PostgresMigrations {
             -- Every word of a search required: the words' queries joined by &&.
             CREATE AGGREGATE meridian_tsquery_all(tsquery) (SFUNC = tsquery_and, STYPE = tsquery);
             """),
+        (5, "leases, so a task runs in one replica of a node at a time", """
+            CREATE TABLE lease (
+              name text PRIMARY KEY,
+              holder text NOT NULL,
+              expires_at timestamptz NOT NULL
+            );
+            """),
     ]
 
     /// The statements of a migration's text, split at semicolons outside `$$` function bodies and outside comments

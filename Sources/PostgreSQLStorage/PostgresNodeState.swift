@@ -75,6 +75,21 @@ extension PostgresObjectStore {
 }
 
 extension PostgresObjectStore {
+    /// Leases expire by the database's clock, the one clock every replica shares.
+    public func lease(_ name: String, holder: String, seconds: Int) async throws -> Bool {
+        let held = try await run("""
+            INSERT INTO lease (name, holder, expires_at) VALUES (\(name), \(holder), now() + make_interval(secs => \(Double(seconds))))
+            ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+            WHERE lease.holder = EXCLUDED.holder OR lease.expires_at <= now()
+            RETURNING holder
+            """, logger: logger)
+        return !held.rows.isEmpty
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        try await run("DELETE FROM lease WHERE name = \(name) AND holder = \(holder)", logger: logger)
+    }
+
     public func accountStore() -> any AccountStore { PostgresAccountStore(self) }
     public func auditLog() -> any AuditLog { PostgresAuditLog(self) }
     public func checkpointRecords() -> any CheckpointRecords { PostgresCheckpointRecords(self) }

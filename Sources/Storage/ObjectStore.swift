@@ -77,6 +77,14 @@ public protocol NodeStore: ObjectStore, SearchIndex {
 
     func setState(_ key: String, _ value: String) async throws
 
+    /// Takes or renews the lease `name` for `holder` (one process) for `seconds`: true when `holder` holds it now,
+    /// false while another holder's lease has not expired. What a lease guards (federation sync) then runs in one
+    /// process of the node at a time, and another takes it over once the holder has stopped renewing it.
+    func lease(_ name: String, holder: String, seconds: Int) async throws -> Bool
+
+    /// Gives the lease up, if `holder` holds it, so another process may take it at once.
+    func releaseLease(_ name: String, holder: String) async throws
+
     /// The node's users and tokens, in the same database.
     func accountStore() -> any AccountStore
     /// The node's audit log, in the same database (writes append to it in their own transactions).

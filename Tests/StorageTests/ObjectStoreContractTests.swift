@@ -330,4 +330,22 @@ import Testing
             #expect(try await store.state("cursor") == "2 — ü")
         }
     }
+
+    @Test func aLeaseIsHeldByOneHolderUntilReleasedOrExpiredThenTakenOver() async throws {
+        for store in try await Self.stores() {
+            #expect(try await store.lease("federation", holder: "replica-a", seconds: 1))
+            #expect(try await store.lease("federation", holder: "replica-b", seconds: 30) == false, "held by another")
+            #expect(try await store.lease("federation", holder: "replica-a", seconds: 1), "renewed by its holder")
+            #expect(try await store.lease("correlation", holder: "replica-b", seconds: 30), "leases are independent")
+            // The holder stops renewing: once it expires, another takes it over.
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(try await store.lease("federation", holder: "replica-b", seconds: 30))
+            #expect(try await store.lease("federation", holder: "replica-a", seconds: 30) == false)
+            // Released by a process that does not hold it: nothing happens. By its holder: free at once.
+            try await store.releaseLease("federation", holder: "replica-a")
+            #expect(try await store.lease("federation", holder: "replica-a", seconds: 30) == false)
+            try await store.releaseLease("federation", holder: "replica-b")
+            #expect(try await store.lease("federation", holder: "replica-a", seconds: 30))
+        }
+    }
 }

@@ -66,23 +66,56 @@ public actor Synchronizer {
         return reports
     }
 
+    /// How long the federation lease lasts without renewal: a replica that stops (or dies) leaves it to another
+    /// within this time and ``leaseRetry`` (docs/SCALING.md).
+    static let leaseSeconds = 30
+    /// How often a replica that does not hold the lease asks for it.
+    static let leaseRetry: Duration = .seconds(5)
+    /// This process, as the holder of a lease.
+    static let holder = "\(ProcessInfo.processInfo.hostName)#\(getpid())#\(UUID().uuidString.prefix(8))"
+    /// The syncs with a peer ``run()`` started in this process (for tests: a replica without the lease starts none).
+    private(set) var rounds = 0
+
     /// Synchronises with each peer every `interval_seconds`, backing off exponentially (up to 5 minutes) after
-    /// failures, until the task is cancelled.
+    /// failures, until the task is cancelled. Only the process holding the node's `federation` lease does: with
+    /// several replicas on one database, one synchronises and the others wait to take over.
     public func run() async {
+        let holder = "\(Self.holder)#\(ObjectIdentifier(self).hashValue)"
         var due: [String: ContinuousClock.Instant] = [:]
+        func holdLease() async -> Bool {
+            (try? await node.store.lease("federation", holder: holder, seconds: Self.leaseSeconds)) == true
+        }
         while !Task.isCancelled {
+            guard await holdLease() else {
+                try? await Task.sleep(for: Self.leaseRetry)
+                continue
+            }
             let now = ContinuousClock.now
             for peer in peers where (due[peer.name] ?? now) <= now {
+                guard !Task.isCancelled, await holdLease() else { break }
+                // Renewed while a long sync runs, so the lease does not lapse under it.
+                let renewing = Task {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(Self.leaseSeconds / 3))
+                        _ = await holdLease()
+                    }
+                }
+                rounds += 1
                 let report = await sync(peer)
+                renewing.cancel()
                 let interval = Double(peer.interval_seconds ?? 60)
                 let failed = !report.errors.isEmpty
                 failures[peer.name] = failed ? (failures[peer.name] ?? 0) + 1 : 0
                 let delay = failed ? min(300, interval * pow(2, Double(min(failures[peer.name]!, 8)))) : interval
                 due[peer.name] = ContinuousClock.now + .milliseconds(Int(delay * 1000))
             }
-            let next = due.values.min() ?? (ContinuousClock.now + .seconds(60))
-            try? await Task.sleep(until: next, clock: .continuous)
+            // Awake at least every third of the lease, to renew it.
+            let renewal = ContinuousClock.now + .seconds(Self.leaseSeconds / 3)
+            try? await Task.sleep(until: min(due.values.min() ?? renewal, renewal), clock: .continuous)
         }
+        // Given up at once for the next replica, from a task not cancelled as this one is.
+        let store = node.store
+        await Task { try? await store.releaseLease("federation", holder: holder) }.value
     }
 
     public func shutdown() async {

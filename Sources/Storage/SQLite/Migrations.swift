@@ -248,6 +248,15 @@ enum Migrations {
                 END;
                 """)
         }
+        migrator.registerMigration("v12: leases, so a task runs in one process of a node at a time") { db in
+            try db.execute(sql: """
+                CREATE TABLE lease (
+                  name TEXT PRIMARY KEY NOT NULL,
+                  holder TEXT NOT NULL,
+                  expires_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

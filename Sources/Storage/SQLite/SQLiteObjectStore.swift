@@ -548,6 +548,26 @@ public final class SQLiteObjectStore: NodeStore {
         }
     }
 
+    // MARK: - Leases
+
+    public func lease(_ name: String, holder: String, seconds: Int) async throws -> Bool {
+        let now = clock()
+        return try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO lease (name, holder, expires_at) VALUES (?1, ?2, ?3 + ?4)
+                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                WHERE lease.holder = excluded.holder OR lease.expires_at <= ?3
+                """, arguments: [name, holder, now, Int64(seconds) * 1_000_000])
+            return try String.fetchOne(db, sql: "SELECT holder FROM lease WHERE name = ?", arguments: [name]) == holder
+        }
+    }
+
+    public func releaseLease(_ name: String, holder: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM lease WHERE name = ? AND holder = ?", arguments: [name, holder])
+        }
+    }
+
     // MARK: - Encoding
 
     /// A timestamp as microseconds since 1970 (finer digits are dropped: TAXII timestamps are microseconds).
