@@ -161,6 +161,7 @@ let package = Package(
                 "MeridianServer",
                 "Policy",
                 "Storage",
+                "PostgreSQLStorage",
                 "Federation",
                 "Transparency",
                 "WebUI",

@@ -114,9 +114,36 @@ public struct DataDirectory: Sendable {
         return try await PostgresObjectStore(location)
     }
 
+    /// Copies this node's SQLite database into the empty PostgreSQL database at `location` (docs/SCALING.md):
+    /// while no `serve` runs on the directory (its lock is held throughout), in one transaction, the audit chain
+    /// verified. Returns what was copied.
+    public func copyStorage(to location: PostgresLocation, progress: @escaping @Sendable (Int) -> Void) async throws -> StorageCopySummary {
+        guard let configuration = try configurationIfAny() else {
+            throw NodeConfiguration.Problem(description: "\(configurationPath) does not exist: nothing to copy")
+        }
+        guard configuration.storage?.kind != .postgresql else {
+            throw NodeConfiguration.Problem(description: "this node already keeps its data in PostgreSQL ([storage] in \(configurationPath))")
+        }
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw NodeConfiguration.Problem(description: "\(databasePath) does not exist: nothing to copy")
+        }
+        let lock = try lockForServing()
+        let source = try SQLiteObjectStore(path: databasePath)
+        let target = try await PostgresObjectStore(location)
+        do {
+            let summary = try await target.copy(from: source, progress: progress)
+            await target.close()
+            withExtendedLifetime(lock) {}
+            return summary
+        } catch {
+            await target.close()
+            throw error
+        }
+    }
+
     /// The database password kept in `file` (relative to this directory): its first line, read only when no one but
     /// its owner may read it.
-    func password(_ file: String) throws -> String {
+    public func password(_ file: String) throws -> String {
         let full = file.hasPrefix("/") ? file : (path as NSString).appendingPathComponent(file)
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: full),
               let text = try? String(contentsOfFile: full, encoding: .utf8)

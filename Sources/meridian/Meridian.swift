@@ -13,7 +13,7 @@ struct Meridian: AsyncParsableCommand {
         version: "meridian \(meridianVersion) (commit \(buildCommit))",
         subcommands: [Validate.self, Init.self, Serve.self, Demo.self, User.self, Token.self, Import.self, Export.self,
                       Marking.self, PolicyCommand.self, Audit.self, PatternCommand.self, Match.self, Sync.self, Config.self,
-                      Backup.self, Restore.self, TransparencyCommand.self, Key.self, MISPCommand.self]
+                      Backup.self, Restore.self, TransparencyCommand.self, Key.self, MISPCommand.self, StorageCommand.self]
     )
 
     /// Runs the command. Usage errors (an unknown option, a missing argument, a ValidationError) exit with status 2,

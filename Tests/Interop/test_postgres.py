@@ -184,3 +184,68 @@ def test_a_database_that_goes_away_answers_503_and_service_resumes_by_itself_whe
         proc.terminate()
         proc.wait(timeout=30)
         subprocess.run([script, "stop", cluster], check=True)
+
+
+def test_storage_copy_moves_a_sqlite_node_into_postgresql_with_its_dates_accounts_and_audit_chain():
+    import urllib.parse
+    # A SQLite node with versions, a deletion, a token, a checkpoint.
+    data = tempfile.mkdtemp(prefix="meridian-pg-copy-")
+    subprocess.run([MERIDIAN, "init", "--data", data], check=True, capture_output=True)
+    assert run("user", "add", "alice", "--org", "cert-example", "--data", data, stdin=PASSWORD + "\n").returncode == 0
+    token = run("token", "create", "--user", "alice", "--data", data).stdout.strip()
+    proc, base, _ = start_server(data)
+    objects = f"{base}/partnership/collections/shared/objects/"
+    session = requests.Session()
+    session.auth = ("alice", PASSWORD)
+    try:
+        for k in range(3):
+            r = session.post(objects, headers={"Accept": TAXII, "Content-Type": TAXII},
+                             data=json.dumps({"objects": [indicator(k * 40 + i) for i in range(40)]}), timeout=30)
+            assert r.status_code == 202, r.text
+        gone = indicator(5)["id"]
+        assert session.delete(f"{objects}{gone}/", headers={"Accept": TAXII}, timeout=30).status_code == 200
+
+        def walk(base):
+            r = requests.get(f"{base}/partnership/collections/shared/manifest/", headers={"Accept": TAXII,
+                             "Authorization": f"Bearer {token}"}, params={"limit": 1000}, timeout=30)
+            assert r.status_code == 200, r.text
+            return [(m["id"], m["date_added"], m["version"]) for m in r.json()["objects"]]
+        before = walk(base)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert run("audit", "checkpoint", "--data", data).returncode == 0
+    # The target: a new database, its password in a file of the operator's.
+    server = urllib.parse.urlsplit(os.environ["MERIDIAN_TEST_POSTGRES_URL"])
+    database = "meridian_copy_" + uuid.uuid4().hex
+    subprocess.run(["psql", server._replace(query="").geturl(), "-q", "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
+    secret = os.path.join(tempfile.mkdtemp(), "pw")
+    with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(urllib.parse.unquote(server.password) + "\n")
+    target = f"postgresql://{server.username}@{server.hostname}:{server.port}/{database}?sslmode=disable"
+    copied = run("storage", "copy", "--data", data, "--to", target, "--password-file", secret)
+    assert copied.returncode == 0, copied.stderr
+    assert "119 object version(s)" in copied.stdout and "1 tombstone(s)" in copied.stdout and "chain verified" in copied.stdout
+    assert urllib.parse.unquote(server.password) not in copied.stdout + copied.stderr
+    # Never into a database that holds data.
+    again = run("storage", "copy", "--data", data, "--to", target, "--password-file", secret)
+    assert again.returncode == 2 and "already holds a node's data" in again.stderr, again.stderr
+    # The node now runs on PostgreSQL: the same versions with the same date_added, the same token, the same chain.
+    with open(os.path.join(data, "meridian.toml"), "a") as f:
+        f.write(f'\n[storage]\nbackend = "postgresql"\nurl = "{target}"\npassword_file = "db-password"\n')
+    with open(secret) as src, open(os.open(os.path.join(data, "db-password"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as dst:
+        dst.write(src.read())
+    os.rename(os.path.join(data, "meridian.sqlite"), os.path.join(data, "meridian.sqlite.moved"))
+    verified = run("audit", "verify", "--data", data, "--no-peers")
+    assert verified.returncode == 0 and "intact" in verified.stdout and re.search(r"matches [1-9][0-9]* signed checkpoint", verified.stdout), verified.stdout + verified.stderr
+    proc, base, _ = start_server(data)
+    try:
+        assert walk(base) == before and gone not in {m[0] for m in before}
+        r = session.post(objects.replace(objects.split("/partnership")[0], base), headers={"Accept": TAXII, "Content-Type": TAXII},
+                         data=json.dumps({"objects": [indicator(999)]}), timeout=30)
+        assert r.status_code == 202, r.text
+        after = walk(base)
+        assert after[:-1] == before and after[-1][1] > before[-1][1], "date_added goes on increasing after the copied ones"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
