@@ -38,10 +38,8 @@ wrk_load() {  # url auth-header [server-pid]: one warm-up request (credentials a
 
 COLL="91a7b528-80eb-42ed-a74d-c6fbd5a26116"
 
-attack_node() {  # data-dir port audit-reads: one org, one collection ($COLL) holding ATT&CK Enterprise
-    # 18.1, request limits off, `[audit] reads` as given; served on the port
-    mkdir -p "$1"
-    cat > "$1/meridian.toml" <<TOML
+bench_config() {  # audit-reads: the TOML of one org and one collection ($COLL), request limits off, `[audit] reads` as given
+    cat <<TOML
 [node]
 title = "bench"
 owner = "bench-org"
@@ -66,8 +64,14 @@ read = ["bench-org"]
 write = ["bench-org"]
 default_tlp = "green"
 [audit]
-reads = $3
+reads = $1
 TOML
+}
+
+attack_node() {  # data-dir port audit-reads: one org, one collection ($COLL) holding ATT&CK Enterprise
+    # 18.1, request limits off, `[audit] reads` as given; served on the port
+    mkdir -p "$1"
+    bench_config "$3" > "$1/meridian.toml"
     echo "$PASS" | "$M" user add bench --org bench-org --data "$1" >/dev/null
     "$M" import data/attack/enterprise-attack-18.1.json.gz --collection "$COLL" --data "$1" | tail -1
     serve_node "$1" "$2"

@@ -169,23 +169,19 @@ public final class PostgresObjectStore: NodeStore {
     /// Runs `body` in a read-write transaction on one connection: committed when it returns, rolled back when it
     /// throws.
     func write<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
-        try await connection { [logger] connection in
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                let result = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
-                return result
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
-            }
-        }
+        try await transaction("BEGIN", body)
     }
 
     /// Runs `body` in a read-only transaction that sees one snapshot of the database throughout.
     func read<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    private func transaction<T: Sendable>(_ begin: PostgresQuery, _ body: @Sendable @escaping (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
         try await connection { [logger] connection in
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            try await connection.query(begin, logger: logger)
             do {
                 let result = try await body(connection)
                 try await connection.query("COMMIT", logger: logger)
