@@ -90,19 +90,23 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The settings of one connection, for the check a store makes before it starts its pool.
-    func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        let tlsSetting: PostgresConnection.Configuration.TLS
+    /// The TLS configuration of `tls` (nil: no TLS) and whether the connection must use it.
+    var tlsConfiguration: (configuration: TLSConfiguration, required: Bool)? {
+        var c = TLSConfiguration.makeClientConfiguration()
         switch tls {
-        case .disable:
-            tlsSetting = .disable
+        case .disable: return nil
+        case .verifyFull: return (c, true)
         case .prefer, .require:
-            var c = TLSConfiguration.makeClientConfiguration()
             c.certificateVerification = .none
-            let context = try NIOSSLContext(configuration: c)
-            tlsSetting = tls == .prefer ? .prefer(context) : .require(context)
-        case .verifyFull:
-            tlsSetting = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            return (c, tls == .require)
         }
+    }
+
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tlsSetting: PostgresConnection.Configuration.TLS = try tlsConfiguration.map { tls in
+            let context = try NIOSSLContext(configuration: tls.configuration)
+            return tls.required ? .require(context) : .prefer(context)
+        } ?? .disable
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password,
                                                              database: database, tls: tlsSetting)
         configuration.options.connectTimeout = .seconds(5)
@@ -110,21 +114,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     }
 
     var clientConfiguration: PostgresClient.Configuration {
-        let tlsSetting: PostgresClient.Configuration.TLS
-        switch tls {
-        case .disable:
-            tlsSetting = .disable
-        case .prefer:
-            var c = TLSConfiguration.makeClientConfiguration()
-            c.certificateVerification = .none
-            tlsSetting = .prefer(c)
-        case .require:
-            var c = TLSConfiguration.makeClientConfiguration()
-            c.certificateVerification = .none
-            tlsSetting = .require(c)
-        case .verifyFull:
-            tlsSetting = .require(.makeClientConfiguration())
-        }
+        let tlsSetting: PostgresClient.Configuration.TLS = tlsConfiguration.map { tls in
+            tls.required ? .require(tls.configuration) : .prefer(tls.configuration)
+        } ?? .disable
         var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: password,
                                                          database: database, tls: tlsSetting)
         configuration.options.maximumConnections = poolSize
